@@ -1,0 +1,54 @@
+import { stringify } from 'yaml';
+
+/** Output formats for commands whose output is data. */
+export type Format = 'text' | 'json' | 'yaml';
+
+export function parseFormat(value: string, allowed: Format[] = ['text', 'json', 'yaml']): Format {
+  if (!(allowed as string[]).includes(value)) {
+    throw new Error(`--output must be one of ${allowed.join(', ')}`);
+  }
+  return value as Format;
+}
+
+/** Serialises data for stdout in the chosen machine format. */
+export function formatData(data: unknown, format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });
+}
+
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Messages (progress, warnings, summaries) go to stderr so stdout stays pipeable. */
+export function say(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+const codes = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
+export type Style = keyof typeof codes;
+
+export function paint(style: Style, text: string, stream: NodeJS.WriteStream = process.stderr): string {
+  return useColor(stream) ? `\x1b[${codes[style]}m${text}\x1b[0m` : text;
+}
+
+export function warn(text: string): void {
+  say(`${paint('yellow', 'warning:')} ${text}`);
+}
+
+/** A plain aligned table (the kubectl look). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('   ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+export interface WriteOptions {
+  /** File mode, for example 0o600 for secrets. Default 0o644. */
+  mode?: number;
+  /** Refuse to replace an existing file. */
+  exclusive?: boolean;
+}
+
+/**
+ * Writes a file atomically: the data goes to a temporary file in the same directory,
+ * is flushed to disk, then renamed over the target. A crash leaves the old file or the
+ * new one, never a torn one.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  const dir = path.dirname(file);
+  await fsp.mkdir(dir, { recursive: true });
+  if (opts.exclusive && (await exists(file))) {
+    throw Object.assign(new Error(`${file} already exists`), { code: 'EEXIST' });
+  }
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = opts.mode ?? 0o644;
+  const fh = await fsp.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);
+  try {
+    await fh.writeFile(data);
+    await fh.chmod(mode); // the umask may have narrowed the mode given to open()
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    if (opts.exclusive) {
+      // link() fails if the target appeared meanwhile; rename() would silently replace it.
+      await fsp.link(tmp, file);
+      await fsp.rm(tmp, { force: true });
+    } else {
+      await fsp.rename(tmp, file);
+    }
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const dh = await fsp.open(dir, constants.O_RDONLY);
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // Directories cannot be fsync'ed on every filesystem; the rename is still atomic.
+  }
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * One Prometheus registry per netboot server (not the global one), so tests and several
+ * servers in one process never share counters. Served at /metrics.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    dhcpReceived: new Counter({ name: 'hearth_dhcp_packets_received_total', help: 'DHCP packets received, by message type', labelNames: ['type'], registers }),
+    dhcpSent: new Counter({ name: 'hearth_dhcp_packets_sent_total', help: 'DHCP packets sent, by message type', labelNames: ['type'], registers }),
+    dhcpDropped: new Counter({ name: 'hearth_dhcp_packets_dropped_total', help: 'DHCP packets dropped, by reason', labelNames: ['reason'], registers }),
+    dhcpLeases: new Gauge({ name: 'hearth_dhcp_leases', help: 'Active DHCP leases', registers }),
+    tftpTransfers: new Counter({ name: 'hearth_tftp_transfers_total', help: 'TFTP transfers, by result', labelNames: ['result'], registers }),
+    tftpBytes: new Counter({ name: 'hearth_tftp_bytes_sent_total', help: 'TFTP payload bytes sent', registers }),
+    tftpDropped: new Counter({ name: 'hearth_tftp_packets_dropped_total', help: 'TFTP packets dropped, by reason', labelNames: ['reason'], registers }),
+    tftpActive: new Gauge({ name: 'hearth_tftp_active_transfers', help: 'TFTP transfers in progress', registers }),
+    httpRequests: new Counter({ name: 'hearth_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers }),
+    httpBytes: new Counter({ name: 'hearth_http_bytes_sent_total', help: 'HTTP body bytes sent', registers }),
+    httpDuration: new Histogram({
+      name: 'hearth_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['route'],
+      buckets: [0.001, 0.01, 0.1, 1, 10, 60],
+      registers,
+    }),
+  };
+}
+
+export type NetbootMetrics = ReturnType<typeof createMetrics>;
