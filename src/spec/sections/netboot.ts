@@ -68,6 +68,10 @@ export const netbootSchema = z
     ipxe: z.string().min(1).default('/usr/lib/ipxe').describe('Directory with undionly.kpxe, ipxe.efi and snponly.efi.'),
     httpPort: z.number().int().min(1).max(65535).default(8080),
     tftpPort: z.number().int().min(1).max(65535).default(69),
+    chainload: z
+      .boolean()
+      .default(false)
+      .describe("Hand iPXE option ROMs hearth's own iPXE binary over TFTP first, then the script (for old or limited ROMs)."),
     unknownMachines: z
       .enum(['boot', 'ignore'])
       .default('boot')
