@@ -1,5 +1,6 @@
 import { cidrContains, cidrsOverlap, formatCidrNetwork, normalizeMac, parseCidr, parseIp, type Cidr } from './net.js';
 import { formatPath, type SpecIssue } from './issues.js';
+import { CLUSTER_NETWORK_DEFAULTS } from './sections/core.js';
 
 /**
  * Checks that span several fields: duplicates, subnets, exclusive choices. They read the raw
@@ -71,7 +72,8 @@ export function crossFieldChecks(raw: unknown): SpecIssue[] {
   // Pod and service networks must not collide with each other or with the machines' networks.
   const clusterNets: { cidr: Cidr; path: (string | number)[] }[] = [];
   for (const field of ['podSubnets', 'serviceSubnets'] as const) {
-    const list = Array.isArray(cluster?.[field]) ? (cluster[field] as unknown[]) : [];
+    const given = cluster?.[field];
+    const list = Array.isArray(given) ? (given as unknown[]) : given === undefined ? CLUSTER_NETWORK_DEFAULTS[field] : [];
     list.forEach((t, j) => {
       const c = typeof t === 'string' ? parseCidr(t) : undefined;
       if (c) clusterNets.push({ cidr: c, path: ['cluster', field, j] });

@@ -56,7 +56,8 @@ export function locate(doc: Document, lc: LineCounter, path: SpecPath, atKey = f
       break;
     }
   }
-  const target = atKey && keyNode ? keyNode : node;
+  // A whole mapping or list is best pointed at by its key (`machines:`), not its first item.
+  const target = keyNode && (atKey || isMap(node) || isSeq(node)) ? keyNode : node;
   const offset = target?.range?.[0] ?? 0;
   const pos = lc.linePos(offset);
   return { line: pos.line, col: pos.col };

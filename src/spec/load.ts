@@ -34,7 +34,7 @@ export function parseSpec(text: string, file: string, baseDir = path.dirname(pat
   if (doc.errors.length > 0) {
     return {
       issues: doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        const pos = lc.linePos(e.pos[0]);
         return { file, line: pos.line, col: pos.col, path: [], message: `YAML: ${e.message.split('\n')[0]}` };
       }),
     };
@@ -116,10 +116,14 @@ function fromZod(issue: ZodIssue, raw: unknown): SpecIssue[] {
     case 'invalid_type': {
       const got = valueAt(raw, path);
       if (got === undefined) return [{ path, message: 'required field is missing' }];
+      if (issue.expected === 'string' && (typeof got === 'number' || typeof got === 'boolean')) {
+        return [{ path, message: `must be a string, not ${describe(got)} (quote it: "${String(got)}")` }];
+      }
       return [{ path, message: `must be ${article(issue.expected)}, not ${describe(got)}` }];
     }
     case 'invalid_value': {
       const got = valueAt(raw, path);
+      if (got === undefined) return [{ path, message: 'required field is missing' }];
       const values = issue.values.map(String);
       return [{ path, message: `must be one of ${values.join(', ')}, not ${JSON.stringify(got)}${didYouMean(String(got), values)}` }];
     }

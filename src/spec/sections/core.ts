@@ -58,12 +58,15 @@ export const patchesSchema = z
   })
   .describe('Talos config patches: file paths, inline YAML, strategic-merge objects or RFC 6902 operation lists.');
 
+/** Talos's default pod and service networks. */
+export const CLUSTER_NETWORK_DEFAULTS = { podSubnets: ['10.244.0.0/16'], serviceSubnets: ['10.96.0.0/12'] };
+
 export const clusterSchema = z
   .strictObject({
     endpoint: url(['https']).describe('Kubernetes API endpoint, for example https://192.0.2.10:6443.'),
     vip: ip.optional().describe('Shared virtual IP announced by the control planes.'),
-    podSubnets: z.array(cidr).min(1).default(['10.244.0.0/16']).describe('Pod networks.'),
-    serviceSubnets: z.array(cidr).min(1).default(['10.96.0.0/12']).describe('Service networks.'),
+    podSubnets: z.array(cidr).min(1).default(CLUSTER_NETWORK_DEFAULTS.podSubnets).describe('Pod networks.'),
+    serviceSubnets: z.array(cidr).min(1).default(CLUSTER_NETWORK_DEFAULTS.serviceSubnets).describe('Service networks.'),
     patches: patchesSchema.default({ common: [], controlplane: [], worker: [] }),
   })
   .describe('Cluster-wide settings.');
