@@ -7,6 +7,17 @@
  */
 import type { BootEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
+import { FullHandler } from './full/handler.js';
+import type { Handler } from './handler.js';
+import { JournalLeaseStore, type LeaseStore } from './leases/store.js';
+import { ipToNum, macText, macBytes } from './options.js';
+import { ProxyHandler } from './proxy/handler.js';
+import { Server } from './server.js';
+import { NativeListener, type Listener } from './transport.js';
+
+export { BOOT_FILES, CHAIN_MARKER, chooseBoot, classify } from './boot.js';
+export type { LeaseStore, LeaseRecord, LeaseChange, LeaseState } from './leases/store.js';
+export { JournalLeaseStore, MemoryLeaseStore } from './leases/store.js';
 
 export interface DhcpLease {
   mac: string;
@@ -52,6 +63,14 @@ export interface DhcpServerOptions {
   port?: number;
   /** Client UDP port replies go to (default 68). */
   clientPort?: number;
+  /** Proxy mode's PXE boot-server port (default 4011). */
+  bootServerPort?: number;
+  /** Lease persistence (default: a JournalLeaseStore in stateDir). */
+  store?: LeaseStore;
+  /** Listeners to serve on instead of native sockets bound to `interface` (tests, embedding). */
+  listeners?: Listener[];
+  /** Called with unexpected internal errors (the packet is dropped as `internal-error`). */
+  onError?(err: unknown): void;
 }
 
 export interface DhcpServer {
@@ -62,6 +81,68 @@ export interface DhcpServer {
   close(): Promise<void>;
 }
 
-export async function startDhcp(_opts: DhcpServerOptions): Promise<DhcpServer> {
-  throw new Error('DHCP server not implemented yet');
+export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
+  const serverIp = ipToNum(opts.serverIp);
+  const tftpServer = ipToNum(opts.boot.tftpServer || opts.serverIp);
+  const port = opts.port ?? 67;
+  const clientPort = opts.clientPort ?? 68;
+  const boot = { httpBase: opts.boot.httpBase, tftpServer: opts.boot.tftpServer || opts.serverIp, chainload: opts.boot.chainload, allowBoot: opts.boot.allowBoot };
+  let handler: Handler;
+  let store: LeaseStore | undefined;
+  let leases: () => DhcpLease[] = () => [];
+  let macForIp: (ip: string) => string | undefined;
+  if (opts.mode === 'full') {
+    const reservations = new Map<string, { ip: number; hostname?: string }>();
+    for (const r of opts.reservations) reservations.set(macText(macBytes(r.mac)), { ip: ipToNum(r.ip), hostname: r.hostname });
+    store = opts.store ?? new JournalLeaseStore(opts.stateDir);
+    const state = await store.load();
+    const full = new FullHandler(
+      {
+        serverIp,
+        netmask: ipToNum(opts.netmask),
+        range: opts.range ? { first: ipToNum(opts.range.first), last: ipToNum(opts.range.last) } : undefined,
+        router: opts.router ? ipToNum(opts.router) : undefined,
+        dns: opts.dns.map(ipToNum),
+        leaseTimeSec: opts.leaseTimeSec,
+        reservations,
+        boot,
+        tftpServer,
+      },
+      store,
+      opts.events,
+      (n) => opts.metrics.dhcpLeases.set(n),
+    );
+    full.clientPort = clientPort;
+    full.restore(state);
+    handler = full;
+    leases = () => full.leases();
+    macForIp = (ip) => full.macForIp(ip);
+  } else {
+    const proxy = new ProxyHandler({ serverIp, boot, tftpServer }, opts.events);
+    proxy.clientPort = clientPort;
+    proxy.port67 = port;
+    handler = proxy;
+    macForIp = (ip) => proxy.macForIp(ip);
+  }
+  let listeners: Listener[];
+  try {
+    listeners = opts.listeners ?? [new NativeListener(opts.interface, port, opts.serverIp)];
+    if (!opts.listeners && opts.mode === 'proxy') listeners.push(new NativeListener(opts.interface, opts.bootServerPort ?? 4011, opts.serverIp));
+  } catch (err) {
+    await store?.close();
+    throw new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`);
+  }
+  const server = new Server(listeners, handler, opts.metrics, opts.onError);
+  server.start();
+  let closed = false;
+  return {
+    leases,
+    macForIp,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await store?.close();
+    },
+  };
 }

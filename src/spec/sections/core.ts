@@ -47,6 +47,14 @@ export const imageSchema = z
       .default({})
       .describe('Explicit image references per extension name; they override the catalog.'),
     extraKernelArgs: z.array(z.string().min(1)).default([]).describe('Extra kernel arguments baked into the image.'),
+    factory: url(['https', 'http'])
+      .default('https://factory.talos.dev')
+      .describe('Talos Image Factory base URL (a self-hosted factory works too).'),
+    installer: imageRef
+      .optional()
+      .describe(
+        'Installer image the machine configs install from. Default: the Image Factory installer for the same version and extensions; with source imager and custom refs, the registry/repo:tag you push the built installer-ARCH.tar to.',
+      ),
   })
   .describe('The Talos system image: firmware and kernel modules the servers need.');
 

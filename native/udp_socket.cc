@@ -1,0 +1,294 @@
+// hearth_udp: a UDP socket for DHCP servers that Node's dgram cannot provide.
+//
+// dgram has no SO_BINDTODEVICE (serve one interface only, send replies out of it) and no
+// IP_PKTINFO (which interface and destination address a packet came in on; which source address
+// and interface a reply leaves with). This addon opens the socket itself with those options and
+// hands the fd to libuv (uv_poll), so receiving stays non-blocking on Node's event loop:
+// when the fd is readable it drains it with recvmsg() and calls one JS function per datagram.
+//
+// JS API (see src/netboot/dhcp/transport.ts):
+//   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20 });
+//   s.start((data: Buffer, srcIp: string, srcPort: number, dstIp: string, ifindex: number) => {});
+//   s.send(data, ip, port, srcIp?) -> 0 or -errno
+//   s.ifindex; s.close();
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function cls = DefineClass(env, "UdpSocket",
+                                     {
+                                         InstanceMethod("start", &UdpSocket::Start),
+                                         InstanceMethod("send", &UdpSocket::Send),
+                                         InstanceMethod("close", &UdpSocket::Close),
+                                         InstanceAccessor("ifindex", &UdpSocket::IfIndex, nullptr),
+                                         InstanceAccessor("port", &UdpSocket::Port, nullptr),
+                                     });
+    exports.Set("UdpSocket", cls);
+    return exports;
+  }
+
+  explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      Napi::TypeError::New(env, "UdpSocket({interface, port, address?, rcvbuf?})").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    std::string ifname = o.Has("interface") && o.Get("interface").IsString() ? o.Get("interface").As<Napi::String>().Utf8Value() : "";
+    int port = o.Has("port") && o.Get("port").IsNumber() ? o.Get("port").As<Napi::Number>().Int32Value() : 0;
+    std::string addr = o.Has("address") && o.Get("address").IsString() ? o.Get("address").As<Napi::String>().Utf8Value() : "0.0.0.0";
+    int rcvbuf = o.Has("rcvbuf") && o.Get("rcvbuf").IsNumber() ? o.Get("rcvbuf").As<Napi::Number>().Int32Value() : 0;
+
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd_ < 0) { Fail(env, "socket"); return; }
+    int one = 1;
+    if (setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { Fail(env, "SO_REUSEADDR"); return; }
+    if (setsockopt(fd_, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) { Fail(env, "SO_BROADCAST"); return; }
+    if (setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) { Fail(env, "IP_PKTINFO"); return; }
+    if (rcvbuf > 0) {
+      // SO_RCVBUFFORCE passes net.core.rmem_max when we have CAP_NET_ADMIN; fall back quietly.
+      if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+      }
+      if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+        setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
+      }
+    }
+    if (!ifname.empty()) {
+      if (ifname.size() >= IFNAMSIZ) {
+        Napi::Error::New(env, "interface name too long: " + ifname).ThrowAsJavaScriptException();
+        CloseFd();
+        return;
+      }
+      ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
+      if (ifindex_ == 0) { Fail(env, ("no such interface " + ifname).c_str()); return; }
+      if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size() + 1)) < 0) {
+        {
+          Fail(env, ("SO_BINDTODEVICE " + ifname).c_str());
+          return;
+        }
+      }
+    }
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) {
+      Napi::Error::New(env, "bad bind address " + addr).ThrowAsJavaScriptException();
+      CloseFd();
+      return;
+    }
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+      {
+        Fail(env, ("bind " + addr + ":" + std::to_string(port)).c_str());
+        return;
+      }
+    }
+    socklen_t len = sizeof sa;
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0) port_ = ntohs(sa.sin_port);
+  }
+
+  ~UdpSocket() override {
+    if (poll_ == nullptr) CloseFd();
+  }
+
+ private:
+  void Fail(Napi::Env env, const char* what) {
+    int e = errno;
+    Napi::Error err = Napi::Error::New(env, std::string(what) + ": " + strerror(e));
+    err.Set("errno", Napi::Number::New(env, e));
+    CloseFd();
+    err.ThrowAsJavaScriptException();
+  }
+
+  void CloseFd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  Napi::Value IfIndex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || poll_ != nullptr) {
+      Napi::Error::New(env, "socket closed or already started").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "start(callback)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    context_ = new Napi::AsyncContext(env, "hearth_udp");
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int rc = uv_poll_init(loop, poll_, fd_);
+    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, &UdpSocket::OnReadable);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Ref();  // stay alive while the loop can call us
+    return env.Undefined();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<UdpSocket*>(handle->data);
+    if (status < 0 || self->fd_ < 0) return;
+    self->Drain();
+  }
+
+  void Drain() {
+    Napi::Env env = Env();
+    // Bounded per wakeup so one busy socket cannot starve the rest of the loop.
+    for (int n = 0; n < 256 && fd_ >= 0; n++) {
+      sockaddr_in src{};
+      iovec iov{buf_, sizeof buf_};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+      msghdr msg{};
+      msg.msg_name = &src;
+      msg.msg_namelen = sizeof src;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t len = recvmsg(fd_, &msg, MSG_DONTWAIT);
+      if (len < 0) {
+        if (errno == EINTR) continue;
+        return;  // EAGAIN: drained; other errors (ICMP-triggered) are transient for UDP
+      }
+      int ifindex = 0;
+      in_addr dst{};
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          in_pktinfo pi;
+          memcpy(&pi, CMSG_DATA(c), sizeof pi);
+          ifindex = pi.ipi_ifindex;
+          dst = pi.ipi_addr;
+        }
+      }
+      // With SO_BINDTODEVICE the kernel already filters; this guards against a socket bound
+      // before the option took effect.
+      if (ifindex_ != 0 && ifindex != 0 && ifindex != ifindex_) continue;
+      char srcText[INET_ADDRSTRLEN] = "";
+      char dstText[INET_ADDRSTRLEN] = "";
+      inet_ntop(AF_INET, &src.sin_addr, srcText, sizeof srcText);
+      inet_ntop(AF_INET, &dst, dstText, sizeof dstText);
+      bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+      Napi::HandleScope scope(env);
+      Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env, buf_, truncated ? 0 : static_cast<size_t>(len));
+      callback_.MakeCallback(Value(),
+                             {data, Napi::String::New(env, srcText), Napi::Number::New(env, ntohs(src.sin_port)),
+                              Napi::String::New(env, dstText), Napi::Number::New(env, ifindex)},
+                             *context_);
+      if (env.IsExceptionPending()) {
+        Napi::Error e = env.GetAndClearPendingException();
+        napi_fatal_exception(env, e.Value());
+        return;
+      }
+    }
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber()) {
+      Napi::TypeError::New(env, "send(buffer, ip, port, srcIp?)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    std::string ip = info[1].As<Napi::String>().Utf8Value();
+    int port = info[2].As<Napi::Number>().Int32Value();
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, ip.c_str(), &dst.sin_addr) != 1) return Napi::Number::New(env, -EINVAL);
+    iovec iov{data.Data(), data.Length()};
+    msghdr msg{};
+    msg.msg_name = &dst;
+    msg.msg_namelen = sizeof dst;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+    bool withInfo = ifindex_ != 0 || (info.Length() > 3 && info[3].IsString());
+    if (withInfo) {
+      memset(control, 0, sizeof control);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      in_pktinfo pi{};
+      pi.ipi_ifindex = ifindex_;  // out of the served interface, also for 255.255.255.255
+      if (info.Length() > 3 && info[3].IsString()) {
+        std::string src = info[3].As<Napi::String>().Utf8Value();
+        if (inet_pton(AF_INET, src.c_str(), &pi.ipi_spec_dst) != 1) return Napi::Number::New(env, -EINVAL);
+      }
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    }
+    ssize_t n;
+    do {
+      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(env, n < 0 ? -errno : 0);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      // The fd must outlive the poll handle: close it in the close callback.
+      poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
+        int fd = static_cast<int>(reinterpret_cast<intptr_t>(h->data));
+        if (fd >= 0) ::close(fd);
+        delete reinterpret_cast<uv_poll_t*>(h);
+      });
+      poll_ = nullptr;
+      fd_ = -1;
+      callback_.Reset();
+      delete context_;
+      context_ = nullptr;
+      Unref();
+    } else {
+      CloseFd();
+    }
+    return info.Env().Undefined();
+  }
+
+  int fd_ = -1;
+  int ifindex_ = 0;
+  int port_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::AsyncContext* context_ = nullptr;
+  uint8_t buf_[65536];
+};
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return UdpSocket::Init(env, exports); }
+
+}  // namespace
+
+NODE_API_MODULE(hearth_udp, InitAll)

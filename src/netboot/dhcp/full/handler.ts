@@ -1,0 +1,427 @@
+/**
+ * `full` mode: the authoritative DHCP server of the boot network (RFC 2131 §4.3). Addresses come
+ * from the range or, for machines[] with a MAC, their fixed address (with hostname); PXE/iPXE
+ * clients also get boot information.
+ *
+ * Safety rules:
+ *   - an address is acknowledged to a MAC only after the lease is durable in the LeaseStore;
+ *   - an address held by an unexpired lease (or a pending offer) of another MAC is never offered
+ *     or acknowledged; declined addresses rest for `declineHoldMs`.
+ */
+import type { DhcpLease } from '../index.js';
+import type { BootEvents } from '../../events.js';
+import {
+  bootPart,
+  ChainMemory,
+  emit,
+  maxSizeOf,
+  replyBase,
+  type BootSettings,
+  type DhcpReply,
+  type DhcpRequest,
+  type Handler,
+  type Outcome,
+} from '../handler.js';
+import { Opt, MessageType, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum } from '../options.js';
+import type { LeaseChange, LeaseState, LeaseStore } from '../leases/store.js';
+
+export interface FullConfig {
+  serverIp: number;
+  netmask: number;
+  range?: { first: number; last: number };
+  router?: number;
+  dns: number[];
+  leaseTimeSec: number;
+  reservations: Map<string, { ip: number; hostname?: string }>;
+  boot: BootSettings;
+  tftpServer: number;
+  /** How long an offered address stays reserved for the client (default 60 s). */
+  offerHoldMs?: number;
+  /** How long a declined address is not handed out (default 10 min). */
+  declineHoldMs?: number;
+}
+
+interface Lease {
+  mac: string;
+  ip: number;
+  expiresAt: number;
+  fixed: boolean;
+  hostname?: string;
+  state: 'bound' | 'released';
+}
+
+export class FullHandler implements Handler {
+  private readonly byMac = new Map<string, Lease>();
+  private readonly byIp = new Map<number, string>();
+  private readonly offers = new Map<string, { ip: number; until: number }>();
+  private readonly offeredIps = new Map<number, string>();
+  private readonly declined = new Map<number, number>();
+  private readonly reservedIps = new Map<number, string>();
+  private readonly chain = new ChainMemory();
+  private cursor = 0;
+  private readonly network: number;
+  private readonly bcast: number;
+  private readonly offerHoldMs: number;
+  private readonly declineHoldMs: number;
+  private readonly common: [number, Buffer][];
+
+  constructor(
+    private readonly cfg: FullConfig,
+    private readonly store: LeaseStore,
+    private readonly events: BootEvents,
+    private readonly onLeasesChanged: (active: number) => void = () => undefined,
+  ) {
+    this.network = (cfg.serverIp & cfg.netmask) >>> 0;
+    this.bcast = (this.network | (~cfg.netmask >>> 0)) >>> 0;
+    this.offerHoldMs = cfg.offerHoldMs ?? 60_000;
+    this.declineHoldMs = cfg.declineHoldMs ?? 600_000;
+    for (const [mac, r] of cfg.reservations) this.reservedIps.set(r.ip, mac);
+    this.common = [[Opt.SUBNET_MASK, ipBytes(cfg.netmask)]];
+    if (cfg.router !== undefined) this.common.push([Opt.ROUTER, ipBytes(cfg.router)]);
+    if (cfg.dns.length) this.common.push([Opt.DNS, ipListBytes(cfg.dns)]);
+    this.common.push([Opt.BROADCAST, ipBytes(this.bcast)]);
+  }
+
+  /** Restores the persisted leases (call before serving). */
+  restore(state: LeaseState): void {
+    for (const l of state.leases) {
+      let ip: number;
+      try {
+        ip = ipToNum(l.ip);
+      } catch {
+        continue;
+      }
+      const lease: Lease = { mac: l.mac, ip, expiresAt: l.expiresAt, fixed: l.fixed, hostname: l.hostname, state: l.state };
+      const holder = this.byIp.get(ip);
+      if (holder && holder !== l.mac) {
+        // Cannot happen with a consistent store; keep the one that expires last.
+        const other = this.byMac.get(holder)!;
+        if (other.expiresAt >= lease.expiresAt) continue;
+        this.byMac.delete(holder);
+      }
+      this.byMac.set(l.mac, lease);
+      this.byIp.set(ip, l.mac);
+    }
+    for (const d of state.declines) {
+      try {
+        this.declined.set(ipToNum(d.ip), d.until);
+      } catch {
+        // ignore
+      }
+    }
+    this.onLeasesChanged(this.activeCount(Date.now()));
+  }
+
+  leases(now = Date.now()): DhcpLease[] {
+    const out: DhcpLease[] = [];
+    for (const l of this.byMac.values()) {
+      if (l.state === 'bound' && l.expiresAt > now) out.push({ mac: l.mac, ip: numToIp(l.ip), hostname: l.hostname, expiresAt: l.expiresAt, fixed: l.fixed });
+    }
+    return out;
+  }
+
+  macForIp(ip: string): string | undefined {
+    let n: number;
+    try {
+      n = ipToNum(ip);
+    } catch {
+      return undefined;
+    }
+    return this.byIp.get(n) ?? this.offeredIps.get(n);
+  }
+
+  private activeCount(now: number): number {
+    let n = 0;
+    for (const l of this.byMac.values()) if (l.state === 'bound' && l.expiresAt > now) n++;
+    return n;
+  }
+
+  private inSubnet(ip: number): boolean {
+    return ((ip & this.cfg.netmask) >>> 0) === this.network && ip !== this.network && ip !== this.bcast;
+  }
+
+  private inRange(ip: number): boolean {
+    const r = this.cfg.range;
+    return r !== undefined && ip >= r.first && ip <= r.last;
+  }
+
+  /** May `ip` be given to `mac` now? */
+  private available(ip: number, mac: string, now: number): boolean {
+    if (!this.inSubnet(ip) || ip === this.cfg.serverIp || ip === this.cfg.router) return false;
+    const reservedFor = this.reservedIps.get(ip);
+    if (reservedFor !== undefined && reservedFor !== mac) return false;
+    const holder = this.byIp.get(ip);
+    if (holder !== undefined && holder !== mac) {
+      const l = this.byMac.get(holder);
+      if (l && l.state === 'bound' && l.expiresAt > now) return false;
+    }
+    const offeredTo = this.offeredIps.get(ip);
+    if (offeredTo !== undefined && offeredTo !== mac) {
+      const o = this.offers.get(offeredTo);
+      if (o && o.ip === ip && o.until > now) return false;
+    }
+    if (reservedFor === undefined) {
+      const until = this.declined.get(ip);
+      if (until !== undefined) {
+        if (until > now) return false;
+        this.declined.delete(ip);
+      }
+    }
+    return true;
+  }
+
+  /** RFC 2131 §4.3.1 address selection for a DISCOVER. */
+  private choose(mac: string, requested: number | undefined, now: number): number | undefined {
+    const fixed = this.cfg.reservations.get(mac);
+    if (fixed) return this.available(fixed.ip, mac, now) ? fixed.ip : undefined;
+    const offer = this.offers.get(mac);
+    if (offer && offer.until > now && this.available(offer.ip, mac, now)) return offer.ip;
+    const lease = this.byMac.get(mac);
+    if (lease && !lease.fixed && this.inRange(lease.ip) && this.available(lease.ip, mac, now)) return lease.ip;
+    if (requested !== undefined && this.inRange(requested) && this.available(requested, mac, now)) return requested;
+    const r = this.cfg.range;
+    if (!r) return undefined;
+    const size = r.last - r.first + 1;
+    // Never-used addresses first (round robin from a cursor) ...
+    for (let i = 0; i < size; i++) {
+      const ip = r.first + ((this.cursor + i) % size);
+      if (!this.byIp.has(ip) && this.available(ip, mac, now)) {
+        this.cursor = (this.cursor + i + 1) % size;
+        return ip;
+      }
+    }
+    // ... then the one whose lease ended longest ago.
+    let best: Lease | undefined;
+    for (const l of this.byMac.values()) {
+      if (l.fixed || !this.inRange(l.ip)) continue;
+      if (l.state === 'bound' && l.expiresAt > now) continue;
+      if (!this.available(l.ip, mac, now)) continue;
+      if (!best || l.expiresAt < best.expiresAt) best = l;
+    }
+    return best?.ip;
+  }
+
+  private offer(mac: string, ip: number, now: number): void {
+    const prev = this.offers.get(mac);
+    if (prev && this.offeredIps.get(prev.ip) === mac) this.offeredIps.delete(prev.ip);
+    this.offers.set(mac, { ip, until: now + this.offerHoldMs });
+    this.offeredIps.set(ip, mac);
+    if (this.offers.size > 4096) {
+      for (const [m, o] of this.offers) {
+        if (o.until <= now) {
+          this.offers.delete(m);
+          if (this.offeredIps.get(o.ip) === m) this.offeredIps.delete(o.ip);
+        }
+      }
+    }
+  }
+
+  private dropOffer(mac: string): void {
+    const o = this.offers.get(mac);
+    if (!o) return;
+    this.offers.delete(mac);
+    if (this.offeredIps.get(o.ip) === mac) this.offeredIps.delete(o.ip);
+  }
+
+  handle(req: DhcpRequest): Outcome | Promise<Outcome> {
+    if (req.packet.giaddr !== 0) return { drop: 'relayed' };
+    switch (req.type) {
+      case 'DISCOVER':
+        return this.discover(req);
+      case 'REQUEST':
+        return this.request(req);
+      case 'RELEASE':
+        return this.release(req);
+      case 'DECLINE':
+        return this.decline(req);
+      case 'INFORM':
+        return this.inform(req);
+      default:
+        return { drop: 'unexpected-message-type' };
+    }
+  }
+
+  private serverIdOk(req: DhcpRequest): boolean | undefined {
+    const sid = readIp(req.packet.options.get(Opt.SERVER_ID));
+    return sid === undefined ? undefined : sid === this.cfg.serverIp;
+  }
+
+  private reply(req: DhcpRequest, type: 'OFFER' | 'ACK' | 'NAK', yiaddr: number, leaseSec: number | undefined, hostname: string | undefined, message?: string): { reply: DhcpReply; file?: string; boot?: ReturnType<typeof bootPart> } {
+    const base = replyBase(req, this.cfg.serverIp);
+    base.options.unshift([Opt.MESSAGE_TYPE, Buffer.from([MessageType[type]])]);
+    if (type === 'NAK') {
+      if (message) base.options.push([Opt.MESSAGE, Buffer.from(message)]);
+      base.flags = (req.packet.flags | 0x8000) & 0xffff;
+      // RFC 2131 §4.1: a NAK is broadcast when there is no relay.
+      return { reply: { packet: base, type, ip: '255.255.255.255', port: this.clientPort, maxSize: 576 } };
+    }
+    base.yiaddr = yiaddr;
+    base.siaddr = this.cfg.tftpServer;
+    if (leaseSec !== undefined) {
+      base.options.push([Opt.LEASE_TIME, u32Bytes(leaseSec)]);
+      base.options.push([Opt.RENEWAL_TIME, u32Bytes(Math.floor(leaseSec / 2))]);
+      base.options.push([Opt.REBINDING_TIME, u32Bytes(Math.floor((leaseSec * 7) / 8))]);
+    }
+    base.options.push(...this.common);
+    if (hostname) base.options.push([Opt.HOSTNAME, Buffer.from(hostname)]);
+    const boot = bootPart(req, this.cfg.boot, this.chain, this.cfg.tftpServer, false);
+    if (!('none' in boot.decision)) {
+      base.siaddr = boot.siaddr || this.cfg.tftpServer;
+      base.file = boot.file;
+      base.options.push(...boot.options);
+    }
+    const ciaddr = req.packet.ciaddr;
+    // RFC 2131 §4.1: to ciaddr when the client has one, otherwise broadcast (we do not
+    // unicast to a not-yet-configured client: that needs an ARP entry we would have to forge).
+    const ip = ciaddr !== 0 && type === 'ACK' ? numToIp(ciaddr) : '255.255.255.255';
+    return {
+      reply: { packet: base, type, ip, port: this.clientPort, maxSize: maxSizeOf(req.packet) },
+      file: 'none' in boot.decision ? undefined : boot.decision.file,
+      boot,
+    };
+  }
+
+  /** Client UDP port replies go to (68; tests may change it). */
+  clientPort = 68;
+
+  private discover(req: DhcpRequest): Outcome {
+    const { mac, now } = req;
+    const requested = readIp(req.packet.options.get(Opt.REQUESTED_IP));
+    const ip = this.choose(mac, requested, now);
+    const fixed = this.cfg.reservations.get(mac);
+    if (ip === undefined) {
+      emit(this.events, 'dhcp-discover', req, { detail: fixed ? 'fixed address in use by another client' : 'no free address' });
+      return { drop: fixed ? 'fixed-address-in-use' : 'pool-exhausted' };
+    }
+    this.offer(mac, ip, now);
+    const r = this.reply(req, 'OFFER', ip, this.cfg.leaseTimeSec, fixed?.hostname);
+    const client = r.boot?.client;
+    emit(this.events, 'dhcp-discover', req, {}, client);
+    emit(this.events, 'dhcp-offer', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, client);
+    return { reply: r.reply };
+  }
+
+  private nak(req: DhcpRequest, why: string): Outcome {
+    emit(this.events, 'dhcp-nak', req, { detail: why });
+    return { reply: this.reply(req, 'NAK', 0, undefined, undefined, why).reply };
+  }
+
+  private async request(req: DhcpRequest): Promise<Outcome> {
+    const { mac, now } = req;
+    const p = req.packet;
+    const requested = readIp(p.options.get(Opt.REQUESTED_IP));
+    const sidOk = this.serverIdOk(req);
+    const fixed = this.cfg.reservations.get(mac);
+    let ip: number;
+    let state: string;
+    if (sidOk === false) {
+      // SELECTING, and the client chose another server's offer.
+      this.dropOffer(mac);
+      return { drop: 'other-server' };
+    }
+    if (sidOk === true) {
+      state = 'selecting';
+      if (requested === undefined) return this.nak(req, 'no requested address');
+      ip = requested;
+    } else if (requested !== undefined && p.ciaddr === 0) {
+      state = 'init-reboot';
+      ip = requested;
+      if (!this.inSubnet(ip)) return this.nak(req, 'address not on this network');
+      const lease = this.byMac.get(mac);
+      if (!fixed && (!lease || lease.ip !== ip)) {
+        if (!lease) return { drop: 'unknown-client' }; // RFC 2131 §4.3.2: no record → stay silent
+        return this.nak(req, 'not your address');
+      }
+    } else if (p.ciaddr !== 0) {
+      state = req.broadcast ? 'rebinding' : 'renewing';
+      ip = p.ciaddr;
+      if (!this.inSubnet(ip)) return this.nak(req, 'address not on this network');
+    } else {
+      return { drop: 'bad-request' };
+    }
+    emit(this.events, 'dhcp-request', req, { ip: numToIp(ip), detail: state });
+    if (fixed) {
+      if (ip !== fixed.ip) return this.nak(req, `fixed address is ${numToIp(fixed.ip)}`);
+      if (!this.available(ip, mac, now)) return this.nak(req, 'fixed address in use by another client');
+    } else {
+      const lease = this.byMac.get(mac);
+      const known = lease !== undefined && lease.ip === ip;
+      if (!known && !this.inRange(ip)) return this.nak(req, 'address not in the range');
+      if (!this.available(ip, mac, now)) return this.nak(req, 'address in use');
+    }
+    // Bind: memory first (so a concurrent request cannot take the address), disk, then ACK.
+    const lease: Lease = { mac, ip, expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, hostname: fixed?.hostname, state: 'bound' };
+    const changes: LeaseChange[] = [];
+    const prevHolder = this.byIp.get(ip);
+    if (prevHolder !== undefined && prevHolder !== mac) {
+      this.byMac.delete(prevHolder);
+      changes.push({ kind: 'forget', mac: prevHolder });
+    }
+    const old = this.byMac.get(mac);
+    if (old && old.ip !== ip && this.byIp.get(old.ip) === mac) this.byIp.delete(old.ip);
+    this.byMac.set(mac, lease);
+    this.byIp.set(ip, mac);
+    this.dropOffer(mac);
+    changes.push({ kind: 'lease', lease: { mac, ip: numToIp(ip), expiresAt: lease.expiresAt, fixed: lease.fixed, hostname: lease.hostname, state: 'bound' } });
+    try {
+      await this.store.commit(changes);
+    } catch (err) {
+      emit(this.events, 'dhcp-nak', req, { ip: numToIp(ip), detail: `lease not stored: ${(err as Error).message}` });
+      return { drop: 'store-error' };
+    }
+    this.onLeasesChanged(this.activeCount(now));
+    const r = this.reply(req, 'ACK', ip, this.cfg.leaseTimeSec, fixed?.hostname);
+    emit(this.events, 'dhcp-ack', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
+    return { reply: r.reply };
+  }
+
+  private async release(req: DhcpRequest): Promise<Outcome> {
+    if (this.serverIdOk(req) === false) return { drop: 'other-server' };
+    const lease = this.byMac.get(req.mac);
+    if (!lease || lease.ip !== req.packet.ciaddr || lease.state !== 'bound') return { drop: 'unknown-lease' };
+    lease.state = 'released';
+    lease.expiresAt = req.now;
+    emit(this.events, 'dhcp-release', req, { ip: numToIp(lease.ip) });
+    try {
+      await this.store.commit([{ kind: 'lease', lease: { mac: lease.mac, ip: numToIp(lease.ip), expiresAt: lease.expiresAt, fixed: lease.fixed, hostname: lease.hostname, state: 'released' } }]);
+    } catch {
+      return { drop: 'store-error' };
+    }
+    this.onLeasesChanged(this.activeCount(req.now));
+    return {};
+  }
+
+  private async decline(req: DhcpRequest): Promise<Outcome> {
+    if (this.serverIdOk(req) === false) return { drop: 'other-server' };
+    const ip = readIp(req.packet.options.get(Opt.REQUESTED_IP));
+    const lease = this.byMac.get(req.mac);
+    if (ip === undefined || !lease || lease.ip !== ip) return { drop: 'unknown-lease' };
+    // Another host answers on this address: take it out of use for a while.
+    const until = req.now + this.declineHoldMs;
+    this.byMac.delete(req.mac);
+    if (this.byIp.get(ip) === req.mac) this.byIp.delete(ip);
+    this.declined.set(ip, until);
+    emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
+    try {
+      await this.store.commit([
+        { kind: 'forget', mac: req.mac },
+        { kind: 'decline', decline: { ip: numToIp(ip), until, mac: req.mac } },
+      ]);
+    } catch {
+      return { drop: 'store-error' };
+    }
+    this.onLeasesChanged(this.activeCount(req.now));
+    return {};
+  }
+
+  private inform(req: DhcpRequest): Outcome {
+    const ciaddr = req.packet.ciaddr || (req.srcIp !== '0.0.0.0' ? ipToNum(req.srcIp) : 0);
+    if (ciaddr === 0) return { drop: 'bad-inform' };
+    const r = this.reply(req, 'ACK', 0, undefined, undefined);
+    r.reply.packet.yiaddr = 0;
+    r.reply.packet.ciaddr = ciaddr;
+    r.reply.ip = numToIp(ciaddr);
+    emit(this.events, 'dhcp-inform', req, { ip: numToIp(ciaddr), detail: r.file }, r.boot?.client);
+    return { reply: r.reply };
+  }
+}

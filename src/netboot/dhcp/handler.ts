@@ -1,0 +1,162 @@
+/**
+ * What the mode handlers (full/, proxy/) share: the request they are given, the outcome they
+ * return, and the boot part of a reply.
+ */
+import type { BootEvent, BootEventKind, BootEvents } from '../events.js';
+import { chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
+import { Opt, encodeSubOptions, ipBytes, numToIp, PxeSub, type MessageTypeName } from './options.js';
+import type { DhcpPacket, EncodeInput, OptionList } from './packet.js';
+
+export interface DhcpRequest {
+  packet: DhcpPacket;
+  type: MessageTypeName;
+  mac: string;
+  srcIp: string;
+  srcPort: number;
+  /** Arrived as a broadcast (255.255.255.255 or the subnet broadcast). */
+  broadcast: boolean;
+  /** 67, or 4011 for PXE boot-server requests (proxy mode). */
+  localPort: number;
+  now: number;
+}
+
+export interface DhcpReply {
+  packet: EncodeInput;
+  /** Message type name, for the sent-packets metric. */
+  type: MessageTypeName;
+  ip: string;
+  port: number;
+  /** The client's maximum message size (option 57), at least 576. */
+  maxSize: number;
+}
+
+export interface Outcome {
+  reply?: DhcpReply;
+  /** Why nothing was done with the packet (the dropped-packets metric's reason). */
+  drop?: string;
+}
+
+export interface Handler {
+  handle(req: DhcpRequest): Outcome | Promise<Outcome>;
+}
+
+export interface BootSettings {
+  httpBase: string;
+  tftpServer: string;
+  chainload: boolean;
+  allowBoot?(mac: string): boolean;
+}
+
+/** Remembers which MACs were just handed an iPXE binary (for UEFI iPXE, where the marker is lost). */
+export class ChainMemory {
+  private readonly at = new Map<string, number>();
+  constructor(private readonly windowMs = 120_000) {}
+  mark(mac: string, now: number): void {
+    this.at.set(mac, now);
+    if (this.at.size > 10_000) for (const [m, t] of this.at) if (now - t > this.windowMs) this.at.delete(m);
+  }
+  recent(mac: string, now: number): boolean {
+    const t = this.at.get(mac);
+    return t !== undefined && now - t < this.windowMs;
+  }
+}
+
+export interface BootPart {
+  client: BootClient;
+  decision: BootDecision;
+  siaddr: number;
+  file?: string;
+  options: OptionList;
+}
+
+/**
+ * The boot information for a reply: siaddr/file, option 66/67 when asked for or needed, option
+ * 60 echo for HTTP boot, the chain marker, and option 97 echoed to PXE clients.
+ */
+export function bootPart(req: DhcpRequest, boot: BootSettings, chain: ChainMemory, tftpServerNum: number, proxy: boolean): BootPart {
+  const client = classify(req.packet.options);
+  const allowed = boot.allowBoot ? boot.allowBoot(req.mac) : true;
+  const decision: BootDecision = allowed ? chooseBoot(client, boot, chain.recent(req.mac, req.now)) : { none: 'boot not allowed for this machine' };
+  const options: OptionList = [];
+  if ('none' in decision) return { client, decision, siaddr: 0, options };
+  if (decision.markChain) chain.mark(req.mac, req.now);
+  const prl = req.packet.options.get(Opt.PARAM_REQUEST_LIST);
+  const asked = (code: number) => prl !== undefined && prl.includes(code);
+  let file: string | undefined = decision.file;
+  if (decision.tftp && asked(Opt.TFTP_SERVER_NAME)) options.push([Opt.TFTP_SERVER_NAME, Buffer.from(boot.tftpServer)]);
+  const long = Buffer.byteLength(decision.file) > 127;
+  if (long || asked(Opt.BOOTFILE_NAME)) options.push([Opt.BOOTFILE_NAME, Buffer.from(decision.file)]);
+  if (long) file = undefined;
+  if (decision.vendorClass === 'HTTPClient') options.push([Opt.VENDOR_CLASS, Buffer.from('HTTPClient')]);
+  else if (proxy) {
+    // A proxyDHCP reply must identify itself as PXE and, with discovery control bit 3, tell the
+    // ROM to boot the file in this reply instead of running boot-server discovery (PXE 2.1 §2.2.6).
+    options.push([Opt.VENDOR_CLASS, Buffer.from('PXEClient')]);
+    const sub: [number, Buffer][] = [[PxeSub.DISCOVERY_CONTROL, Buffer.from([8])]];
+    const item = parseBootItem(req.packet.options.get(Opt.VENDOR_SPECIFIC));
+    if (item) sub.push([PxeSub.BOOT_ITEM, item]); // echo the boot item of a boot-server request
+    options.push([Opt.VENDOR_SPECIFIC, encodeSubOptions(sub)]);
+  }
+  if (decision.markChain) options.push([Opt.USER_CLASS, Buffer.from('HEARTH-IPXE')]);
+  const uuid = req.packet.options.get(Opt.CLIENT_UUID);
+  if (uuid && (client.pxe || client.http)) options.push([Opt.CLIENT_UUID, uuid]);
+  return { client, decision, siaddr: decision.tftp ? tftpServerNum : 0, file, options };
+}
+
+function parseBootItem(v: Buffer | undefined): Buffer | undefined {
+  if (!v) return undefined;
+  let i = 0;
+  while (i + 1 < v.length) {
+    const code = v[i]!;
+    if (code === 255) return undefined;
+    if (code === 0) {
+      i++;
+      continue;
+    }
+    const len = v[i + 1]!;
+    if (i + 2 + len > v.length) return undefined;
+    if (code === PxeSub.BOOT_ITEM && len === 4) return v.subarray(i + 2, i + 6);
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/** Skeleton of a BOOTREPLY to `req`. */
+export function replyBase(req: DhcpRequest, serverId: number): Omit<EncodeInput, 'options'> & { options: OptionList } {
+  const p = req.packet;
+  return {
+    op: 2,
+    htype: p.htype,
+    hlen: p.hlen,
+    hops: 0,
+    xid: p.xid,
+    secs: 0,
+    flags: p.flags,
+    ciaddr: 0,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: p.giaddr,
+    chaddr: p.chaddr,
+    options: [[Opt.SERVER_ID, ipBytes(serverId)]],
+  };
+}
+
+export function maxSizeOf(p: DhcpPacket): number {
+  const v = p.options.get(Opt.MAX_MESSAGE_SIZE);
+  const n = v && v.length === 2 ? v.readUInt16BE(0) : 576;
+  // Never more than an Ethernet frame can carry without fragmentation.
+  return Math.max(576, Math.min(n, 1500 - 28));
+}
+
+export function emit(events: BootEvents, kind: BootEventKind, req: DhcpRequest, extra: Partial<BootEvent> = {}, client?: BootClient): void {
+  events.emit({
+    kind,
+    at: req.now,
+    mac: req.mac,
+    arch: client?.archName,
+    uuid: client?.uuid,
+    ...extra,
+  });
+}
+
+export { numToIp };

@@ -1,0 +1,120 @@
+/**
+ * Server(listeners, handler): the receive path shared by every mode. Decodes each datagram,
+ * rejects what is not a well-formed BOOTREQUEST from an Ethernet client, hands the rest to the
+ * mode's handler and sends the reply out of the served interface. Nothing thrown by a packet
+ * escapes: every datagram is counted as received and, when nothing is done with it, as dropped
+ * with a reason.
+ */
+import type { NetbootMetrics } from '../metrics.js';
+import type { DhcpRequest, Handler, Outcome } from './handler.js';
+import { macText, messageTypeName, Opt } from './options.js';
+import { decode, encode, isDecodeError } from './packet.js';
+import type { Datagram, Listener } from './transport.js';
+
+type CounterChild = { inc(n?: number): void };
+
+export class Server {
+  private readonly received = new Map<string, CounterChild>();
+  private readonly sent = new Map<string, CounterChild>();
+  private readonly dropped = new Map<string, CounterChild>();
+  private inflight = 0;
+  private closing = false;
+
+  constructor(
+    private readonly listeners: Listener[],
+    private readonly handler: Handler,
+    private readonly metrics: NetbootMetrics,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    for (const l of this.listeners) l.start((d) => this.onDatagram(d, l));
+  }
+
+  private count(map: Map<string, CounterChild>, counter: { labels(v: string): CounterChild }, label: string): void {
+    let c = map.get(label);
+    if (!c) {
+      c = counter.labels(label);
+      map.set(label, c);
+    }
+    c.inc();
+  }
+
+  drop(reason: string): void {
+    this.count(this.dropped, this.metrics.dhcpDropped, reason);
+  }
+
+  private onDatagram(d: Datagram, listener: Listener): void {
+    if (this.closing) return;
+    let req: DhcpRequest;
+    try {
+      const p = decode(d.data);
+      if (isDecodeError(p)) {
+        this.count(this.received, this.metrics.dhcpReceived, 'invalid');
+        return this.drop(d.data.length === 0 ? 'truncated-datagram' : p.error);
+      }
+      const t = p.options.get(Opt.MESSAGE_TYPE);
+      const type = t && t.length === 1 ? messageTypeName(t[0]!) : undefined;
+      this.count(this.received, this.metrics.dhcpReceived, type ? type.toLowerCase() : 'invalid');
+      if (p.op !== 1) return this.drop('not-a-request');
+      if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
+      if (!t) return this.drop('no-message-type');
+      if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
+      const mac = macText(p.chaddr, 6);
+      if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
+      req = {
+        packet: p,
+        type,
+        mac,
+        srcIp: d.srcIp,
+        srcPort: d.srcPort,
+        broadcast: d.dstIp === '255.255.255.255' || d.dstIp.endsWith('.255'),
+        localPort: d.localPort,
+        now: Date.now(),
+      };
+    } catch (err) {
+      this.onError(err);
+      return this.drop('internal-error');
+    }
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = this.handler.handle(req);
+    } catch (err) {
+      this.onError(err);
+      return this.drop('internal-error');
+    }
+    if (out instanceof Promise) {
+      this.inflight++;
+      out.then(
+        (o) => {
+          this.inflight--;
+          this.finish(o, listener);
+        },
+        (err) => {
+          this.inflight--;
+          this.onError(err);
+          this.drop('internal-error');
+        },
+      );
+    } else this.finish(out, listener);
+  }
+
+  private finish(o: Outcome, listener: Listener): void {
+    try {
+      if (o.drop) return this.drop(o.drop);
+      if (!o.reply) return;
+      const buf = encode(o.reply.packet, o.reply.maxSize);
+      if (listener.send(buf, o.reply.ip, o.reply.port)) this.count(this.sent, this.metrics.dhcpSent, o.reply.type.toLowerCase());
+      else this.drop('send-failed');
+    } catch (err) {
+      this.onError(err);
+      this.drop('internal-error');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (let i = 0; i < 200 && this.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.listeners.map((l) => l.close()));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The DHCP server's UDP endpoint. Node's dgram cannot bind a socket to one interface
+ * (SO_BINDTODEVICE) nor tell which interface/destination a datagram arrived on (IP_PKTINFO), and
+ * a DHCP server needs both: it must receive 255.255.255.255 broadcasts on the served link only
+ * and send its broadcasts out of that link only, on hosts with several interfaces. The native
+ * addon in native/udp_socket.cc opens such a socket and plugs its fd into libuv (uv_poll).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Datagram {
+  data: Buffer;
+  srcIp: string;
+  srcPort: number;
+  /** Destination address of the IP header (255.255.255.255 for broadcasts). */
+  dstIp: string;
+  /** The local port it arrived on (67, or 4011 in proxy mode). */
+  localPort: number;
+}
+
+export interface Listener {
+  readonly port: number;
+  start(onDatagram: (d: Datagram) => void): void;
+  /** Sends out of the served interface; false when the kernel refused (counted by the caller). */
+  send(data: Buffer, ip: string, port: number): boolean;
+  close(): Promise<void>;
+}
+
+interface NativeSocket {
+  readonly ifindex: number;
+  readonly port: number;
+  start(cb: (data: Buffer, srcIp: string, srcPort: number, dstIp: string, ifindex: number) => void): void;
+  send(data: Buffer, ip: string, port: number, srcIp?: string): number;
+  close(): void;
+}
+
+interface NativeModule {
+  UdpSocket: new (opts: { interface: string; port: number; address?: string; rcvbuf?: number }) => NativeSocket;
+}
+
+let loaded: NativeModule | Error | undefined;
+
+/** The compiled addon (build/Release/hearth_udp.node under the package root), or why not. */
+export function loadNative(): NativeModule | Error {
+  if (loaded) return loaded;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  const tried: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const candidate = path.join(dir, 'build', 'Release', 'hearth_udp.node');
+    tried.push(candidate);
+    if (existsSync(candidate)) {
+      try {
+        loaded = createRequire(import.meta.url)(candidate) as NativeModule;
+      } catch (err) {
+        loaded = new Error(`cannot load ${candidate}: ${(err as Error).message}`);
+      }
+      return loaded;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  loaded = new Error('the native socket addon is not built (run `npm rebuild` or `npx node-gyp rebuild` in the hearth directory; needs python3, make and g++)');
+  return loaded;
+}
+
+export class NativeListener implements Listener {
+  private readonly sock: NativeSocket;
+  readonly port: number;
+
+  constructor(readonly iface: string, port: number, private readonly srcIp: string) {
+    const mod = loadNative();
+    if (mod instanceof Error) throw mod;
+    this.sock = new mod.UdpSocket({ interface: iface, port, rcvbuf: 4 << 20 });
+    this.port = this.sock.port;
+  }
+
+  start(onDatagram: (d: Datagram) => void): void {
+    const localPort = this.port;
+    this.sock.start((data, srcIp, srcPort, dstIp) => onDatagram({ data, srcIp, srcPort, dstIp, localPort }));
+  }
+
+  send(data: Buffer, ip: string, port: number): boolean {
+    return this.sock.send(data, ip, port, this.srcIp) === 0;
+  }
+
+  async close(): Promise<void> {
+    this.sock.close();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Boot progress: turns the BootEvents of the DHCP, TFTP and HTTP servers into one timeline per
+ * machine (keyed by MAC), for the live table, the log lines and /api/machines.
+ */
+import type { BootEvent, BootEvents } from '../events.js';
+
+export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd';
+
+export interface ProgressStep {
+  step: StepName;
+  /** Epoch ms the step finished (or happened). */
+  at: number;
+  /** Seconds since the machine was first seen. */
+  sinceFirstSeen: number;
+  file?: string;
+  bytes?: number;
+  durationMs?: number;
+  /** Bytes per second (downloads). */
+  rate?: number;
+  detail?: string;
+}
+
+export interface MachineProgress {
+  mac: string;
+  /** machines[].name when known. */
+  name?: string;
+  ip?: string;
+  arch?: string;
+  uuid?: string;
+  hostname?: string;
+  profile?: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** Short description of the latest thing that happened. */
+  state: string;
+  steps: ProgressStep[];
+  /** Downloads under way (file -> start time), so the table can show them. */
+  active: { file: string; since: number; bytes?: number }[];
+  errors: string[];
+}
+
+export interface ProgressOptions {
+  /** machines[].name for a MAC. */
+  nameForMac?(mac: string): string | undefined;
+  /** Leased IP -> MAC (the DHCP server). */
+  macForIp?(ip: string): string | undefined;
+  now?(): number;
+}
+
+/** Collects boot events; also a BootEvents sink itself. */
+export class ProgressTracker implements BootEvents {
+  private machines = new Map<string, MachineProgress>();
+  private ipToMac = new Map<string, string>();
+  private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
+
+  constructor(private opts: ProgressOptions = {}) {}
+
+  /** The MAC behind an IP: learned from DHCP acks and script URLs, else asked from the DHCP server. */
+  macForIp(ip: string): string | undefined {
+    return this.ipToMac.get(ip) ?? this.opts.macForIp?.(ip);
+  }
+
+  /** Called for every change (the live table and the log lines). */
+  onChange(fn: (m: MachineProgress, e: BootEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  list(): MachineProgress[] {
+    return [...this.machines.values()].sort((a, b) => a.firstSeen - b.firstSeen);
+  }
+
+  get(mac: string): MachineProgress | undefined {
+    return this.machines.get(mac.toLowerCase());
+  }
+
+  emit(e: BootEvent): void {
+    const mac = (e.mac ?? (e.ip ? this.macForIp(e.ip) : undefined))?.toLowerCase();
+    if (!mac) return; // nothing to tie it to (a client we never saw in DHCP nor in a script URL)
+    if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) this.ipToMac.set(e.ip, mac);
+    let m = this.machines.get(mac);
+    if (!m) {
+      m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [] };
+      this.machines.set(mac, m);
+    }
+    m.lastSeen = Math.max(m.lastSeen, e.at);
+    if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
+    if (e.arch) m.arch = e.arch;
+    if (e.uuid) m.uuid = e.uuid;
+    if (e.hostname) m.hostname = e.hostname;
+    const step = (name: StepName, extra: Partial<ProgressStep> = {}) => {
+      const s: ProgressStep = { step: name, at: e.at, sinceFirstSeen: (e.at - m!.firstSeen) / 1000, ...extra };
+      m!.steps.push(s);
+      if (m!.steps.length > 200) m!.steps.splice(0, m!.steps.length - 200);
+    };
+    const download = () => {
+      m!.active = m!.active.filter((a) => a.file !== e.file);
+      const rate = e.bytes !== undefined && e.durationMs ? Math.round((e.bytes * 1000) / Math.max(1, e.durationMs)) : undefined;
+      return { file: e.file, bytes: e.bytes, durationMs: e.durationMs, rate };
+    };
+    switch (e.kind) {
+      case 'dhcp-discover':
+        step('dhcp-discover', { detail: e.detail });
+        m.state = 'DHCP discover';
+        break;
+      case 'dhcp-offer':
+        step('dhcp-offer', { detail: e.detail });
+        m.state = `offered ${e.ip ?? ''}`.trim();
+        break;
+      case 'dhcp-ack':
+        step('dhcp-ack', { detail: e.detail });
+        m.state = `lease ${e.ip ?? ''}`.trim();
+        break;
+      case 'dhcp-request':
+      case 'dhcp-inform':
+        m.state = e.kind === 'dhcp-request' ? 'DHCP request' : 'DHCP inform';
+        break;
+      case 'dhcp-nak':
+      case 'dhcp-decline':
+      case 'dhcp-release':
+        m.state = e.kind.replace('dhcp-', 'DHCP ');
+        if (e.kind !== 'dhcp-release') m.errors.push(`${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
+        break;
+      case 'tftp-start':
+        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes });
+        m.state = `TFTP ${e.file}`;
+        break;
+      case 'tftp-done':
+        step('bootfile', download());
+        m.state = `got ${e.file} (TFTP)`;
+        break;
+      case 'tftp-error':
+        m.active = m.active.filter((a) => a.file !== e.file);
+        // An aborted tsize probe (UEFI fetches the size first) is normal, not an error.
+        if (!e.detail?.startsWith('aborted')) m.errors.push(`TFTP ${e.file}: ${e.detail ?? 'failed'}`);
+        break;
+      case 'http-script':
+        step('script', { file: e.file, detail: e.detail });
+        if (e.detail) m.profile = e.detail.replace(/^profile /, '');
+        m.state = `script ${e.file}`;
+        break;
+      case 'http-asset-start':
+        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes });
+        m.state = `downloading ${e.file}`;
+        break;
+      case 'http-asset-done': {
+        const kind: StepName = e.detail === 'kernel' ? 'kernel' : e.detail === 'initrd' ? 'initrd' : 'bootfile';
+        step(kind, download());
+        m.state = kind === 'initrd' ? `got initrd ${e.file}` : `got ${e.file}`;
+        break;
+      }
+    }
+    for (const fn of this.listeners) fn(m, e);
+  }
+}
+
+export function fmtBytes(n: number | undefined): string {
+  if (n === undefined) return '';
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)}KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)}MiB`;
+}
+
+function fmtStep(s: ProgressStep | undefined, withRate = false): string {
+  if (!s) return '-';
+  const t = `+${s.sinceFirstSeen.toFixed(1)}s`;
+  if (!withRate || s.bytes === undefined) return t;
+  return `${t} ${fmtBytes(s.bytes)}${s.rate ? ` ${fmtBytes(s.rate)}/s` : ''}`;
+}
+
+/** Rows of the live table / `hearth netboot machines`. */
+export function progressRows(list: MachineProgress[]): { headers: string[]; rows: string[][] } {
+  const headers = ['MAC', 'NAME', 'IP', 'ARCH', 'DHCP', 'BOOTFILE', 'SCRIPT', 'KERNEL', 'INITRD', 'STATE'];
+  const rows = list.map((m) => {
+    const last = (n: StepName) => [...m.steps].reverse().find((s) => s.step === n);
+    const initrds = m.steps.filter((s) => s.step === 'initrd');
+    const initrd = initrds.length ? initrds.map((s) => fmtStep(s, true)).join(', ') : '-';
+    return [
+      m.mac,
+      m.name ?? '-',
+      m.ip ?? '-',
+      m.arch ?? '-',
+      fmtStep(last('dhcp-ack') ?? last('dhcp-offer') ?? last('dhcp-discover')),
+      fmtStep(last('bootfile'), true),
+      fmtStep(last('script')),
+      fmtStep(last('kernel'), true),
+      initrd,
+      m.state + (m.errors.length ? ` (${m.errors.length} errors)` : ''),
+    ];
+  });
+  return { headers, rows };
+}

@@ -1,0 +1,171 @@
+/**
+ * `hearth netboot serve` as a library: DHCP (full | proxy | off) + TFTP + HTTP/iPXE + progress in one
+ * process, configured from the spec and the flags.
+ */
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../common/errors.js';
+import type { LoadedSpec } from '../spec/index.js';
+import { parseDuration } from '../spec/index.js';
+import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { createMetrics, type NetbootMetrics } from './metrics.js';
+import { ProgressTracker } from './progress/index.js';
+import { IPXE_BINARIES, allowBoot, findMachine, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import { startHttp, type HttpServer } from './http/index.js';
+import { startTftp, type TftpServer } from './tftp/index.js';
+
+export interface NetbootServeOptions extends ServerOverrides {
+  /** Lease database directory (default: .hearth/netboot beside hearth.yaml). */
+  stateDir?: string;
+  /** DHCP server port (tests); default 67. */
+  dhcpPort?: number;
+  /** DHCP client port (tests); default 68. */
+  dhcpClientPort?: number;
+}
+
+export interface NetbootServer {
+  config: ServerConfig & { serverIp: string; netmask: string; stateDir: string; httpBase: string };
+  progress: ProgressTracker;
+  metrics: NetbootMetrics;
+  http: HttpServer;
+  tftp: TftpServer;
+  dhcp?: DhcpServer;
+  /** Missing optional files (iPXE binaries), for warnings. */
+  warnings: string[];
+  close(): Promise<void>;
+}
+
+/** The interface's IPv4 address and netmask (the given address must be one of its addresses). */
+function interfaceAddress(iface: string | undefined, address: string | undefined): { ip: string; netmask: string } {
+  const all = os.networkInterfaces();
+  if (iface !== undefined) {
+    const list = all[iface];
+    if (!list) throw new InputError(`network interface ${iface} does not exist here (netboot.interface / --interface)`);
+    const v4 = list.filter((a) => a.family === 'IPv4');
+    const hit = address ? v4.find((a) => a.address === address) : v4[0];
+    if (!hit) {
+      throw new InputError(
+        address ? `${address} is not an address of ${iface} (netboot.address / --address)` : `interface ${iface} has no IPv4 address; give netboot.address`,
+      );
+    }
+    return { ip: hit.address, netmask: hit.netmask };
+  }
+  if (address) {
+    for (const list of Object.values(all)) {
+      const hit = list?.find((a) => a.family === 'IPv4' && a.address === address);
+      if (hit) return { ip: hit.address, netmask: hit.netmask };
+    }
+    throw new InputError(`${address} is not an address of this host (netboot.address)`);
+  }
+  throw new InputError('netboot.interface (or --interface) is required: hearth serves on one interface only');
+}
+
+/**
+ * Checks that the files `serve` hands out exist. Assets are required (InputError naming the first
+ * missing file); missing iPXE binaries only produce warnings (iPXE option ROMs do not need them).
+ */
+export function checkNetbootFiles(config: ServerConfig): string[] {
+  const need = (file: string, what: string) => {
+    if (!existsSync(file)) throw new InputError(`${what} ${file} does not exist`);
+  };
+  need(config.assets, 'assets directory (netboot.assets)');
+  if (!statSync(config.assets).isDirectory()) throw new InputError(`netboot.assets ${config.assets} is not a directory`);
+  const files = new Set<string>();
+  for (const m of [...config.machines, { kernel: '', initrd: [] as string[] }]) {
+    if (m.kernel) files.add(m.kernel);
+    m.initrd.forEach((f) => files.add(f));
+  }
+  for (const f of files) need(path.join(config.assets, f), 'boot file');
+  const warnings: string[] = [];
+  for (const b of IPXE_BINARIES) {
+    if (!existsSync(path.join(config.ipxe, b))) warnings.push(`${path.join(config.ipxe, b)} is missing (install Debian's ipxe package or set netboot.ipxe); PXE clients asking for it get "file not found"`);
+  }
+  return warnings;
+}
+
+export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
+  const spec = loaded.spec;
+  const config = resolveServerConfig(spec, loaded.baseDir, opts);
+  // Default machine's files too: an unknown machine gets the default profile.
+  const defaults = { kernel: spec.netboot.kernel, initrd: spec.netboot.initrd };
+  const warnings = checkNetbootFiles({ ...config, machines: [...config.machines, { name: '', profile: 'default', boot: true, kernelArgs: [], ...defaults }] });
+  for (const p of spec.netboot.profiles) {
+    if (!p.boot) continue;
+    if (p.kernel && !existsSync(path.join(config.assets, p.kernel))) throw new InputError(`boot file ${path.join(config.assets, p.kernel)} does not exist (profile ${p.name})`);
+    for (const f of p.initrd ?? []) if (!existsSync(path.join(config.assets, f))) throw new InputError(`boot file ${path.join(config.assets, f)} does not exist (profile ${p.name})`);
+  }
+  if (config.dhcp.mode !== 'off' && !config.interface) {
+    throw new InputError('netboot.interface (or --interface) is required when DHCP is on: hearth answers on one interface only');
+  }
+  const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
+  const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const httpBase = `http://${serverIp}:${config.httpPort}`;
+  const metrics = createMetrics();
+  let dhcp: DhcpServer | undefined;
+  const progress = new ProgressTracker({
+    nameForMac: (mac) => findMachine(spec, { mac })?.name,
+    macForIp: (ip) => dhcp?.macForIp(ip),
+  });
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const files = Object.fromEntries(IPXE_BINARIES.map((b) => [b, path.join(config.ipxe, b)]));
+    const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
+    closers.push(() => tftp.close());
+    const http = await startHttp({
+      address: serverIp,
+      port: config.httpPort,
+      spec,
+      assets: config.assets,
+      ipxe: config.ipxe,
+      metrics,
+      events: progress,
+      httpBase,
+      macForIp: (ip) => progress.macForIp(ip),
+      machines: () => progress.list(),
+    });
+    closers.push(() => http.close());
+    if (config.dhcp.mode !== 'off') {
+      const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
+      dhcp = await startDhcp({
+        mode: config.dhcp.mode,
+        interface: config.interface!,
+        serverIp,
+        netmask,
+        range: first && last ? { first, last } : undefined,
+        router: config.dhcp.router,
+        dns: config.dhcp.dns,
+        leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
+        reservations: config.dhcp.reservations,
+        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: (mac) => allowBoot(spec, mac) },
+        stateDir,
+        events: progress,
+        metrics,
+        ...(opts.dhcpPort ? { port: opts.dhcpPort } : {}),
+        ...(opts.dhcpClientPort ? { clientPort: opts.dhcpClientPort } : {}),
+      });
+      const d = dhcp;
+      closers.push(() => d.close());
+    }
+    return {
+      config: { ...config, serverIp, netmask, stateDir, httpBase },
+      progress,
+      metrics,
+      http,
+      tftp,
+      dhcp,
+      warnings,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    if (e instanceof InputError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new InputError(`port already in use on ${serverIp}: ${err.message.replace(/^.*EADDRINUSE /, '')} (another DHCP/TFTP/HTTP server running? use --http-port/--tftp-port)`);
+    if (err.code === 'EACCES') throw new InputError(`not allowed to bind ${err.message.replace(/^.*EACCES /, '')}: ports below 1024 need root or CAP_NET_BIND_SERVICE`);
+    throw e;
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * hearth's catalog of system components: one Flux HelmRelease each. Pure data (values that depend
+ * on the spec are small functions of the RenderContext). Every entry records in `source` where its
+ * chart, version and default settings come from. The dependency graph follows Cozystack's
+ * paas-full bundle (github.com/aenix-io/cozystack packages/core/platform/bundles/paas-full.yaml).
+ */
+import { formatIpv4, parseCidr } from '../../spec/net.js';
+import type { ComponentDef, RenderContext, Values } from '../types.js';
+
+/** The namespace prefix of every hearth-managed namespace. */
+export const NS = 'hearth-';
+
+/** bedag/raw: a chart that renders the objects given in `resources` (for objects no upstream chart ships). */
+const RAW = { repository: 'https://bedag.github.io/helm-charts', name: 'raw', version: '2.0.0' } as const;
+const RAW_SOURCE = 'chart: bedag/raw 2.0.0 (https://bedag.github.io/helm-charts, charts/raw) renders the listed objects';
+
+/** The pinned Flux distribution (fluxcd/flux2 v2.9.0; flux-operator v0.53.0 ships Flux 2.9.0). */
+export const DEFAULT_FLUX_VERSION = 'v2.9.0';
+
+/** First usable address of an IPv4 CIDR (Kube-OVN's pod gateway convention). */
+function gatewayOf(cidr: string | undefined): string | undefined {
+  const c = cidr ? parseCidr(cidr) : undefined;
+  if (!c || c.ip.family !== 4) return undefined;
+  return formatIpv4(c.network + 1n);
+}
+
+function firstV4(list: string[]): string | undefined {
+  return list.find((c) => parseCidr(c)?.ip.family === 4);
+}
+
+export const CATALOG: ComponentDef[] = [
+  {
+    name: 'cilium',
+    namespace: `${NS}cilium`,
+    privileged: true,
+    chart: { repository: 'https://helm.cilium.io', name: 'cilium', version: '1.16.5' },
+    dependsOn: [],
+    traits: ['cni'],
+    source:
+      'chart: helm.cilium.io cilium 1.16.5; values: Talos "Deploying Cilium CNI" guide (no kube-proxy, KubePrism ' +
+      'localhost:7445, cgroup v2 mount provided by Talos, SYS_MODULE dropped, IPAM mode kubernetes)',
+    values: {
+      ipam: { mode: 'kubernetes' },
+      kubeProxyReplacement: true,
+      k8sServiceHost: 'localhost',
+      k8sServicePort: 7445,
+      cgroup: { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
+      securityContext: {
+        capabilities: {
+          ciliumAgent: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+          cleanCiliumState: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'],
+        },
+      },
+      // Kube-OVN owns the pod network next to Cilium (Kube-OVN "Cilium integration" guide).
+      cni: { exclusive: false },
+      routingMode: 'native',
+      enableIPv4Masquerade: false,
+      enableIdentityMark: false,
+    },
+  },
+  {
+    name: 'kubeovn',
+    namespace: `${NS}kubeovn`,
+    privileged: true,
+    chart: { repository: 'https://kubeovn.github.io/kube-ovn/', name: 'kube-ovn', version: 'v1.14.10' },
+    dependsOn: ['cilium'],
+    traits: ['cni'],
+    source:
+      'chart: kubeovn.github.io/kube-ovn kube-ovn v1.14.10 (charts/kube-ovn); values: Kube-OVN "Cilium integration" ' +
+      '(LB and NetworkPolicy left to Cilium), Talos host paths and no module loading as Cozystack packages/system/kubeovn; ' +
+      'CIDRs from cluster.podSubnets/serviceSubnets',
+    values: (ctx: RenderContext): Values => {
+      const pod = firstV4(ctx.podSubnets) ?? '10.244.0.0/16';
+      const svc = firstV4(ctx.serviceSubnets) ?? '10.96.0.0/12';
+      return {
+        ipv4: { POD_CIDR: pod, POD_GATEWAY: gatewayOf(pod), SVC_CIDR: svc, JOIN_CIDR: '100.64.0.0/16' },
+        func: { ENABLE_LB: false, ENABLE_NP: false, ENABLE_TPROXY: true },
+        cni_conf: { CNI_CONFIG_PRIORITY: '10' },
+        OPENVSWITCH_DIR: '/var/lib/openvswitch',
+        OVN_DIR: '/var/lib/ovn',
+        DISABLE_MODULES_MANAGEMENT: true,
+      };
+    },
+  },
+  {
+    name: 'cert-manager',
+    namespace: `${NS}cert-manager`,
+    privileged: false,
+    chart: { repository: 'https://charts.jetstack.io', name: 'cert-manager', version: 'v1.16.2' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: [],
+    source: 'chart: charts.jetstack.io cert-manager v1.16.2; values: CRDs installed and kept by the chart (crds.enabled/keep)',
+    values: { crds: { enabled: true, keep: true } },
+  },
+  {
+    name: 'cert-manager-issuers',
+    namespace: `${NS}cert-manager`,
+    privileged: false,
+    chart: RAW,
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: [],
+    source: `${RAW_SOURCE}: ClusterIssuers selfsigned-cluster-issuer, letsencrypt-prod, letsencrypt-stage (as Cozystack packages/system/cert-manager-issuers)`,
+    values: {
+      resources: [
+        { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'selfsigned-cluster-issuer' }, spec: { selfSigned: {} } },
+        ...(['prod', 'stage'] as const).map((env) => ({
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'ClusterIssuer',
+          metadata: { name: `letsencrypt-${env}` },
+          spec: {
+            acme: {
+              server: env === 'prod' ? 'https://acme-v02.api.letsencrypt.org/directory' : 'https://acme-staging-v02.api.letsencrypt.org/directory',
+              privateKeySecretRef: { name: `letsencrypt-${env}` },
+              solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }],
+            },
+          },
+        })),
+      ],
+    },
+  },
+  {
+    name: 'victoria-metrics-operator',
+    namespace: `${NS}victoria-metrics-operator`,
+    privileged: false,
+    chart: { repository: 'https://victoriametrics.github.io/helm-charts/', name: 'victoria-metrics-operator', version: '0.35.2' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: [],
+    source: 'chart: victoriametrics.github.io/helm-charts victoria-metrics-operator 0.35.2; values: webhook certificates from cert-manager (Cozystack depends on cert-manager for the same reason)',
+    values: { admissionWebhooks: { enabled: true, certManager: { enabled: true } } },
+  },
+  {
+    name: 'monitoring',
+    namespace: `${NS}monitoring`,
+    privileged: true,
+    chart: { repository: 'https://victoriametrics.github.io/helm-charts/', name: 'victoria-metrics-k8s-stack', version: '0.27.6' },
+    dependsOn: ['cilium', 'kubeovn', 'victoria-metrics-operator'],
+    traits: [],
+    source:
+      'chart: victoriametrics.github.io/helm-charts victoria-metrics-k8s-stack 0.27.6; values: operator and Grafana come from ' +
+      'their own releases; node-exporter needs host PID/network (privileged namespace, as Cozystack monitoring-agents)',
+    values: {
+      'victoria-metrics-operator': { enabled: false },
+      grafana: { enabled: false },
+      'prometheus-node-exporter': { enabled: true },
+      'kube-state-metrics': { enabled: true },
+    },
+  },
+  {
+    name: 'grafana-operator',
+    namespace: `${NS}grafana-operator`,
+    privileged: false,
+    chart: { repository: 'oci://ghcr.io/grafana/helm-charts', name: 'grafana-operator', version: 'v5.16.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: [],
+    source: 'chart: oci://ghcr.io/grafana/helm-charts/grafana-operator v5.16.0 (grafana/grafana-operator deploy/helm); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'metallb',
+    namespace: `${NS}metallb`,
+    privileged: true,
+    chart: { repository: 'https://metallb.github.io/metallb', name: 'metallb', version: '0.14.9' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: ['load-balancer'],
+    source: 'chart: metallb.github.io/metallb metallb 0.14.9; values: L2 mode without FRR (speaker on the host network, privileged namespace per MetalLB docs)',
+    values: { speaker: { frr: { enabled: false } } },
+  },
+  {
+    name: 'metallb-pool',
+    namespace: `${NS}metallb`,
+    privileged: true,
+    chart: RAW,
+    dependsOn: ['metallb'],
+    traits: ['load-balancer'],
+    source: `${RAW_SOURCE}: IPAddressPool "default" from platform.loadBalancer.addresses and its L2Advertisement (metallb.io/v1beta1)`,
+    skip: (ctx) => (ctx.loadBalancerAddresses.length === 0 ? 'no platform.loadBalancer.addresses: MetalLB runs without an address pool' : undefined),
+    values: (ctx) => ({
+      resources: [
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'IPAddressPool',
+          metadata: { name: 'default', namespace: `${NS}metallb` },
+          spec: { addresses: ctx.loadBalancerAddresses, autoAssign: true },
+        },
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'L2Advertisement',
+          metadata: { name: 'default', namespace: `${NS}metallb` },
+          spec: { ipAddressPools: ['default'] },
+        },
+      ],
+    }),
+  },
+  {
+    name: 'kubevirt-operator',
+    namespace: `${NS}kubevirt`,
+    privileged: false,
+    chart: { repository: 'https://suse-edge.github.io/charts', name: 'kubevirt', version: '0.5.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: ['virtualisation'],
+    source:
+      'chart: suse-edge.github.io/charts kubevirt 0.5.0 (suse-edge/charts charts/kubevirt/0.5.0; KubeVirt has no upstream chart); ' +
+      'values: upstream virt-operator image quay.io/kubevirt v1.4.0 instead of the SLES build',
+    values: { operator: { image: 'quay.io/kubevirt/virt-operator', version: 'v1.4.0' } },
+  },
+  {
+    name: 'kubevirt',
+    namespace: `${NS}kubevirt`,
+    privileged: true,
+    chart: RAW,
+    dependsOn: ['cilium', 'kubeovn', 'kubevirt-operator'],
+    traits: ['virtualisation'],
+    source: `${RAW_SOURCE}: the KubeVirt CR (kubevirt.io/v1) with live migration and the feature gates Cozystack packages/system/kubevirt enables`,
+    values: {
+      resources: [
+        {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'KubeVirt',
+          metadata: { name: 'kubevirt', namespace: `${NS}kubevirt` },
+          spec: {
+            certificateRotateStrategy: {},
+            configuration: {
+              developerConfiguration: { featureGates: ['HotplugVolumes', 'ExpandDisks', 'LiveMigration', 'AutoResourceLimitsGate'] },
+              evictionStrategy: 'LiveMigrate',
+            },
+            customizeComponents: {},
+            imagePullPolicy: 'IfNotPresent',
+            workloadUpdateStrategy: { workloadUpdateMethods: ['LiveMigrate'] },
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: 'kubevirt-cdi-operator',
+    namespace: `${NS}kubevirt-cdi`,
+    privileged: false,
+    chart: { repository: 'oci://registry.suse.com/edge', name: 'cdi-chart', version: '0.2.3' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: ['virtualisation'],
+    source: 'chart: oci://registry.suse.com/edge/cdi-chart 0.2.3 (SUSE Edge 3.0 release manifest; CDI has no upstream chart); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'kubevirt-cdi',
+    namespace: `${NS}kubevirt-cdi`,
+    privileged: false,
+    chart: RAW,
+    dependsOn: ['cilium', 'kubeovn', 'kubevirt-cdi-operator'],
+    traits: ['virtualisation'],
+    source: `${RAW_SOURCE}: the CDI CR (cdi.kubevirt.io/v1beta1) with the HonorWaitForFirstConsumer feature gate (as Cozystack packages/system/kubevirt-cdi)`,
+    values: {
+      resources: [
+        {
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'CDI',
+          metadata: { name: 'cdi' },
+          spec: { config: { featureGates: ['HonorWaitForFirstConsumer'] }, imagePullPolicy: 'IfNotPresent', workload: {} },
+        },
+      ],
+    },
+  },
+  {
+    name: 'piraeus-operator',
+    namespace: `${NS}linstor`,
+    privileged: false,
+    chart: { repository: 'https://piraeus.io/helm-charts/', name: 'piraeus-operator', version: '2.7.1' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: ['storage'],
+    source: 'chart: piraeus.io/helm-charts piraeus-operator 2.7.1 (piraeusdatastore/piraeus-operator charts/piraeus); values: CRDs from the chart',
+    values: { installCRDs: true },
+  },
+  {
+    name: 'linstor',
+    namespace: `${NS}linstor`,
+    privileged: true,
+    chart: RAW,
+    dependsOn: ['piraeus-operator', 'cilium', 'kubeovn', 'cert-manager'],
+    traits: ['storage'],
+    source:
+      `${RAW_SOURCE}: LinstorCluster and a LinstorSatelliteConfiguration for Talos from the Piraeus "Talos Linux" how-to ` +
+      '(DRBD comes from the Talos drbd system extension, so the module-loader init container is removed; /var/lib/linstor.d on the host)',
+    values: {
+      resources: [
+        { apiVersion: 'piraeus.io/v1', kind: 'LinstorCluster', metadata: { name: 'linstorcluster' }, spec: {} },
+        {
+          apiVersion: 'piraeus.io/v1',
+          kind: 'LinstorSatelliteConfiguration',
+          metadata: { name: 'talos-loader-override' },
+          spec: {
+            podTemplate: {
+              spec: {
+                initContainers: [{ name: 'drbd-shutdown-guard', $patch: 'delete' }, { name: 'drbd-module-loader', $patch: 'delete' }],
+                volumes: [
+                  { name: 'run-systemd-system', $patch: 'delete' },
+                  { name: 'run-drbd-shutdown-guard', $patch: 'delete' },
+                  { name: 'systemd-bus-socket', $patch: 'delete' },
+                  { name: 'lib-modules', $patch: 'delete' },
+                  { name: 'usr-src', $patch: 'delete' },
+                  { name: 'etc-lvm-backup', hostPath: { path: '/var/etc/lvm/backup', type: 'DirectoryOrCreate' } },
+                  { name: 'etc-lvm-archive', hostPath: { path: '/var/etc/lvm/archive', type: 'DirectoryOrCreate' } },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: 'mariadb-operator',
+    namespace: `${NS}mariadb-operator`,
+    privileged: false,
+    chart: { repository: 'https://helm.mariadb.com/mariadb-operator', name: 'mariadb-operator', version: '0.38.1' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'victoria-metrics-operator'],
+    traits: [],
+    source: 'chart: helm.mariadb.com/mariadb-operator mariadb-operator 0.38.1; values: webhook certificates from cert-manager, metrics on',
+    values: { crds: { enabled: true }, webhook: { cert: { certManager: { enabled: true } } }, metrics: { enabled: true } },
+  },
+  {
+    name: 'postgres-operator',
+    namespace: `${NS}postgres-operator`,
+    privileged: false,
+    chart: { repository: 'https://cloudnative-pg.github.io/charts', name: 'cloudnative-pg', version: '0.23.0' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: [],
+    source: 'chart: cloudnative-pg.github.io/charts cloudnative-pg 0.23.0 (CloudNativePG, as Cozystack packages/system/postgres-operator); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'rabbitmq-operator',
+    namespace: `${NS}rabbitmq-operator`,
+    privileged: false,
+    chart: { repository: 'oci://registry-1.docker.io/bitnamicharts', name: 'rabbitmq-cluster-operator', version: '4.4.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: [],
+    source: 'chart: oci://registry-1.docker.io/bitnamicharts/rabbitmq-cluster-operator 4.4.0 (RabbitMQ Cluster Operator); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'redis-operator',
+    namespace: `${NS}redis-operator`,
+    privileged: false,
+    chart: { repository: 'https://spotahome.github.io/redis-operator', name: 'redis-operator', version: '3.3.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: [],
+    source: 'chart: spotahome.github.io/redis-operator redis-operator 3.3.0 (the operator Cozystack packages/system/redis-operator wraps); values: CRDs from the chart',
+    values: {},
+  },
+  {
+    name: 'telepresence',
+    namespace: `${NS}telepresence`,
+    releaseName: 'traffic-manager',
+    privileged: false,
+    chart: { repository: 'https://app.getambassador.io', name: 'telepresence', version: '2.17.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: [],
+    source: 'chart: app.getambassador.io telepresence 2.17.0, release name traffic-manager (as Cozystack paas-full); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'dashboard',
+    namespace: `${NS}dashboard`,
+    privileged: false,
+    chart: { repository: 'https://kubernetes-sigs.github.io/headlamp/', name: 'headlamp', version: '0.26.0' },
+    dependsOn: ['cilium', 'kubeovn'],
+    traits: ['dashboard'],
+    source:
+      'chart: kubernetes-sigs.github.io/headlamp headlamp 0.26.0 (Cozystack used Kubeapps, which is no longer maintained; ' +
+      'Headlamp is the Kubernetes SIG UI dashboard); values: chart defaults',
+    values: {},
+  },
+  {
+    name: 'kamaji',
+    namespace: `${NS}kamaji`,
+    privileged: false,
+    chart: { repository: 'https://clastix.github.io/charts', name: 'kamaji', version: '1.0.0' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: ['tenant-clusters'],
+    source: 'chart: clastix.github.io/charts kamaji 1.0.0 (clastix/kamaji charts/kamaji); values: chart defaults (datastore from the chart)',
+    values: {},
+  },
+  {
+    name: 'capi-operator',
+    namespace: `${NS}cluster-api`,
+    privileged: true,
+    chart: { repository: 'https://kubernetes-sigs.github.io/cluster-api-operator', name: 'cluster-api-operator', version: '0.15.1' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    traits: ['tenant-clusters'],
+    source: 'chart: kubernetes-sigs.github.io/cluster-api-operator cluster-api-operator 0.15.1; values: cert-manager comes from its own release',
+    values: { 'cert-manager': { enabled: false } },
+  },
+  {
+    name: 'capi-providers',
+    namespace: `${NS}cluster-api`,
+    privileged: true,
+    chart: RAW,
+    dependsOn: ['cilium', 'kubeovn', 'capi-operator'],
+    traits: ['tenant-clusters'],
+    source:
+      `${RAW_SOURCE}: CoreProvider cluster-api, BootstrapProvider kubeadm, ControlPlaneProvider kamaji, InfrastructureProvider kubevirt ` +
+      '(operator.cluster.x-k8s.io/v1alpha2, the provider set of Cozystack packages/system/capi-providers)',
+    values: {
+      resources: [
+        ['CoreProvider', 'cluster-api'],
+        ['BootstrapProvider', 'kubeadm'],
+        ['ControlPlaneProvider', 'kamaji'],
+        ['InfrastructureProvider', 'kubevirt'],
+      ].map(([kind, name]) => ({
+        apiVersion: 'operator.cluster.x-k8s.io/v1alpha2',
+        kind,
+        metadata: { name, namespace: `${NS}cluster-api` },
+        spec: {},
+      })),
+    },
+  },
+  {
+    name: 'fluxcd-operator',
+    namespace: `${NS}fluxcd`,
+    privileged: true,
+    chart: { repository: 'oci://ghcr.io/controlplaneio-fluxcd/charts', name: 'flux-operator', version: '0.53.0' },
+    dependsOn: [],
+    traits: ['flux'],
+    source:
+      'chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator 0.53.0 (ships Flux 2.9.0; Cozystack paas-full runs ' +
+      'fluxcd-operator + fluxcd the same way); values: host network so it runs before the CNI, API via KubePrism',
+    values: { hostNetwork: true },
+  },
+  {
+    name: 'fluxcd',
+    namespace: `${NS}fluxcd`,
+    privileged: true,
+    chart: { repository: 'oci://ghcr.io/controlplaneio-fluxcd/charts', name: 'flux-instance', version: '0.53.0' },
+    dependsOn: ['fluxcd-operator', 'cilium', 'kubeovn'],
+    traits: ['flux'],
+    source:
+      'chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance 0.53.0: a FluxInstance that takes over the controllers ' +
+      '`hearth platform install` applied, so Flux upgrades itself; version from platform.flux.version',
+    values: (ctx) => ({
+      instance: {
+        distribution: { version: ctx.fluxVersion.replace(/^v/, '').replace(/\.\d+$/, '.x'), registry: 'ghcr.io/fluxcd' },
+        components: ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller'],
+        cluster: { type: 'kubernetes', networkPolicy: true, domain: 'cluster.local' },
+      },
+    }),
+  },
+];
+
+/** Flux's own namespace: `hearth platform install` installs the controllers here. */
+export const FLUX_NAMESPACE = `${NS}fluxcd`;
+/** Where hearth puts the HelmRepository / OCIRepository sources. */
+export const SOURCES_NAMESPACE = `${NS}system`;
+
+export function catalogComponent(name: string): ComponentDef | undefined {
+  return CATALOG.find((c) => c.name === name);
+}

@@ -1,0 +1,230 @@
+/**
+ * From the spec's `platform:` section to the list of components to install, and the dependency
+ * graph as waves. Pure: spec in, components + issues + warnings out.
+ */
+import type { Spec, SpecIssue } from '../spec/index.js';
+import { didYouMean } from '../spec/index.js';
+import { bundleComponents, type BundleName } from './bundles/index.js';
+import { CATALOG, DEFAULT_FLUX_VERSION, NS, catalogComponent } from './bundles/catalog.js';
+import type { RenderContext, ResolvedComponent, Values } from './types.js';
+
+export interface Resolution {
+  bundle: BundleName;
+  ctx: RenderContext;
+  components: ResolvedComponent[];
+  /** Spec problems (unknown names, cycles, duplicates): any of them stops every command. */
+  issues: SpecIssue[];
+  /** Things worth saying that do not stop anything (dropped dependencies, skipped components). */
+  warnings: string[];
+}
+
+export function renderContext(spec: Spec): RenderContext {
+  const p = spec.platform;
+  return {
+    podSubnets: spec.cluster.podSubnets,
+    serviceSubnets: spec.cluster.serviceSubnets,
+    loadBalancerAddresses: p.loadBalancer?.addresses ?? [],
+    fluxVersion: p.flux.version ?? DEFAULT_FLUX_VERSION,
+  };
+}
+
+export function isPlainObject(v: unknown): v is Values {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Helm's merge: maps merge key by key, everything else (lists, scalars) is replaced. */
+export function deepMerge(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+export function resolvePlatform(spec: Spec): Resolution {
+  const p = spec.platform;
+  const ctx = renderContext(spec);
+  const issues: SpecIssue[] = [];
+  const warnings: string[] = [];
+  const inBundle = bundleComponents(p.bundle);
+  const bundleSet = new Set(inBundle);
+
+  // Names the spec may refer to: the bundle's components and the spec's own.
+  const specNames = new Map<string, number>();
+  p.components.forEach((c, i) => {
+    const first = specNames.get(c.name);
+    if (first !== undefined) {
+      issues.push({ path: ['platform', 'components', i, 'name'], message: `duplicate component name ${c.name} (also platform.components[${first}])` });
+    } else specNames.set(c.name, i);
+  });
+  const known = [...inBundle, ...specNames.keys()];
+  const unknown = (name: string, where: string) => {
+    const outside = catalogComponent(name) ? ` (not in bundle ${p.bundle})` : '';
+    return `unknown component ${name}${outside}${outside ? '' : didYouMean(name, known)}${where}`;
+  };
+
+  const disabled = new Set<string>();
+  p.disable.forEach((name, i) => {
+    if (bundleSet.has(name) || specNames.has(name)) disabled.add(name);
+    else issues.push({ path: ['platform', 'disable', i], message: unknown(name, '') });
+  });
+  for (const name of Object.keys(p.values)) {
+    if (!bundleSet.has(name) && !specNames.has(name)) issues.push({ path: ['platform', 'values', name], message: unknown(name, ''), atKey: true });
+  }
+
+  // Bundle components, then spec additions; overrides replace fields and merge values.
+  const list: ResolvedComponent[] = [];
+  for (const name of inBundle) {
+    const def = catalogComponent(name)!;
+    const base = typeof def.values === 'function' ? def.values(ctx) : def.values;
+    list.push({
+      name,
+      namespace: def.namespace,
+      ...(def.releaseName ? { releaseName: def.releaseName } : {}),
+      privileged: def.privileged,
+      chart: { ...def.chart },
+      // A bundle component's dependency on something outside the bundle simply goes (hosted variants).
+      dependsOn: def.dependsOn.filter((d) => bundleSet.has(d)),
+      values: base,
+      source: def.source,
+      origin: 'bundle',
+    });
+  }
+  p.components.forEach((c, i) => {
+    if (specNames.get(c.name) !== i) return; // a duplicate, reported above
+    const existing = list.find((x) => x.name === c.name);
+    if (existing) {
+      existing.origin = 'override';
+      existing.specIndex = i;
+      if (c.namespace) existing.namespace = c.namespace;
+      if (c.privileged !== undefined) existing.privileged = c.privileged;
+      if (c.chart) existing.chart = { ...c.chart };
+      if (c.dependsOn) existing.dependsOn = [...c.dependsOn];
+      if (c.values) existing.values = deepMerge(existing.values, c.values);
+      existing.source = `${existing.source}; overridden in platform.components[${i}]`;
+      return;
+    }
+    if (!c.chart) {
+      issues.push({ path: ['platform', 'components', i, 'chart'], message: `${c.name} is not a bundle component, so it needs a chart (repository, name, version)` });
+      return;
+    }
+    list.push({
+      name: c.name,
+      namespace: c.namespace ?? `${NS}${c.name}`,
+      privileged: c.privileged ?? false,
+      chart: { ...c.chart },
+      dependsOn: [...(c.dependsOn ?? [])],
+      values: c.values ?? {},
+      source: `platform.components[${i}] in the spec`,
+      origin: 'spec',
+      specIndex: i,
+    });
+  });
+  for (const c of list) {
+    const extra = p.values[c.name];
+    if (extra) c.values = deepMerge(c.values, extra);
+  }
+
+  // Unknown dependencies (only the spec can name them: the catalog is checked by tests).
+  const names = new Set(list.map((c) => c.name));
+  for (const c of list) {
+    if (c.specIndex === undefined) continue;
+    c.dependsOn.forEach((d, k) => {
+      if (!names.has(d)) {
+        issues.push({ path: ['platform', 'components', c.specIndex!, 'dependsOn', k], message: unknown(d, ` in the dependsOn of ${c.name}`) });
+      } else if (d === c.name) {
+        issues.push({ path: ['platform', 'components', c.specIndex!, 'dependsOn', k], message: `cycle: ${c.name} -> ${c.name}` });
+      }
+    });
+  }
+
+  // Components that cannot run as configured are left out, like disabled ones.
+  for (const c of list) {
+    const def = c.origin === 'spec' ? undefined : catalogComponent(c.name);
+    const why = def?.skip?.(ctx);
+    if (why && !disabled.has(c.name)) {
+      disabled.add(c.name);
+      warnings.push(`${c.name} left out: ${why}`);
+    }
+  }
+  const kept = list.filter((c) => !disabled.has(c.name));
+  for (const gone of disabled) {
+    const users = kept.filter((c) => c.dependsOn.includes(gone));
+    if (users.length === 0) continue;
+    for (const u of users) u.dependsOn = u.dependsOn.filter((d) => d !== gone);
+    warnings.push(`${gone} is disabled: dropped from the dependsOn of ${users.map((u) => u.name).join(', ')}`);
+  }
+
+  if (!issues.some((i) => i.message.startsWith('cycle:'))) issues.push(...cycleIssues(kept));
+  return { bundle: p.bundle, ctx, components: kept, issues, warnings };
+}
+
+/** Every dependency cycle once, as `cycle: a -> b -> a`, at the spec field that closes it. */
+export function cycleIssues(components: ResolvedComponent[]): SpecIssue[] {
+  const byName = new Map(components.map((c) => [c.name, c]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const issues: SpecIssue[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    const c = byName.get(name)!;
+    for (const d of c.dependsOn) {
+      if (!byName.has(d)) continue;
+      if (state.get(d) === 'visiting') {
+        const cycle = [...stack.slice(stack.indexOf(d)), d];
+        const key = [...cycle.slice(0, -1)].sort().join(',');
+        if (!seen.has(key)) {
+          seen.add(key);
+          issues.push({ path: cyclePath(cycle, byName), message: `cycle: ${cycle.join(' -> ')}` });
+        }
+      } else if (!state.has(d)) visit(d);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const c of components) if (!state.has(c.name)) visit(c.name);
+  return issues;
+}
+
+/** The spec field of the first edge in the cycle that the spec wrote. */
+function cyclePath(cycle: string[], byName: Map<string, ResolvedComponent>): (string | number)[] {
+  for (let i = 0; i < cycle.length - 1; i++) {
+    const c = byName.get(cycle[i]!)!;
+    if (c.specIndex !== undefined) {
+      const k = c.dependsOn.indexOf(cycle[i + 1]!);
+      return ['platform', 'components', c.specIndex, 'dependsOn', k];
+    }
+  }
+  return ['platform', 'components'];
+}
+
+/**
+ * The graph as waves: wave 1 has no dependencies, wave n depends only on earlier waves. Flux
+ * reconciles a wave's releases in parallel once the previous waves are Ready. Assumes no cycles.
+ */
+export function waves(components: ResolvedComponent[]): ResolvedComponent[][] {
+  const level = new Map<string, number>();
+  const byName = new Map(components.map((c) => [c.name, c]));
+  const depth = (name: string, guard: Set<string>): number => {
+    const known = level.get(name);
+    if (known !== undefined) return known;
+    if (guard.has(name)) throw new Error(`cycle through ${name}`);
+    guard.add(name);
+    const c = byName.get(name)!;
+    const d = Math.max(0, ...c.dependsOn.filter((x) => byName.has(x)).map((x) => depth(x, guard) + 1));
+    guard.delete(name);
+    level.set(name, d);
+    return d;
+  };
+  const out: ResolvedComponent[][] = [];
+  for (const c of components) {
+    const d = depth(c.name, new Set());
+    (out[d] ??= []).push(c);
+  }
+  return out.map((w) => [...w].sort((a, b) => a.name.localeCompare(b.name)));
+}
+
+export { CATALOG };

@@ -1,0 +1,85 @@
+/** Shared fixtures for the netboot tests (not a test file itself). */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
+
+export interface Tree {
+  dir: string;
+  assets: string;
+  ipxe: string;
+  files: Record<string, Buffer>;
+  cleanup(): void;
+}
+
+/** A temp dir with assets (random files, a text file, a symlink leading out) and fake iPXE binaries. */
+export function makeTree(sizes: Record<string, number> = {}): Tree {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-nb-'));
+  const assets = path.join(dir, 'assets');
+  const ipxe = path.join(dir, 'ipxe');
+  mkdirSync(path.join(assets, 'sub'), { recursive: true });
+  mkdirSync(ipxe);
+  const files: Record<string, Buffer> = {};
+  const put = (rel: string, data: Buffer) => {
+    writeFileSync(path.join(assets, rel), data);
+    files[rel] = data;
+  };
+  put('vmlinuz', randomBytes(300_001));
+  put('initramfs.xz', randomBytes(1_000_003));
+  put('empty', Buffer.alloc(0));
+  put('exact512', randomBytes(512));
+  put('sub/nested.bin', randomBytes(7777));
+  put('text.txt', Buffer.from('line one\nline two\r\nbare\rcr\n'));
+  for (const [name, size] of Object.entries(sizes)) put(name, randomBytes(size));
+  writeFileSync(path.join(dir, 'secret.txt'), 'outside the jail\n');
+  symlinkSync('../secret.txt', path.join(assets, 'escape'));
+  symlinkSync('vmlinuz', path.join(assets, 'inside-link'));
+  for (const b of ['undionly.kpxe', 'ipxe.efi', 'snponly.efi']) {
+    const data = randomBytes(70_000 + b.length);
+    writeFileSync(path.join(ipxe, b), data);
+    files[b] = data;
+  }
+  return { dir, assets, ipxe, files, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const SPEC_YAML = (extra = '') => `
+metadata: { name: lab }
+talos: { version: v1.13.9 }
+cluster: { endpoint: https://192.0.2.10:6443 }
+netboot:
+  interface: lo
+  dhcp: { mode: off }
+  kernel: vmlinuz
+  initrd: [initramfs.xz]
+  kernelArgs: [console=ttyS0, hearth.test=default]
+${extra}
+machines:
+  - { name: cp1, role: controlplane, mac: "52:54:00:00:00:01", address: 192.0.2.11/24 }
+  - { name: w1, role: worker, mac: "52:54:00:00:00:04", uuid: 8f0c1e3a-1111-2222-3333-444455556666, address: 192.0.2.21/24 }
+`;
+
+export function specFrom(yaml: string, baseDir = os.tmpdir()): LoadedSpec {
+  const r = parseSpec(yaml, path.join(baseDir, 'hearth.yaml'), baseDir);
+  if (!r.loaded) throw new Error(r.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+  return r.loaded;
+}
+
+/** Parses Prometheus text exposition strictly enough to catch malformed output; returns samples. */
+export function parseProm(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    if (!m) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return samples;
+}
+
+/** Sum of every sample of a metric family (all label sets). */
+export function sum(samples: Map<string, number>, name: string, labelFilter = ''): number {
+  let s = 0;
+  for (const [k, v] of samples) if ((k === name || k.startsWith(`${name}{`)) && k.includes(labelFilter)) s += v;
+  return s;
+}

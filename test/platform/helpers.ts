@@ -1,0 +1,77 @@
+/** Shared fixtures for the platform tests: specs, a Flux install manifest, kubeconfigs, CLI runs. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { REFERENCE, ROOT } from '../helpers/cli.js';
+
+export const FLUX_REF = path.join(REFERENCE, 'flux');
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(path.join(tmpdir(), `hearth-platform-${tag}-`));
+}
+
+/** The bundled example with its platform section replaced. */
+export function specWith(platform: Record<string, unknown>, dir: string, name = 'hearth.yaml'): string {
+  const doc = parse(readFileSync(path.join(ROOT, 'examples/hearth.yaml'), 'utf8')) as Record<string, unknown>;
+  doc.platform = platform;
+  const file = path.join(dir, name);
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/**
+ * A stand-in for Flux's install.yaml: the upstream CRDs from the reference directory plus the
+ * flux-system Namespace, a ServiceAccount and a Deployment shaped like Flux's.
+ */
+export function fluxInstallManifest(dir: string): string {
+  const crds = readdirSync(FLUX_REF)
+    .filter((f) => f.endsWith('.crd.yaml'))
+    .sort()
+    .map((f) => readFileSync(path.join(FLUX_REF, f), 'utf8').replace(/^---\n/, ''));
+  const extra = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'flux-system', labels: { 'app.kubernetes.io/instance': 'flux-system' } } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'helm-controller', namespace: 'flux-system' } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'helm-controller', namespace: 'flux-system' },
+      spec: {
+        selector: { matchLabels: { app: 'helm-controller' } },
+        template: {
+          metadata: { labels: { app: 'helm-controller' } },
+          spec: {
+            serviceAccountName: 'helm-controller',
+            containers: [{ name: 'manager', image: 'ghcr.io/fluxcd/helm-controller:v1.6.3', args: ['--events-addr=http://notification-controller.flux-system.svc.cluster.local./'] }],
+          },
+        },
+      },
+    },
+  ].map((o) => stringify(o));
+  const file = path.join(dir, 'flux-install.yaml');
+  writeFileSync(file, [...crds, ...extra].map((d) => `---\n${d.trimEnd()}\n`).join(''));
+  return file;
+}
+
+/** Starts the real CLI (built or through tsx) without waiting, for tests that signal it. */
+export function startHearth(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const compiled = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
+  const entry = compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

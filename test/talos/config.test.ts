@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadSpec } from '../../src/spec/index.js';
+import { checkTalos, docsToYaml, generateTalos, parseSecrets, planTalos, yamlToDocs } from '../../src/talos/index.js';
+import { TALOS_REF, referenceValidate, writeSpec } from './helpers.js';
+
+const refSecrets = parseSecrets(readFileSync(path.join(TALOS_REF, 'secrets-from-talosctl.yaml'), 'utf8'));
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+const single = (s: any) => {
+  s.cluster.vip = undefined;
+  delete s.cluster.vip;
+  s.cluster.endpoint = 'https://192.0.2.11:6443';
+  s.machines = [s.machines[0]];
+};
+const selectorLink = (s: any) => {
+  s.machines[3].interface = { hardwareAddr: '52:54:00:00:00:04' };
+};
+const withPatches = (s: any, dir: string) => {
+  writeFileSync(path.join(dir, 'common.yaml'), 'machine:\n  sysctls:\n    vm.nr_hugepages: "128"\n');
+  writeFileSync(path.join(dir, 'cp.json'), JSON.stringify([{ op: 'add', path: '/cluster/allowSchedulingOnControlPlanes', value: true }]));
+  s.cluster.patches.common = ['common.yaml', { machine: { kubelet: { extraArgs: { 'rotate-server-certificates': 'true' } } } }];
+  s.cluster.patches.controlplane = ['@cp.json'];
+  s.cluster.patches.worker = ['machine:\n  nodeLabels:\n    role: worker\n'];
+  s.machines[4].patches = [[{ op: 'replace', path: '/machine/install/wipe', value: true }]];
+};
+
+const SHAPES: Record<string, (s: any, dir: string) => void> = {
+  'single node': single,
+  '3 control planes + 2 workers, VIP, bond, disk selector (the example)': () => {},
+  'device selector instead of a link name': selectorLink,
+  'with user patches (file, @file JSON, inline object, inline YAML text, inline RFC 6902)': withPatches,
+};
+
+for (const version of ['v1.6.4', 'v1.13.9']) {
+  const schema = version.startsWith('v1.6') ? 'v1.6' : 'v1.13';
+  for (const [name, edit] of Object.entries(SHAPES)) {
+    test(`${version} ${name}: every document validates against the upstream schema`, async () => {
+      const { file } = writeSpec((s, dir) => {
+        s.talos.version = version;
+        edit(s, dir);
+      });
+      const loaded = loadSpec(file);
+      assert.deepEqual(checkTalos(loaded), []);
+      const { rendered } = await generateTalos(loaded, refSecrets);
+      const all = [rendered.controlplane, rendered.worker, ...rendered.nodes.map((n) => n.docs)];
+      for (const docs of all) {
+        for (const d of docs) assert.deepEqual(referenceValidate(schema, d), [], `${String(d.kind ?? 'v1alpha1')}`);
+        // what we write parses back to the same documents
+        assert.deepEqual(yamlToDocs(docsToYaml(docs)), docs);
+      }
+      assert.equal(rendered.nodes.length, loaded.spec.machines.length);
+    });
+  }
+}
+
+test('the talosctl bundle drives the configs: CAs, keys and tokens where talosctl puts them', async () => {
+  const { file } = writeSpec((s) => (s.talos.version = 'v1.6.4'));
+  const { rendered } = await generateTalos(loadSpec(file), refSecrets);
+  const cp = rendered.nodes.find((n) => n.name === 'cp1')!.docs[0] as any;
+  const w = rendered.nodes.find((n) => n.name === 'worker1')!.docs[0] as any;
+  const c = refSecrets.certs;
+  assert.equal(cp.machine.token, refSecrets.trustdinfo.token);
+  assert.deepEqual(cp.machine.ca, { crt: b64(c.os.crt), key: b64(c.os.key!) });
+  assert.deepEqual(w.machine.ca, { crt: b64(c.os.crt), key: '' });
+  assert.equal(cp.cluster.id, refSecrets.cluster.id);
+  assert.equal(cp.cluster.secret, refSecrets.cluster.secret);
+  assert.equal(cp.cluster.token, refSecrets.secrets.bootstraptoken);
+  assert.equal(w.cluster.token, refSecrets.secrets.bootstraptoken);
+  assert.equal(cp.cluster.secretboxEncryptionSecret, refSecrets.secrets.secretboxencryptionsecret);
+  assert.equal(w.cluster.secretboxEncryptionSecret, undefined);
+  assert.deepEqual(cp.cluster.ca, { crt: b64(c.k8s.crt), key: b64(c.k8s.key!) });
+  assert.deepEqual(w.cluster.ca, { crt: b64(c.k8s.crt), key: '' });
+  assert.deepEqual(cp.cluster.aggregatorCA, { crt: b64(c.k8saggregator.crt), key: b64(c.k8saggregator.key!) });
+  assert.deepEqual(cp.cluster.serviceAccount, { key: b64(c.k8sserviceaccount.key) });
+  assert.deepEqual(cp.cluster.etcd.ca, { crt: b64(c.etcd.crt), key: b64(c.etcd.key!) });
+  for (const k of ['aggregatorCA', 'serviceAccount', 'etcd', 'apiServer']) assert.equal(w.cluster[k], undefined, `worker has no ${k}`);
+  const tc = yamlToDocs(rendered.talosconfig)[0] as any;
+  assert.equal(tc.context, 'mycloud');
+  assert.equal(tc.contexts.mycloud.ca, b64(c.os.crt));
+  assert.deepEqual(tc.contexts.mycloud.endpoints, ['192.0.2.11', '192.0.2.12', '192.0.2.13']);
+});
+
+test('v1.6 node patch: hostname, interface, bond, addresses, route, nameservers, VIP, disk, image in machine.network/install', async () => {
+  const { file } = writeSpec((s) => (s.talos.version = 'v1.6.4'));
+  const { rendered, installImage } = await generateTalos(loadSpec(file), refSecrets);
+  const node = (n: string) => rendered.nodes.find((x) => x.name === n)!.docs;
+  const cp3 = node('cp3')[0] as any;
+  assert.equal(node('cp3').length, 1);
+  assert.equal(cp3.machine.network.hostname, 'cp3');
+  assert.deepEqual(cp3.machine.network.interfaces, [
+    {
+      interface: 'bond0',
+      addresses: ['192.0.2.13/24'],
+      routes: [{ network: '0.0.0.0/0', gateway: '192.0.2.1' }],
+      bond: { interfaces: ['eth0', 'eth1'], mode: '802.3ad', xmitHashPolicy: 'layer3+4', lacpRate: 'fast', miimon: 100 },
+      vip: { ip: '192.0.2.10' },
+    },
+  ]);
+  assert.deepEqual(cp3.machine.network.nameservers, ['192.0.2.1']);
+  assert.equal(cp3.machine.install.disk, '/dev/sda');
+  assert.equal(cp3.machine.install.image, installImage);
+  const w1 = node('worker1')[0] as any;
+  assert.equal(w1.machine.network.interfaces[0].vip, undefined, 'no VIP on workers');
+  assert.deepEqual(w1.machine.install.diskSelector, { size: '>= 500GB', type: 'nvme' });
+  assert.equal(w1.machine.install.disk, undefined, 'a selector replaces the default disk');
+});
+
+test('v1.13 node patch: HostnameConfig, BondConfig/LinkConfig, Layer2VIPConfig, ResolverConfig documents', async () => {
+  const { file } = writeSpec((s) => selectorLink(s));
+  const { rendered } = await generateTalos(loadSpec(file), refSecrets);
+  const node = (n: string) => rendered.nodes.find((x) => x.name === n)!.docs;
+  const kinds = (n: string) => node(n).map((d) => d.kind ?? 'v1alpha1');
+  assert.deepEqual(kinds('cp1'), ['v1alpha1', 'HostnameConfig', 'LinkConfig', 'Layer2VIPConfig', 'ResolverConfig']);
+  assert.deepEqual(kinds('cp3'), ['v1alpha1', 'HostnameConfig', 'BondConfig', 'Layer2VIPConfig', 'ResolverConfig']);
+  assert.deepEqual(kinds('worker1'), ['v1alpha1', 'HostnameConfig', 'LinkAliasConfig', 'LinkConfig', 'ResolverConfig']);
+  assert.deepEqual(node('cp1')[1], { apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: 'cp1' });
+  assert.deepEqual(node('cp1')[2], { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'eth0', up: true, addresses: [{ address: '192.0.2.11/24' }], routes: [{ gateway: '192.0.2.1' }] });
+  assert.deepEqual(node('cp3')[3], { apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: '192.0.2.10', link: 'bond0' });
+  assert.deepEqual(node('worker1')[2], { apiVersion: 'v1alpha1', kind: 'LinkAliasConfig', name: 'lan0', selector: { match: 'mac(link.hardware_addr) == "52:54:00:00:00:04"' } });
+  assert.equal((node('cp1')[0] as any).machine.network, undefined);
+});
+
+test('plan: redacted configs without --with-secrets; real ones, bundle and talosconfig (0600) with it', async () => {
+  const { file } = writeSpec();
+  const loaded = loadSpec(file);
+  const plain = await planTalos(loaded, { withSecrets: false });
+  assert.deepEqual(plain.map((a) => a.path).sort(), ['controlplane.yaml', 'nodes/cp1.yaml', 'nodes/cp2.yaml', 'nodes/cp3.yaml', 'nodes/worker1.yaml', 'nodes/worker2.yaml', 'worker.yaml']);
+  const again = await planTalos(loaded, { withSecrets: false });
+  assert.deepEqual(again, plain, 'deterministic: fresh secrets each time, same redacted output');
+  for (const a of plain) {
+    const text = String(a.content);
+    assert.doesNotMatch(text, /LS0tLS1CRUdJTi/, `${a.path} holds no PEM`);
+    assert.ok(a.mode === undefined || a.mode === 0o644);
+  }
+  assert.match(String(plain[0]!.content), /token: "\*\*\*\*\*\*"/);
+  const secretFile = path.join(TALOS_REF, 'secrets-from-talosctl.yaml');
+  const full = await planTalos(loaded, { withSecrets: true, secretsFile: secretFile });
+  assert.ok(full.some((a) => a.path === 'secrets.yaml') && full.some((a) => a.path === 'talosconfig'));
+  for (const a of full) assert.equal(a.mode, 0o600, a.path);
+  assert.match(String(full.find((a) => a.path === 'controlplane.yaml')!.content), new RegExp(refSecrets.trustdinfo.token.replace('.', '\\.')));
+});
