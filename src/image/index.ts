@@ -12,7 +12,7 @@ import { factoryUrls } from './urls.js';
 export { checkImage } from './check.js';
 export { CATALOGS, catalogEntry, entryRef, knownReleases, releaseCatalog, type CatalogEntry, type ReleaseCatalog } from './catalog/index.js';
 export { allKinds, baseInstallerRef, extensionRefs, imagerProfile, PROFILE_KINDS, renderProfile, type ImagerProfile, type ProfileKind } from './profile.js';
-export { marshalSchematic, schematicData, schematicFor, schematicId, type Schematic } from './schematic.js';
+export { customNames, marshalSchematic, schematicData, schematicFor, schematicId, type Schematic } from './schematic.js';
 export { factoryUrls, type FactoryUrls } from './urls.js';
 
 /**

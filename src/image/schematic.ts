@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Spec } from '../spec/index.js';
+import { catalogEntry, releaseCatalog } from './catalog/index.js';
 import { requestedNames } from './names.js';
 import { marshalV3, v3map, type V3Value } from './yamlv3.js';
 
@@ -17,9 +18,23 @@ export interface Schematic {
   };
 }
 
+/**
+ * Names that are not official extensions of the spec's release: given only through image.refs
+ * (custom images). The Image Factory cannot install them, so they stay out of the schematic.
+ */
+export function customNames(spec: Spec): string[] {
+  const cat = releaseCatalog(spec.talos.version);
+  return requestedNames(spec)
+    .map((n) => n.name)
+    .filter((name) => spec.image.refs[name] !== undefined && !(cat && catalogEntry(cat, name)));
+}
+
 /** The schematic for a spec: official extensions `siderolabs/<name>`, firmware first, in the spec's order. */
 export function schematicFor(spec: Spec): Schematic {
-  const officialExtensions = requestedNames(spec).map((n) => `siderolabs/${n.name}`);
+  const custom = new Set(customNames(spec));
+  const officialExtensions = requestedNames(spec)
+    .filter((n) => !custom.has(n.name))
+    .map((n) => `siderolabs/${n.name}`);
   const customization: Schematic['customization'] = {};
   if (spec.image.extraKernelArgs.length > 0) customization.extraKernelArgs = [...spec.image.extraKernelArgs];
   if (officialExtensions.length > 0) customization.systemExtensions = { officialExtensions };

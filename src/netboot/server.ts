@@ -2,6 +2,7 @@
  * `hearth netboot serve` as a library: DHCP (full | proxy | off) + TFTP + HTTP/iPXE + progress in one
  * process, configured from the spec and the flags.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
-import { IPXE_BINARIES, allowBoot, findMachine, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
 
@@ -37,10 +38,31 @@ export interface NetbootServer {
 }
 
 /** The interface's IPv4 address and netmask (the given address must be one of its addresses). */
+/**
+ * IPv4 addresses of one interface from iproute2. os.networkInterfaces() (libuv) leaves out links
+ * without carrier, such as a bridge whose ports are all down before the first machine powers on.
+ */
+function ipRouteAddresses(iface: string): os.NetworkInterfaceInfo[] | undefined {
+  try {
+    const out = execFileSync('ip', ['-4', '-j', 'addr', 'show', 'dev', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const links = JSON.parse(out) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    if (links.length === 0) return undefined;
+    return (links[0]!.addr_info ?? [])
+      .filter((a) => a.family === 'inet')
+      .map((a) => {
+        const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
+        const netmask = [24, 16, 8, 0].map((sh) => (mask >>> sh) & 255).join('.');
+        return { address: a.local, netmask, family: 'IPv4', mac: '', internal: false, cidr: `${a.local}/${a.prefixlen}` };
+      });
+  } catch {
+    return undefined;
+  }
+}
+
 function interfaceAddress(iface: string | undefined, address: string | undefined): { ip: string; netmask: string } {
   const all = os.networkInterfaces();
   if (iface !== undefined) {
-    const list = all[iface];
+    const list = all[iface] ?? ipRouteAddresses(iface);
     if (!list) throw new InputError(`network interface ${iface} does not exist here (netboot.interface / --interface)`);
     const v4 = list.filter((a) => a.family === 'IPv4');
     const hit = address ? v4.find((a) => a.address === address) : v4[0];
@@ -112,7 +134,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    const files = Object.fromEntries(IPXE_BINARIES.map((b) => [b, path.join(config.ipxe, b)]));
+    const files = Object.fromEntries([...IPXE_BINARIES, ...OPTIONAL_IPXE_BINARIES].map((b) => [b, path.join(config.ipxe, b)]));
     const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
     closers.push(() => tftp.close());
     const http = await startHttp({

@@ -235,6 +235,7 @@ export async function waitForReleases(
   deadline: number,
   log: (line: string) => void,
   signal?: AbortSignal,
+  heartbeatMs = 30_000,
 ): Promise<Pick<InstallReport, 'outcome' | 'releases' | 'message'>> {
   const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
   const wanted = new Set(expected.map((e) => keyOf(e.namespace, e.name)));
@@ -243,6 +244,19 @@ export async function waitForReleases(
   const started = Date.now();
   const total = expected.length;
   let rows: ReleaseStatus[] = [];
+  let lastLine = Date.now();
+  const say = (line: string) => {
+    lastLine = Date.now();
+    log(line);
+  };
+  // On a long quiet stretch, a reminder of where things stand.
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastLine < heartbeatMs || rows.length === 0) return;
+    const pending = rows.filter((r) => r.state !== 'ready');
+    const active = pending.filter((r) => !r.waitingFor?.startsWith('dependencies not ready')).map((r) => r.name);
+    say(`still waiting after ${Math.round((Date.now() - started) / 1000)}s: ${total - pending.length}/${total} Ready; reconciling ${active.join(', ') || 'nothing yet'}`);
+  }, Math.min(heartbeatMs, 5000));
+  heartbeat.unref();
 
   const evaluate = (): 'ready' | 'failed' | undefined => {
     rows = releaseStatuses([...current.values()], new Date(), expected);
@@ -265,9 +279,9 @@ export async function waitForReleases(
         continue;
       }
       const secs = Math.round((Date.now() - started) / 1000);
-      log(`[${String(readyCount).padStart(String(total).length)}/${total}] ${row.name} (${row.namespace}) ${text}${row.state === 'ready' ? ` after ${secs}s` : ''}`);
+      say(`[${String(readyCount).padStart(String(total).length)}/${total}] ${row.name} (${row.namespace}) ${text}${row.state === 'ready' ? ` after ${secs}s` : ''}`);
     }
-    if (alreadyReady > 0) log(`${alreadyReady} of ${total} releases already Ready`);
+    if (alreadyReady > 0) say(`${alreadyReady} of ${total} releases already Ready`);
     readyCount = rows.filter((r) => r.state === 'ready').length;
     if (rows.some((r) => r.state === 'failed')) return 'failed';
     if (readyCount === total) return 'ready';
@@ -275,6 +289,7 @@ export async function waitForReleases(
   };
 
   const finish = (outcome: 'ready' | 'failed' | 'timeout' | 'interrupted') => {
+    clearInterval(heartbeat);
     const notReady = rows.filter((r) => r.state !== 'ready');
     const name = (r: ReleaseStatus) => `${r.namespace}/${r.name}`;
     const message =

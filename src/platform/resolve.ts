@@ -3,7 +3,7 @@
  * graph as waves. Pure: spec in, components + issues + warnings out.
  */
 import type { Spec, SpecIssue } from '../spec/index.js';
-import { didYouMean } from '../spec/index.js';
+import { didYouMean, net } from '../spec/index.js';
 import { bundleComponents, type BundleName } from './bundles/index.js';
 import { CATALOG, DEFAULT_FLUX_VERSION, NS, catalogComponent } from './bundles/catalog.js';
 import type { RenderContext, ResolvedComponent, Values } from './types.js';
@@ -63,6 +63,11 @@ export function resolvePlatform(spec: Spec): Resolution {
     const outside = catalogComponent(name) ? ` (not in bundle ${p.bundle})` : '';
     return `unknown component ${name}${outside}${outside ? '' : didYouMean(name, known)}${where}`;
   };
+
+  (p.loadBalancer?.addresses ?? []).forEach((a, i) => {
+    const why = addressProblem(a);
+    if (why) issues.push({ path: ['platform', 'loadBalancer', 'addresses', i], message: why });
+  });
 
   const disabled = new Set<string>();
   p.disable.forEach((name, i) => {
@@ -158,6 +163,18 @@ export function resolvePlatform(spec: Spec): Resolution {
 
   if (!issues.some((i) => i.message.startsWith('cycle:'))) issues.push(...cycleIssues(kept));
   return { bundle: p.bundle, ctx, components: kept, issues, warnings };
+}
+
+/** MetalLB accepts a CIDR or a FIRST-LAST range of one address family. */
+function addressProblem(a: string): string | undefined {
+  if (a.includes('/')) return net.parseCidr(a) ? undefined : `${a} is not a CIDR (like 192.0.2.0/28) or a range (like 192.0.2.10-192.0.2.20)`;
+  const [first, last, extra] = a.split('-').map((x) => x.trim());
+  const f = first ? net.parseIp(first) : undefined;
+  const l = last ? net.parseIp(last) : undefined;
+  if (!f || !l || extra !== undefined) return `${a} is not a CIDR (like 192.0.2.0/28) or a range (like 192.0.2.10-192.0.2.20)`;
+  if (f.family !== l.family) return `${a} mixes IPv4 and IPv6`;
+  if (f.value > l.value) return `${a} ends before it starts`;
+  return undefined;
 }
 
 /** Every dependency cycle once, as `cycle: a -> b -> a`, at the spec field that closes it. */

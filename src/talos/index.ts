@@ -13,7 +13,6 @@ import type { Artifact } from '../common/artifacts.js';
 import { InputError } from '../common/errors.js';
 import * as imageStage from '../image/index.js';
 import type { LoadedSpec, Spec, SpecIssue, SpecPath } from '../spec/index.js';
-import { cidrContains, parseCidr, parseIp } from '../spec/net.js';
 import { contractFor, contractSupported, type TalosContract } from './contract.js';
 import type { Doc } from './generate.js';
 import { parsePatchText, PatchError, toPatch, type Patch } from './patch.js';
@@ -115,7 +114,11 @@ export function loadPatches(loaded: LoadedSpec): { patches: PatchSet; issues: Sp
 
 // ---- checks ----
 
-/** Spec-level checks of the talos stage; each names its field. */
+/**
+ * Spec-level checks of the talos stage; each names its field. (Address/gateway/VIP arithmetic,
+ * installDisk-or-diskSelector and interface-or-bond exclusivity and the control-plane count are
+ * checked by the spec loader already.)
+ */
 export function checkTalos(loaded: LoadedSpec): SpecIssue[] {
   const { spec } = loaded;
   const issues: SpecIssue[] = [];
@@ -125,10 +128,6 @@ export function checkTalos(loaded: LoadedSpec): SpecIssue[] {
   }
   const contract = contractFor(spec.talos.version);
   issues.push(...loadPatches(loaded).issues);
-  const vip = spec.cluster.vip ? parseIp(spec.cluster.vip) : undefined;
-  if (spec.machines.length > 0 && !spec.machines.some((m) => m.role === 'controlplane')) {
-    issues.push({ path: ['machines'], message: 'needs at least one machine with role: controlplane' });
-  }
   const hostnames = new Map<string, number>();
   spec.machines.forEach((m, i) => {
     const at = (...p: (string | number)[]): SpecPath => ['machines', i, ...p];
@@ -138,25 +137,14 @@ export function checkTalos(loaded: LoadedSpec): SpecIssue[] {
     if (m.role === 'controlplane' && !m.installDisk && !m.diskSelector) {
       issues.push({ path: at('installDisk'), message: 'a control plane needs installDisk or diskSelector' });
     }
-    if (m.installDisk && m.diskSelector) issues.push({ path: at('diskSelector'), message: 'give installDisk or diskSelector, not both' });
-    if (m.interface !== undefined && m.bond) issues.push({ path: at('bond'), message: 'give interface or bond, not both' });
     if ((m.address || m.gateway) && m.interface === undefined && !m.bond) {
       issues.push({ path: at(m.address ? 'address' : 'gateway'), message: 'a static address needs an interface or a bond to sit on' });
     }
-    const cidr = m.address ? parseCidr(m.address) : undefined;
-    if (cidr && m.gateway) {
-      const gw = parseIp(m.gateway);
-      if (gw && (gw.family !== cidr.ip.family || !cidrContains(cidr, gw))) issues.push({ path: at('gateway'), message: `gateway ${m.gateway} is outside ${m.address}` });
-    }
-    if (m.role === 'controlplane' && vip && cidr) {
-      if (vip.family !== cidr.ip.family || !cidrContains(cidr, vip)) {
-        issues.push({ path: ['cluster', 'vip'], message: `VIP ${spec.cluster.vip} is outside the subnet of machines[${i}] (${m.name}, ${m.address})` });
-      } else if (vip.value === cidr.ip.value) {
-        issues.push({ path: ['cluster', 'vip'], message: `VIP ${spec.cluster.vip} is the address of machines[${i}] (${m.name})` });
-      }
-    }
-    if (m.role === 'controlplane' && vip && m.interface === undefined && !m.bond) {
+    if (m.role === 'controlplane' && spec.cluster.vip && m.interface === undefined && !m.bond) {
       issues.push({ path: at('interface'), message: 'the VIP needs an interface or a bond on every control plane' });
+    }
+    if (contract.multiDocNetwork && m.interface && typeof m.interface === 'object' && 'physical' in m.interface) {
+      issues.push({ path: at('interface', 'physical'), message: `Talos ${contract.name} selects links with CEL over LinkStatus, which has no "physical" field: use hardwareAddr, permanentAddr, driver, busPath or pciID` });
     }
     if (!contract.multiDocNetwork && m.interface && typeof m.interface === 'object') {
       for (const k of ['permanentAddr', 'physical'] as const) {

@@ -9,7 +9,7 @@ import type { Machine } from '../spec/index.js';
 import { parseCidr, parseIp } from '../spec/net.js';
 import type { TalosContract } from './contract.js';
 import type { Doc } from './generate.js';
-import { applyPatch, type StrategicPatch } from './patch.js';
+import type { StrategicPatch } from './patch.js';
 
 /** Name given to a link picked by a device selector (LinkAliasConfig) in multi-document configs. */
 export const SELECTED_LINK_ALIAS = 'lan0';
@@ -18,7 +18,12 @@ function defaultDestination(gateway: string): string {
   return parseIp(gateway)?.family === 6 ? '::/0' : '0.0.0.0/0';
 }
 
-/** A CEL expression matching the link a v1alpha1 deviceSelector would match. */
+/**
+ * A CEL expression over the LinkStatus resource (field names of its protobuf, LinkStatusSpec)
+ * matching the link a v1alpha1 deviceSelector would match: hardware_addr, permanent_addr (bytes,
+ * compared through mac()), bus_path, pciid, driver; `*` globs use glob(). `physical` has no LinkStatus
+ * field and is refused by checkTalos for multi-document configs.
+ */
 export function selectorToCel(sel: Record<string, unknown>): string {
   const q = (s: unknown) => JSON.stringify(String(s));
   const parts: string[] = [];
@@ -26,9 +31,8 @@ export function selectorToCel(sel: Record<string, unknown>): string {
   if (sel.hardwareAddr !== undefined) parts.push(glob('mac(link.hardware_addr)', String(sel.hardwareAddr).toLowerCase()));
   if (sel.permanentAddr !== undefined) parts.push(glob('mac(link.permanent_addr)', String(sel.permanentAddr).toLowerCase()));
   if (sel.busPath !== undefined) parts.push(glob('link.bus_path', sel.busPath));
-  if (sel.pciID !== undefined) parts.push(glob('link.pci_id', sel.pciID));
+  if (sel.pciID !== undefined) parts.push(glob('link.pciid', sel.pciID));
   if (sel.driver !== undefined) parts.push(glob('link.driver', sel.driver));
-  if (sel.physical !== undefined) parts.push(sel.physical ? 'link.physical' : '!link.physical');
   return parts.join(' && ');
 }
 
@@ -81,7 +85,8 @@ export function machinePatch({ machine: m, contract, installImage, vip }: NodeIn
   }
 
   const docs: Doc[] = [{ machine: { install } }];
-  docs.push({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname });
+  // a static hostname conflicts with `auto: stable` from the base config: switch it off
+  docs.push({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname });
   let linkName: string | undefined;
   const addressing = (d: Doc) => {
     if (m.address) d.addresses = [{ address: m.address }];
@@ -112,16 +117,6 @@ export function machinePatch({ machine: m, contract, installImage, vip }: NodeIn
   if (useVip && linkName) docs.push({ apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: vip, link: linkName });
   if (m.nameservers?.length) docs.push({ apiVersion: 'v1alpha1', kind: 'ResolverConfig', nameservers: m.nameservers.map((address) => ({ address })) });
   return { kind: 'strategic', docs };
-}
-
-/**
- * Applies a machine patch. In multi-document configs the HostnameConfig is replaced, not merged:
- * a static hostname conflicts with `auto: stable` from the base config.
- */
-export function applyMachinePatch(docs: Doc[], patch: StrategicPatch): Doc[] {
-  const hasHostname = patch.docs.some((d) => d.kind === 'HostnameConfig');
-  const base = hasHostname ? docs.filter((d) => d.kind !== 'HostnameConfig') : docs;
-  return applyPatch(base, patch);
 }
 
 /** The address of a machine without its prefix length. */

@@ -35,6 +35,8 @@ const LIST_RULES: Record<string, { mergeKey?: (v: Doc) => string | undefined; re
   'machine.kubelet.nodeIP.validSubnets': { replace: true },
   'cluster.etcd.advertisedSubnets': { replace: true },
   'cluster.etcd.listenSubnets': { replace: true },
+  // in other documents, the path starts with the document kind
+  'ExtensionServiceConfig:configFiles': { mergeKey: (v) => (typeof v.mountPath === 'string' ? v.mountPath : undefined) },
 };
 /** Values Talos replaces as a whole instead of merging. */
 const REPLACE_WHOLE = new Set(['cluster.apiServer.auditPolicy']);
@@ -54,7 +56,8 @@ export function parsePatchText(text: string): Patch {
     if (d.errors.length > 0) {
       const e = d.errors[0]!;
       const pos = e.linePos?.[0];
-      throw new PatchError(`YAML${pos ? ` line ${pos.line}` : ''}: ${e.message.split('\n')[0]}`);
+      const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '');
+      throw new PatchError(`YAML${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${what}`);
     }
     const v = d.toJS({ maxAliasCount: 1000 });
     if (v !== null && v !== undefined) values.push(v);
@@ -91,19 +94,20 @@ const docKey = (d: Doc) => `${String(d.apiVersion ?? '')}/${String(d.kind)}/${ty
 export function applyPatch(docs: Doc[], patch: Patch): Doc[] {
   const out = structuredClone(docs);
   if (patch.kind === 'json') {
-    const i = out.findIndex(isV1alpha1);
-    if (i < 0) throw new PatchError('JSON patches apply to the v1alpha1 document, and the config has none');
-    out[i] = applyJsonPatch(out[i]!, patch.ops) as Doc;
+    // talosctl (configpatcher.JSON6902) refuses these on anything but a single-document config
+    if (out.length !== 1) {
+      throw new PatchError(
+        'JSON6902 patches are not supported for multi-document machine configuration (Talos v1.12 and later always generate several documents): use a strategic merge patch',
+      );
+    }
+    out[0] = applyJsonPatch(out[0]!, patch.ops) as Doc;
     return out;
   }
   for (const p of patch.docs) {
     if (!isMap(p)) throw new PatchError('each patch document must be a mapping');
     if (p.kind === undefined) {
       const i = out.findIndex(isV1alpha1);
-      if (p.$patch === 'delete') {
-        if (i >= 0) out.splice(i, 1);
-        continue;
-      }
+      if (p.$patch === 'delete') throw new PatchError('the v1alpha1 document cannot be deleted', '/');
       if (i < 0) out.unshift(mergeValue(undefined, p, '') as Doc);
       else out[i] = mergeValue(out[i], p, '') as Doc;
       continue;
@@ -116,8 +120,8 @@ export function applyPatch(docs: Doc[], patch: Patch): Doc[] {
       continue;
     }
     const { $patch: _ignored, ...clean } = p;
-    if (i < 0) out.push(mergeValue(undefined, clean, '') as Doc);
-    else out[i] = mergeValue(out[i], clean, '') as Doc;
+    if (i < 0) out.push(mergeValue(undefined, clean, `${p.kind}:`) as Doc);
+    else out[i] = mergeValue(out[i], clean, `${p.kind}:`) as Doc;
   }
   return out;
 }
@@ -132,7 +136,7 @@ function mergeValue(base: unknown, patch: unknown, path: string): unknown {
     const out: Doc = { ...base };
     for (const [k, v] of Object.entries(patch)) {
       if (k === '$patch') continue;
-      const sub = path ? `${path}.${k}` : k;
+      const sub = path === '' || path.endsWith(':') ? `${path}${k}` : `${path}.${k}`;
       if (isMap(v) && v.$patch === 'delete') {
         delete out[k];
         continue;

@@ -6,7 +6,7 @@ import type { Spec, Machine } from '../spec/index.js';
 import { cidrContains, parseCidr, parseIp } from '../spec/net.js';
 import type { TalosContract } from './contract.js';
 import { generateBase, type Doc, type GenOptions, type MachineType } from './generate.js';
-import { applyMachinePatch, machineIp, machinePatch } from './node.js';
+import { machineIp, machinePatch } from './node.js';
 import { applyPatch, PatchError, type Patch } from './patch.js';
 import { canonicalOrder, validateDocument } from './schema.js';
 import { b64, type SecretsBundle } from './secrets.js';
@@ -152,14 +152,12 @@ export function semanticProblems(docs: Doc[]): { field: string; message: string 
 }
 
 /** Applies patches in order; a patch that fails to apply or breaks validation is named. */
-export function patchAndValidate(contract: TalosContract, base: Doc[], steps: SourcedPatch[], builtin?: { at: number; patch: SourcedPatch }): Doc[] {
-  const all: SourcedPatch[] = [...steps];
-  if (builtin) all.splice(builtin.at, 0, builtin.patch);
+export function patchAndValidate(contract: TalosContract, base: Doc[], all: SourcedPatch[]): Doc[] {
   let docs = base;
   const history: Doc[][] = [docs];
   for (const s of all) {
     try {
-      docs = s === builtin?.patch && s.patch.kind === 'strategic' ? applyMachinePatch(docs, s.patch) : applyPatch(docs, s.patch);
+      docs = applyPatch(docs, s.patch);
     } catch (err) {
       if (err instanceof PatchError) throw new TalosConfigError(s.source, err.field, err.message);
       throw err;
@@ -212,12 +210,12 @@ export function renderTalos(input: RenderInput): RenderedTalos {
   const worker = roleDocs('worker');
   const nodes = spec.machines.map((m) => {
     const role = m.role as MachineType;
-    const steps = [...patches.common, ...patches[role], ...(patches.machines[m.name] ?? [])];
-    const builtin = {
-      at: patches.common.length + patches[role].length,
-      patch: { source: `machines[${spec.machines.indexOf(m)}] (${m.name})`, patch: machinePatch({ machine: m, contract, installImage: input.installImage, vip: spec.cluster.vip }) },
+    const own: SourcedPatch = {
+      source: `machines[${spec.machines.indexOf(m)}] (${m.name})`,
+      patch: machinePatch({ machine: m, contract, installImage: input.installImage, vip: spec.cluster.vip }),
     };
-    return { name: m.name, role, docs: patchAndValidate(contract, generateBase(role, contract, secrets, opts), steps, builtin) };
+    const steps = [...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? [])];
+    return { name: m.name, role, docs: patchAndValidate(contract, generateBase(role, contract, secrets, opts), steps) };
   });
   const endpoints = talosEndpoints(spec);
   return { controlplane, worker, nodes, endpoints, talosconfig: renderTalosconfig(spec.metadata.name, endpoints, secrets.certs.os.crt, input.client) };

@@ -14,7 +14,13 @@ function scalar(v: unknown): string {
   if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return String(v);
   const s = String(v);
   if (s === '') return '""';
-  if (/^[A-Za-z0-9_./][A-Za-z0-9_./+=,@%-]*$/.test(s) && !/^(true|false|yes|no|on|off|null|y|n|~)$/i.test(s) && !/^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i.test(s)) return s;
+  // yaml.v3 double-quotes what a YAML 1.1 or 1.2 reader would not take as a string
+  if (/^(true|false|yes|no|on|off|null|y|n|~)$/i.test(s) || /^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i.test(s)) {
+    if (/^[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?$|^(true|false|yes|no|on|off|null|y|n|~)$/i.test(s) || /^[-+]?(0x|0o|\.inf|\.nan)/i.test(s)) return JSON.stringify(s);
+  }
+  // YAML 1.1 sexagesimal numbers (yaml.v3's isBase60Float), e.g. a MAC address made of digits
+  if (/^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s)) return JSON.stringify(s);
+  if (/^[A-Za-z0-9_./][A-Za-z0-9_./+=,@%-]*$/.test(s) && !/^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i.test(s)) return s;
   return stringify(s, { lineWidth: 0, minContentWidth: 0, doubleQuotedMinMultiLineLength: 1e9 }).replace(/\n$/, '');
 }
 

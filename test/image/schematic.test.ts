@@ -85,7 +85,7 @@ test('yaml.v3 string quoting: double quotes for what would resolve to another ty
     ['a\tb', '"a\\tb"'],
     ['\u{1F600}', '"\\U0001F600"'],
     ['bom\uFEFF', '"bom\\uFEFF"'],
-  ]) {
+  ] as [string, string][]) {
     assert.equal(scalar(s), want, JSON.stringify(s));
   }
 });
@@ -104,11 +104,18 @@ test('yaml.v3 string quoting: single quotes where plain is not allowed', () => {
     ['@x', "'@x'"],
     ['%x', "'%x'"],
     ['"x', "'\"x'"],
-  ]) {
+  ] as [string, string][]) {
     assert.equal(scalar(s), want, JSON.stringify(s));
   }
 });
 
 test('line breaks are refused rather than hashed wrong', () => {
   assert.throws(() => scalar('a\nb'), /line breaks/);
+});
+
+test('custom extensions given only by ref stay out of the schematic; pinned official ones stay in', () => {
+  const spec = load(
+    '  extensions: [iscsi-tools, my-ext, util-linux-tools]\n  refs:\n    my-ext: registry.example.com/my-ext:1\n    iscsi-tools: ghcr.io/siderolabs/iscsi-tools:v0.2.0\n  installer: registry.example.com/i:v1',
+  ).spec;
+  assert.equal(schematicId(schematicFor(spec)), '613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245');
 });

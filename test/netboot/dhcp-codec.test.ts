@@ -288,3 +288,29 @@ describe('proxy mode replies', () => {
     assert.deepEqual([...p.options.get(Opt.VENDOR_SPECIFIC)!], [6, 1, 8, 71, 4, 0x80, 0, 0, 0, 255]);
   });
 });
+
+describe('hot-path encoder', () => {
+  test('encodeTransient produces the same bytes as encode', async () => {
+    const { encodeTransient } = await import('../../src/netboot/dhcp/packet.js');
+    const input = { op: 2, xid: 7, yiaddr: ipToNum('192.0.2.5'), chaddr: Buffer.alloc(16, 1), file: 'undionly.kpxe', options: [[Opt.MESSAGE_TYPE, Buffer.from([2])], [Opt.DNS, Buffer.alloc(8, 9)], [224, Buffer.alloc(300, 3)]] as [number, Buffer][] };
+    assert.deepEqual(Buffer.from(encodeTransient(input, 1500)), encode(input, 1500));
+    const big = { ...input, options: [...input.options, [225, Buffer.alloc(400, 4)]] as [number, Buffer][] };
+    assert.deepEqual(Buffer.from(encodeTransient(big, 576)), encode(big, 576));
+  });
+
+  test('relayed request from our own link: reply to the relay on the server port', async () => {
+    const h = new FullHandler(
+      { serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') }, dns: [], leaseTimeSec: 60, reservations: new Map(), boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false }, tftpServer: ipToNum('192.0.2.1') },
+      new MemoryLeaseStore(),
+      { emit: () => undefined },
+    );
+    const b = clientPacket({ type: 'DISCOVER', mac: '52:54:00:00:03:01' });
+    b.writeUInt32BE(ipToNum('192.0.2.250'), 24);
+    const o = await h.handle(req(b));
+    assert.equal(o.reply?.ip, '192.0.2.250');
+    assert.equal(o.reply?.port, 67);
+    const foreign = clientPacket({ type: 'DISCOVER', mac: '52:54:00:00:03:02' });
+    foreign.writeUInt32BE(ipToNum('198.51.100.1'), 24);
+    assert.deepEqual(await h.handle(req(foreign)), { drop: 'relayed' });
+  });
+});

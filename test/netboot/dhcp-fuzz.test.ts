@@ -53,7 +53,11 @@ export function fuzzPackets(count: number, seed: number): Buffer[] {
   };
   const mutations: ((b: Buffer) => Buffer)[] = [
     (b) => ((b[0] = [0, 2, 3, 255][int(4)]!), b), // not a BOOTREQUEST
-    (b) => ((b[236 + int(4)] ^= 1 + int(255)), b), // magic cookie
+    (b) => {
+      const i = 236 + int(4);
+      b[i] = b[i]! ^ (1 + int(255));
+      return b;
+    }, // magic cookie
     (b) => ((b[2] = 17 + int(239)), b), // hlen
     (b) => ((b[1] = 2 + int(254)), b), // htype not Ethernet
     (b) => b.subarray(0, int(240)), // shorter than the fixed header
@@ -76,9 +80,9 @@ export function fuzzPackets(count: number, seed: number): Buffer[] {
       b[45] = b[109] = 250; // and an option longer than the field
       return b;
     },
-    (b) => ((b[28] |= 1), b), // multicast client MAC
+    (b) => ((b[28] = b[28]! | 1), b), // multicast client MAC
     (b) => (b.fill(0, 28, 34), b), // zero client MAC
-    (b) => (b.writeUInt32BE(0xc6336401, 24), b), // relayed (giaddr set): not our link
+    (b) => (b.writeUInt32BE(0xc6336401, 24), b), // relayed from another subnet (198.51.100.1)
     () => clientPacket({ type: 'REQUEST', mac: mac(), requestedIp: '192.0.2.120', serverId: '192.0.2.2' }), // for another server
     () => clientPacket({ type: ['OFFER', 'ACK', 'NAK'][int(3)] as 'OFFER', mac: mac() }), // server messages
     () => clientPacket({ type: 'RELEASE', mac: mac(), ciaddr: 0xc0000264, serverId: '192.0.2.1' }), // no such lease

@@ -50,8 +50,8 @@ export interface Runner {
 }
 
 /** Starts the DHCP server process in `ns`; resolves when it is serving. */
-export async function startRunner(ns: Netns, opts: Record<string, unknown>): Promise<Runner> {
-  const proc = ns.spawn([...nodeArgv('src/netboot/dhcp/run.ts'), JSON.stringify(opts)]);
+export async function startRunner(ns: Netns, opts: Record<string, unknown>, wrap: string[] = []): Promise<Runner> {
+  const proc = ns.spawn([...wrap, ...nodeArgv('src/netboot/dhcp/run.ts'), JSON.stringify(opts)]);
   const events: BootEvent[] = [];
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
@@ -189,11 +189,11 @@ function pump() {
     const batch = () => {
       let inBatch = 0;
       const one = () => {
-        if (off >= data.length) { busy = false; process.stdout.write(JSON.stringify({ fileDone: sent }) + '\n'); return pump(); }
+        if (off >= data.length) { busy = false; process.stdout.write(JSON.stringify({ fileDone: sent }) + '\\n'); return pump(); }
         const len = data.readUInt16BE(off);
         const pkt = data.subarray(off + 2, off + 2 + len);
         off += 2 + len;
-        s.send(pkt, job.port, job.ip, (e) => { if (!e) sent++; else process.stdout.write(JSON.stringify({ error: e.message }) + '\n'); if (++inBatch >= job.batch) setTimeout(batch, job.pauseMs); else one(); });
+        s.send(pkt, job.port, job.ip, (e) => { if (!e) sent++; else process.stdout.write(JSON.stringify({ error: e.message }) + '\\n'); if (++inBatch >= job.batch) setTimeout(batch, job.pauseMs); else one(); });
       };
       one();
     };

@@ -55,8 +55,8 @@ netboot:
   kernelArgs: [console=ttyS0, hearth.test=default]
 ${extra}
 machines:
-  - { name: cp1, role: controlplane, mac: "52:54:00:00:00:01", address: 192.0.2.11/24 }
-  - { name: w1, role: worker, mac: "52:54:00:00:00:04", uuid: 8f0c1e3a-1111-2222-3333-444455556666, address: 192.0.2.21/24 }
+  - { name: cp1, role: controlplane, mac: "52:54:00:00:00:01", address: 192.0.2.11/24, interface: eth0, installDisk: /dev/sda }
+  - { name: w1, role: worker, mac: "52:54:00:00:00:04", uuid: 8f0c1e3a-1111-2222-3333-444455556666, address: 192.0.2.21/24, interface: eth0, installDisk: /dev/sda }
 `;
 
 export function specFrom(yaml: string, baseDir = os.tmpdir()): LoadedSpec {
@@ -82,4 +82,25 @@ export function sum(samples: Map<string, number>, name: string, labelFilter = ''
   let s = 0;
   for (const [k, v] of samples) if ((k === name || k.startsWith(`${name}{`)) && k.includes(labelFilter)) s += v;
   return s;
+}
+
+/** argv that runs the real hearth CLI: the built binary when compiled, tsx otherwise. */
+export function hearthArgv(args: string[]): string[] {
+  const compiled = import.meta.url.includes('/dist/');
+  const root = compiled ? path.resolve(new URL('.', import.meta.url).pathname, '../../..') : path.resolve(new URL('.', import.meta.url).pathname, '../..');
+  const entry = compiled ? [path.join(root, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+  return [process.execPath, ...entry, ...args];
+}
+
+/** Resolves when `pred(text)` holds for the accumulated output of a stream, or rejects after ms. */
+export function waitForOutput(get: () => string, pred: (s: string) => boolean, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const tick = () => {
+      if (pred(get())) return resolve();
+      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}; output so far:\n${get().slice(-3000)}`));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
 }

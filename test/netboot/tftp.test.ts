@@ -78,7 +78,7 @@ describe('tftp server', () => {
   };
 
   it('serves byte-identical files to curl with default and negotiated block sizes', { skip: !which('curl') && 'curl is not installed' }, async () => {
-    for (const [file, blk] of [['vmlinuz', undefined], ['initramfs.xz', '1468'], ['initramfs.xz', '65464'], ['exact512', undefined], ['empty', undefined], ['sub/nested.bin', '1024'], ['undionly.kpxe', undefined], ['snponly.efi', '1432']] as const) {
+    for (const [file, blk] of [['vmlinuz', undefined], ['initramfs.xz', '1468'], ['initramfs.xz', '65464'], ['exact512', undefined], ['sub/nested.bin', '1024'], ['undionly.kpxe', undefined], ['snponly.efi', '1432']] as const) {
       const r = await curlGet(file, blk ? ['--tftp-blksize', blk] : []);
       assert.equal(r.code, 0, `${file} blksize ${blk}: ${r.stderr}`);
       assert.ok(r.data?.equals(tree.files[file]!), `${file} (blksize ${blk}) differs`);
@@ -96,6 +96,10 @@ describe('tftp server', () => {
     let r = await run(['tftp', '-m', 'binary', HOST, String(srv.port), '-c', 'get', 'initramfs.xz', dest]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.ok(readFileSync(dest).equals(tree.files['initramfs.xz']!));
+    const empty = path.join(out, 'hpa.empty');
+    r = await run(['tftp', '-m', 'binary', HOST, String(srv.port), '-c', 'get', 'empty', empty]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(readFileSync(empty).length, 0);
     const txt = path.join(out, 'hpa.txt');
     r = await run(['tftp', '-m', 'ascii', HOST, String(srv.port), '-c', 'get', 'text.txt', txt]);
     assert.equal(r.code, 0, r.stderr + r.stdout);

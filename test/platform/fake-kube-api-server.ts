@@ -560,9 +560,10 @@ export class FakeHelmController {
     clearInterval(this.timer);
   }
 
+  /** Ready for the object's current generation (a spec change makes it reconcile again). */
   private isReady(o: Obj | undefined): boolean {
-    const conds = ((o?.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []);
-    return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+    const conds = ((o?.status as { conditions?: { type: string; status: string; observedGeneration?: number }[] })?.conditions ?? []);
+    return conds.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === o!.metadata.generation);
   }
 
   /** One reconcile round: each release whose dependencies were Ready at the start of the round. */

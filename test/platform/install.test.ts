@@ -5,6 +5,8 @@ import path from 'node:path';
 import { runHearth } from '../helpers/cli.js';
 import { parseSpec } from '../../src/spec/index.js';
 import { renderPlatform, resolvePlatform, allObjects } from '../../src/platform/index.js';
+import { expectedReleases, waitForReleases } from '../../src/platform/install.js';
+import { clientFromKubeconfig } from '../../src/platform/kube/client.js';
 import { FakeHelmController, FakeKubeApiServer } from './fake-kube-api-server.js';
 import { fluxInstallManifest, specWith, startHearth, tempDir, until } from './helpers.js';
 
@@ -220,7 +222,7 @@ test('Ctrl-C stops between objects: every object is whole, the run says what was
       if (!got) continue;
       present++;
       assert.deepEqual(got.spec, o.spec);
-      assert.deepEqual(got.metadata.labels, o.metadata.labels);
+      for (const [k, v] of Object.entries(o.metadata.labels ?? {})) assert.equal(got.metadata.labels?.[k], v);
     }
     assert.ok(present > 0 && present < platform.length, `${present} of ${platform.length}`);
     assert.equal(env.api.objects('HelmRelease').length, 0, 'interrupted before the releases');
@@ -281,4 +283,31 @@ test('an unreachable API server is one line, exit 1', async () => {
   const r = await runHearth(env.args('--timeout', '5s'));
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\n$/);
+});
+
+test('waitForReleases: relists when the server ends the watch, and says where things stand on a quiet stretch', async () => {
+  const env = await setup({ bundle: 'distro-hosted' });
+  const ctl = new FakeHelmController(env.api, { hold: new Set(['cert-manager']) }).start();
+  try {
+    const first = await runHearth(env.args('--timeout', '2s'));
+    assert.equal(first.code, 1);
+    const lines: string[] = [];
+    const client = clientFromKubeconfig(env.kubeconfig);
+    const waiting = waitForReleases(client, expectedReleases(rendered(env.spec)), Date.now() + 20_000, (l) => lines.push(l), undefined, 300);
+    await until(() => lines.some((l) => l.startsWith('still waiting after')), 10_000, 'a heartbeat');
+    assert.match(lines.find((l) => l.startsWith('still waiting after'))!, /Ready; reconciling cert-manager$/);
+    const watchesBefore = env.api.requests.filter((q) => q.query.watch === 'true').length;
+    env.api.closeWatches();
+    await until(() => env.api.requests.filter((q) => q.query.watch === 'true').length > watchesBefore, 10_000, 'a new watch');
+    ctl.stop();
+    new FakeHelmController(env.api).tick(); // release the hold: cert-manager Ready
+    const ctl2 = new FakeHelmController(env.api).start();
+    const result = await waiting;
+    ctl2.stop();
+    assert.equal(result.outcome, 'ready', result.message);
+    assert.ok(lines.some((l) => /cert-manager \(hearth-cert-manager\) ready: Release reconciliation succeeded/.test(l)));
+  } finally {
+    ctl.stop();
+    await env.close();
+  }
 });

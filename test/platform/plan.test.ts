@@ -148,11 +148,15 @@ test('plan refuses unknown names in disable and values, and a component outside 
     bundle: 'paas-hosted',
     disable: ['telepresense'],
     values: { nope: { a: 1 } },
+    loadBalancer: { addresses: ['192.0.2.20-192.0.2.10', '192.0.2.0/33', '192.0.2.1-2001:db8::1', '192.0.2.200/29'] },
     components: [{ name: 'x', chart: { repository: 'https://charts.example.test', name: 'x', version: '1.0.0' }, dependsOn: ['cilium'] }],
   });
   assert.equal(r.code, 2);
   assert.match(r.stderr, / platform\.disable\[0\]: unknown component telepresense \(did you mean "telepresence"\?\)\n/);
   assert.match(r.stderr, / platform\.values\.nope: unknown component nope\n/);
+  assert.match(r.stderr, / platform\.loadBalancer\.addresses\[0\]: 192\.0\.2\.20-192\.0\.2\.10 ends before it starts\n/);
+  assert.match(r.stderr, / platform\.loadBalancer\.addresses\[2\]: 192\.0\.2\.1-2001:db8::1 mixes IPv4 and IPv6\n/);
+  assert.doesNotMatch(r.stderr, /addresses\[3\]/);
   assert.match(r.stderr, / platform\.components\[0\]\.dependsOn\[0\]: unknown component cilium \(not in bundle paas-hosted\) in the dependsOn of x\n/);
 });
 

@@ -69,6 +69,7 @@ test('talos config --secrets with the talosctl bundle: nothing of it is printed'
   const r = await runHearth(['talos', 'config', '-f', file, '--out', out, '--secrets', REF_SECRETS, '-o', 'yaml']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(existsSync(path.join(out, 'secrets.yaml')), false, 'no copy of a given bundle');
+  assert.match(r.stderr, /readable by others \(mode 0444\); chmod 600 it/, 'the reference bundle is 0444');
   for (const s of refSecretStrings) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), 'secret printed');
   assert.ok(readFileSync(path.join(out, 'nodes/cp1.yaml'), 'utf8').includes(refSecretStrings[0]!));
 });
@@ -85,9 +86,18 @@ const BAD: [string, (s: any, dir: string) => void, RegExp][] = [
   [
     'JSON patch on a missing path names the spec position and the operation',
     (s) => {
+      s.talos.version = 'v1.6.4';
+      s.image.firmware = []; // the example's firmware names are the newer ones
       s.machines[1].patches = [[{ op: 'replace', path: '/machine/nothere/x', value: 1 }]];
     },
     /patch machines\[1\]\.patches\[0\]: \/machine\/nothere\/x: operation 0 \(replace \/machine\/nothere\/x\): path \/machine\/nothere\/x does not exist/,
+  ],
+  [
+    'RFC 6902 patch on a Talos v1.13 (multi-document) config: refused as talosctl does',
+    (s) => {
+      s.cluster.patches.common = [[{ op: 'add', path: '/machine/certSANs/-', value: 'x' }]];
+    },
+    /patch cluster\.patches\.common\[0\]: JSON6902 patches are not supported for multi-document machine configuration/,
   ],
   ['patch file that does not exist', (s) => (s.cluster.patches.common = ['patches/missing.yaml']), /hearth\.yaml:\d+:\d+ cluster\.patches\.common\[0\]: patch file patches\/missing\.yaml does not exist/],
   ['role missing', (s) => delete s.machines[0].role, /machines\[0\]\.role/],
@@ -106,7 +116,7 @@ for (const [name, edit, want] of BAD) {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(out), false, `nothing written: ${existsSync(out) ? readdirSync(out).join(',') : ''}`);
     const v = await runHearth(['validate', '-f', file]);
-    if (!/broken patch|JSON patch/.test(name)) assert.equal(v.code, 2, 'hearth validate reports it too');
+    if (!/broken patch|JSON patch|RFC 6902/.test(name)) assert.equal(v.code, 2, 'hearth validate reports it too');
   });
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSpec } from '../../src/spec/index.js';
-import { checkTalos, docsToYaml, generateTalos, parseSecrets, planTalos, yamlToDocs } from '../../src/talos/index.js';
+import { checkTalos, docsToYaml, generateTalos, parseSecrets, planTalos, semanticProblems, yamlToDocs } from '../../src/talos/index.js';
 import { TALOS_REF, referenceValidate, writeSpec } from './helpers.js';
 
 const refSecrets = parseSecrets(readFileSync(path.join(TALOS_REF, 'secrets-from-talosctl.yaml'), 'utf8'));
@@ -20,18 +20,26 @@ const selectorLink = (s: any) => {
 };
 const withPatches = (s: any, dir: string) => {
   writeFileSync(path.join(dir, 'common.yaml'), 'machine:\n  sysctls:\n    vm.nr_hugepages: "128"\n');
-  writeFileSync(path.join(dir, 'cp.json'), JSON.stringify([{ op: 'add', path: '/cluster/allowSchedulingOnControlPlanes', value: true }]));
   s.cluster.patches.common = ['common.yaml', { machine: { kubelet: { extraArgs: { 'rotate-server-certificates': 'true' } } } }];
-  s.cluster.patches.controlplane = ['@cp.json'];
   s.cluster.patches.worker = ['machine:\n  nodeLabels:\n    role: worker\n'];
-  s.machines[4].patches = [[{ op: 'replace', path: '/machine/install/wipe', value: true }]];
+  if (s.talos.version.startsWith('v1.6')) {
+    // single-document configs take RFC 6902 patches too
+    writeFileSync(path.join(dir, 'cp.json'), JSON.stringify([{ op: 'add', path: '/cluster/allowSchedulingOnControlPlanes', value: true }]));
+    s.cluster.patches.controlplane = ['@cp.json'];
+    s.machines[4].patches = [[{ op: 'replace', path: '/machine/install/wipe', value: true }]];
+  } else {
+    // multi-document: strategic merge, with a new document and a document-level delete
+    writeFileSync(path.join(dir, 'cp.yaml'), 'cluster:\n  allowSchedulingOnControlPlanes: true\n---\napiVersion: v1alpha1\nkind: TimeSyncConfig\nntp:\n  servers: [192.0.2.1]\n');
+    s.cluster.patches.controlplane = ['@cp.yaml'];
+    s.machines[4].patches = ['apiVersion: v1alpha1\nkind: ResolverConfig\n$patch: delete\n'];
+  }
 };
 
 const SHAPES: Record<string, (s: any, dir: string) => void> = {
   'single node': single,
   '3 control planes + 2 workers, VIP, bond, disk selector (the example)': () => {},
   'device selector instead of a link name': selectorLink,
-  'with user patches (file, @file JSON, inline object, inline YAML text, inline RFC 6902)': withPatches,
+  'with user patches (file, @file, inline object, inline YAML text; RFC 6902 on v1.6, document add/delete on v1.13)': withPatches,
 };
 
 for (const version of ['v1.6.4', 'v1.13.9']) {
@@ -116,7 +124,7 @@ test('v1.13 node patch: HostnameConfig, BondConfig/LinkConfig, Layer2VIPConfig, 
   assert.deepEqual(kinds('cp1'), ['v1alpha1', 'HostnameConfig', 'LinkConfig', 'Layer2VIPConfig', 'ResolverConfig']);
   assert.deepEqual(kinds('cp3'), ['v1alpha1', 'HostnameConfig', 'BondConfig', 'Layer2VIPConfig', 'ResolverConfig']);
   assert.deepEqual(kinds('worker1'), ['v1alpha1', 'HostnameConfig', 'LinkAliasConfig', 'LinkConfig', 'ResolverConfig']);
-  assert.deepEqual(node('cp1')[1], { apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: 'cp1' });
+  assert.deepEqual(node('cp1')[1], { apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'off', hostname: 'cp1' });
   assert.deepEqual(node('cp1')[2], { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'eth0', up: true, addresses: [{ address: '192.0.2.11/24' }], routes: [{ gateway: '192.0.2.1' }] });
   assert.deepEqual(node('cp3')[3], { apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: '192.0.2.10', link: 'bond0' });
   assert.deepEqual(node('worker1')[2], { apiVersion: 'v1alpha1', kind: 'LinkAliasConfig', name: 'lan0', selector: { match: 'mac(link.hardware_addr) == "52:54:00:00:00:04"' } });
@@ -141,4 +149,54 @@ test('plan: redacted configs without --with-secrets; real ones, bundle and talos
   assert.ok(full.some((a) => a.path === 'secrets.yaml') && full.some((a) => a.path === 'talosconfig'));
   for (const a of full) assert.equal(a.mode, 0o600, a.path);
   assert.match(String(full.find((a) => a.path === 'controlplane.yaml')!.content), new RegExp(refSecrets.trustdinfo.token.replace('.', '\\.')));
+});
+
+test('checkTalos: spec-level problems at their fields', () => {
+  const issues = (edit: (s: any, dir: string) => void) => checkTalos(loadSpec(writeSpec(edit).file)).map((i) => `${i.path.join('.')}: ${i.message}`);
+  assert.deepEqual(issues((s) => (s.talos.version = 'v1.5.3')), ['talos.version: hearth generates machine configs for Talos v1.6 and later, not v1.5.3']);
+  assert.deepEqual(issues((s) => delete s.machines[0].installDisk), ['machines.0.installDisk: a control plane needs installDisk or diskSelector']);
+  assert.deepEqual(issues((s) => delete s.machines[4].interface), ['machines.4.address: a static address needs an interface or a bond to sit on']);
+  assert.deepEqual(issues((s) => (s.machines[4].hostname = 'cp1')), ['machines.4.hostname: hostname cp1 is already used by machines[0]']);
+  assert.deepEqual(
+    issues((s) => {
+      s.talos.version = 'v1.6.4';
+      s.machines[3].interface = { permanentAddr: '52:54:00:00:00:04' };
+    }),
+    ['machines.3.interface.permanentAddr: Talos v1.6 device selectors have no permanentAddr (busPath, hardwareAddr, pciID, driver)'],
+  );
+  assert.deepEqual(
+    issues((s, dir) => {
+      writeFileSync(path.join(dir, 'p.yaml'), 'machine: [\n');
+      s.machines[2].patches = ['@p.yaml', 'missing.yaml'];
+    }),
+    ['machines.2.patches.0: patch file p.yaml: YAML line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]', 'machines.2.patches.1: patch file missing.yaml does not exist (paths are relative to the spec file)'].map((x) => x),
+  );
+});
+
+test('a patch that breaks talosctl\'s semantic checks is named with the field', async () => {
+  const fail = async (edit: (s: any) => void) => {
+    const { file } = writeSpec(edit);
+    await assert.rejects(generateTalos(loadSpec(file), refSecrets), (e: Error) => {
+      assert.equal(e.name, 'InputError');
+      return true;
+    });
+    return generateTalos(loadSpec(file), refSecrets).catch((e: Error) => e.message);
+  };
+  assert.equal(
+    await fail((s) => (s.machines[4].patches = [{ machine: { install: { disk: { $patch: 'delete' } } } }])),
+    'patch machines[4].patches[0]: v1alpha1 /machine/install: an install disk or diskSelector is required',
+  );
+  assert.equal(
+    await fail((s) => (s.machines[0].patches = ['apiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.51.100.7\nlink: eth0\n'])),
+    'patch machines[0].patches[0]: Layer2VIPConfig 198.51.100.7 /name: VIP 198.51.100.7 is outside the subnets of link eth0 (192.0.2.11/24)',
+  );
+  // both schemas carry the https pattern; the semantic check below is the same rule without a schema
+  assert.equal(
+    await fail((s) => (s.cluster.patches.common = [{ cluster: { controlPlane: { endpoint: 'http://192.0.2.10:6443' } } }])),
+    'patch cluster.patches.common[0]: v1alpha1 /cluster/controlPlane/endpoint: must match pattern "^https://"',
+  );
+  assert.deepEqual(
+    semanticProblems([{ machine: { type: 'worker', install: { disk: '/dev/sda' } }, cluster: { controlPlane: { endpoint: 'http://x:6443' } } }]),
+    [{ field: 'v1alpha1 /cluster/controlPlane/endpoint', message: 'must be an https URL, not http://x:6443' }],
+  );
 });

@@ -105,3 +105,30 @@ test('patch text: a YAML/JSON list is RFC 6902, a mapping (or several documents)
   assert.throws(() => parsePatchText('- 1\n- 2\n'), /RFC 6902/);
   assert.throws(() => parsePatchText('- op: frobnicate\n  path: /x\n'), /unknown op "frobnicate"/);
 });
+
+test('as talosctl: RFC 6902 patches are refused on multi-document configs; the v1alpha1 document cannot be deleted', () => {
+  const json = parsePatchText('[{"op": "add", "path": "/machine/certSANs", "value": ["a"]}]');
+  assert.throws(() => applyPatch(base(), json), /JSON6902 patches are not supported for multi-document machine configuration/);
+  const single = applyPatch([base()[0]!], json) as any[];
+  assert.deepEqual(single[0].machine.certSANs, ['a']);
+  assert.throws(() => applyPatch(base(), parsePatchText('machine: {}\n$patch: delete\n')), /v1alpha1 document cannot be deleted/);
+});
+
+test('strategic merge: ExtensionServiceConfig.configFiles merge by mountPath', () => {
+  const docs: Doc[] = [{ apiVersion: 'v1alpha1', kind: 'ExtensionServiceConfig', name: 'x', configFiles: [{ mountPath: '/a', content: '1' }] }];
+  const out = applyPatch(
+    docs,
+    parsePatchText('apiVersion: v1alpha1\nkind: ExtensionServiceConfig\nname: x\nconfigFiles:\n  - mountPath: /a\n    content: "2"\n  - mountPath: /b\n    content: "3"\n'),
+  ) as any[];
+  assert.deepEqual(out[0].configFiles, [
+    { mountPath: '/a', content: '2' },
+    { mountPath: '/b', content: '3' },
+  ]);
+});
+
+test('device selectors become CEL over LinkStatus fields for LinkAliasConfig', async () => {
+  const { selectorToCel } = await import('../../src/talos/node.js');
+  assert.equal(selectorToCel({ hardwareAddr: '52:54:00:AA:00:01' }), 'mac(link.hardware_addr) == "52:54:00:aa:00:01"');
+  assert.equal(selectorToCel({ permanentAddr: '00:1a:2b:*' }), 'glob("00:1a:2b:*", mac(link.permanent_addr))');
+  assert.equal(selectorToCel({ driver: 'e1000', busPath: '0000:06:00.0', pciID: '8086:*' }), 'link.bus_path == "0000:06:00.0" && glob("8086:*", link.pciid) && link.driver == "e1000"');
+});

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../../common/fs.js';
 import {
   allKinds,
   CATALOGS,
+  customNames,
   factoryUrls,
   installerImage,
   knownReleases,
@@ -82,6 +83,8 @@ export function registerImage(program: Command): void {
     const { spec } = loadChecked(opts.file);
     const s = schematicFor(spec);
     const id = schematicId(s);
+    const custom = customNames(spec);
+    if (custom.length > 0) warn(`left out of the schematic (custom images from image.refs, not official extensions): ${custom.join(', ')}`);
     if (opts.output === 'json') out(formatData({ id, schematic: schematicData(s) }, 'json'));
     else if (opts.output === 'id') out(id);
     else {

@@ -91,13 +91,17 @@ export function registerPlatform(program: Command): void {
     const r = resolved(opts.file);
     const rendered = renderPlatform(r.components);
     const client = clientFromKubeconfig(opts.kubeconfig);
-    const loadFlux = opts.fluxManifests ? () => fluxManifestsFromFile(opts.fluxManifests!) : () => fluxManifestsFromRelease(r.ctx.fluxVersion);
-    // Read a local Flux file up front: a bad file is invalid input, found before anything is written.
-    if (opts.fluxManifests) await fluxManifestsFromFile(opts.fluxManifests);
+    // A local Flux file is read up front: a bad file is invalid input, found before anything is written.
+    const local = opts.fluxManifests ? await fluxManifestsFromFile(opts.fluxManifests) : undefined;
+    const loadFlux = local ? async () => local : () => fluxManifestsFromRelease(r.ctx.fluxVersion);
 
     const controller = new AbortController();
     const onSigint = () => {
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted) {
+        // A second Ctrl-C: leave now. A write in flight is one request the server applies whole or not at all.
+        say(paint('red', 'second interrupt: exiting now; rerun `hearth platform install` to finish'));
+        process.exit(130);
+      }
       say(paint('yellow', 'interrupt: finishing the current write, then stopping (the cluster stays consistent)'));
       controller.abort();
     };

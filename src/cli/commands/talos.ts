@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { writeArtifacts, type Artifact } from '../../common/artifacts.js';
 import { InputError } from '../../common/errors.js';
+import { statSync } from 'node:fs';
 import { exists, writeFileAtomic } from '../../common/fs.js';
 import { configArtifacts, generateTalos, newSecrets, readSecretsFile, serializeSecrets } from '../../talos/index.js';
 import { loadChecked, withOutput, withSpecFile } from '../context.js';
-import { formatData, out, say, table } from '../output.js';
+import { formatData, out, say, table, warn } from '../output.js';
 
 interface Common {
   file: string;
@@ -78,6 +79,10 @@ export function registerTalos(program: Command): void {
     const secretsFile = opts.secrets ?? path.join(opts.out, 'secrets.yaml');
     const creating = !opts.secrets && !(await exists(secretsFile));
     const bundle = creating ? await newSecrets(loaded.spec) : readSecretsFile(secretsFile);
+    if (!creating) {
+      const mode = statSync(secretsFile).mode & 0o777;
+      if (mode & 0o077) warn(`${secretsFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+    }
     const result = await generateTalos(loaded, bundle);
     const artifacts: Artifact[] = configArtifacts(result);
     await refuseOverwrite(opts.out, artifacts.map((a) => a.path), opts.force);

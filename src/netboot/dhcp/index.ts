@@ -113,6 +113,7 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
       (n) => opts.metrics.dhcpLeases.set(n),
     );
     full.clientPort = clientPort;
+    full.serverPort = port;
     full.restore(state);
     handler = full;
     leases = () => full.leases();

@@ -233,3 +233,53 @@ export function encode(p: EncodeInput, maxSize = MIN_MAX_MESSAGE): Buffer {
   buf[o] = Opt.END;
   return buf;
 }
+
+const scratch = Buffer.alloc(1500);
+
+/**
+ * `encode` for the hot path: writes into one shared buffer and returns a view of it, valid only
+ * until the next call (the native send copies it synchronously). Falls back to `encode` when the
+ * options need the overload fields.
+ */
+export function encodeTransient(p: EncodeInput, maxSize = MIN_MAX_MESSAGE): Buffer {
+  const size = Math.max(MIN_MAX_MESSAGE, Math.min(maxSize, scratch.length));
+  let total = HEADER_LEN + 1;
+  for (const [, v] of p.options) total += v.length === 0 ? 2 : v.length + 2 * Math.ceil(v.length / 255);
+  const fileLen = p.file ? Buffer.byteLength(p.file, 'latin1') : 0;
+  const snameLen = p.sname ? Buffer.byteLength(p.sname, 'latin1') : 0;
+  if (total > size || fileLen > 128 || snameLen > 64) return encode(p, maxSize);
+  const len = Math.max(MIN_PACKET, total);
+  const buf = scratch;
+  buf.fill(0, 0, len);
+  buf[0] = p.op;
+  buf[1] = p.htype ?? 1;
+  buf[2] = p.hlen ?? 6;
+  buf[3] = p.hops ?? 0;
+  buf.writeUInt32BE(p.xid >>> 0, 4);
+  buf.writeUInt16BE(p.secs ?? 0, 8);
+  buf.writeUInt16BE(p.flags ?? 0, 10);
+  buf.writeUInt32BE((p.ciaddr ?? 0) >>> 0, 12);
+  buf.writeUInt32BE((p.yiaddr ?? 0) >>> 0, 16);
+  buf.writeUInt32BE((p.siaddr ?? 0) >>> 0, 20);
+  buf.writeUInt32BE((p.giaddr ?? 0) >>> 0, 24);
+  p.chaddr.copy(buf, 28, 0, Math.min(16, p.chaddr.length));
+  if (p.sname) buf.write(p.sname, 44, 'latin1');
+  if (p.file) buf.write(p.file, 108, 'latin1');
+  buf.writeUInt32BE(MAGIC_COOKIE, 236);
+  let o = HEADER_LEN;
+  for (const [code, value] of p.options) {
+    if (value.length === 0) {
+      buf[o++] = code;
+      buf[o++] = 0;
+      continue;
+    }
+    for (let i = 0; i < value.length; i += 255) {
+      const n = Math.min(255, value.length - i);
+      buf[o++] = code;
+      buf[o++] = n;
+      o += value.copy(buf, o, i, i + n);
+    }
+  }
+  buf[o] = Opt.END;
+  return buf.subarray(0, len);
+}

@@ -8,7 +8,7 @@
 import type { NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
 import { macText, messageTypeName, Opt } from './options.js';
-import { decode, encode, isDecodeError } from './packet.js';
+import { decode, encodeTransient, isDecodeError } from './packet.js';
 import type { Datagram, Listener } from './transport.js';
 
 type CounterChild = { inc(n?: number): void };
@@ -103,7 +103,7 @@ export class Server {
     try {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
-      const buf = encode(o.reply.packet, o.reply.maxSize);
+      const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
       if (listener.send(buf, o.reply.ip, o.reply.port)) this.count(this.sent, this.metrics.dhcpSent, o.reply.type.toLowerCase());
       else this.drop('send-failed');
     } catch (err) {

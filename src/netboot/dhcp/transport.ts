@@ -31,7 +31,8 @@ export interface Listener {
 interface NativeSocket {
   readonly ifindex: number;
   readonly port: number;
-  start(cb: (data: Buffer, srcIp: string, srcPort: number, dstIp: string, ifindex: number) => void): void;
+  /** The callback gets datagrams in batches: [data, srcIp, srcPort, dstIp, data, ...]. */
+  start(cb: (batch: (Buffer | string | number)[]) => void): void;
   send(data: Buffer, ip: string, port: number, srcIp?: string): number;
   close(): void;
 }
@@ -79,7 +80,11 @@ export class NativeListener implements Listener {
 
   start(onDatagram: (d: Datagram) => void): void {
     const localPort = this.port;
-    this.sock.start((data, srcIp, srcPort, dstIp) => onDatagram({ data, srcIp, srcPort, dstIp, localPort }));
+    this.sock.start((batch) => {
+      for (let i = 0; i + 3 < batch.length; i += 4) {
+        onDatagram({ data: batch[i] as Buffer, srcIp: batch[i + 1] as string, srcPort: batch[i + 2] as number, dstIp: batch[i + 3] as string, localPort });
+      }
+    });
   }
 
   send(data: Buffer, ip: string, port: number): boolean {

@@ -14,7 +14,7 @@ import type { BootEvents } from '../events.js';
 import { noEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import type { MachineProgress } from '../progress/index.js';
-import { IPXE_BINARIES, normalizeMac, renderBootScript, renderMachineScript, resolveBoot } from '../render/index.js';
+import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, normalizeMac, renderBootScript, renderMachineScript, resolveBoot } from '../render/index.js';
 
 export interface HttpServerOptions {
   address: string;
@@ -200,7 +200,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
       return ['script', text(res, 200, renderMachineScript(plan, base(req)))];
     }
     const name = decodeURIComponent(p.slice(1));
-    if ((IPXE_BINARIES as readonly string[]).includes(name)) {
+    if ((IPXE_BINARIES as readonly string[]).includes(name) || (OPTIONAL_IPXE_BINARIES as readonly string[]).includes(name)) {
       const file = await jailed(ipxeReal, name);
       if (!file) return ['ipxe', text(res, 404, `${name} not found\n`)];
       return ['ipxe', await sendFile(req, res, file, name, 'bootfile')];

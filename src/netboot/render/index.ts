@@ -32,6 +32,8 @@ export interface BootPlan {
 /** iPXE binaries hearth serves over TFTP and HTTP, by file name. */
 export const IPXE_BINARIES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'] as const;
 export type IpxeBinary = (typeof IPXE_BINARIES)[number];
+/** Served too when present in the iPXE directory (arm64 builds, the keep-UNDI variant); never required. */
+export const OPTIONAL_IPXE_BINARIES = ['snponly-arm64.efi', 'ipxe-arm64.efi', 'undionly.kkpxe'] as const;
 
 export function normalizeMac(mac: string): string {
   const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');

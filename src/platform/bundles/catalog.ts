@@ -11,8 +11,8 @@ import type { ComponentDef, RenderContext, Values } from '../types.js';
 export const NS = 'hearth-';
 
 /** bedag/raw: a chart that renders the objects given in `resources` (for objects no upstream chart ships). */
-const RAW = { repository: 'https://bedag.github.io/helm-charts', name: 'raw', version: '2.0.0' } as const;
-const RAW_SOURCE = 'chart: bedag/raw 2.0.0 (https://bedag.github.io/helm-charts, charts/raw) renders the listed objects';
+const RAW = { repository: 'https://bedag.github.io/helm-charts', name: 'raw', version: '2.0.2' } as const;
+const RAW_SOURCE = 'chart: bedag/raw 2.0.2 (https://bedag.github.io/helm-charts, charts/raw; values.resources) renders the listed objects';
 
 /** The pinned Flux distribution (fluxcd/flux2 v2.9.0; flux-operator v0.53.0 ships Flux 2.9.0). */
 export const DEFAULT_FLUX_VERSION = 'v2.9.0';
@@ -51,11 +51,8 @@ export const CATALOG: ComponentDef[] = [
           cleanCiliumState: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'],
         },
       },
-      // Kube-OVN owns the pod network next to Cilium (Kube-OVN "Cilium integration" guide).
+      // Cilium is the primary CNI; it must not delete Kube-OVN's CNI config, which runs beside it.
       cni: { exclusive: false },
-      routingMode: 'native',
-      enableIPv4Masquerade: false,
-      enableIdentityMark: false,
     },
   },
   {
@@ -66,8 +63,9 @@ export const CATALOG: ComponentDef[] = [
     dependsOn: ['cilium'],
     traits: ['cni'],
     source:
-      'chart: kubeovn.github.io/kube-ovn kube-ovn v1.14.10 (charts/kube-ovn); values: Kube-OVN "Cilium integration" ' +
-      '(LB and NetworkPolicy left to Cilium), Talos host paths and no module loading as Cozystack packages/system/kubeovn; ' +
+      'chart: kubeovn.github.io/kube-ovn kube-ovn v1.14.10 (charts/kube-ovn); values: beside Cilium (Kube-OVN "Cilium ' +
+      'integration": load balancing and NetworkPolicy left to Cilium; a lower CNI config priority keeps Cilium primary — ' +
+      'Cozystack chains them instead), Talos host paths and no module loading as Cozystack packages/system/kubeovn; ' +
       'CIDRs from cluster.podSubnets/serviceSubnets',
     values: (ctx: RenderContext): Values => {
       const pod = firstV4(ctx.podSubnets) ?? '10.244.0.0/16';
@@ -75,7 +73,7 @@ export const CATALOG: ComponentDef[] = [
       return {
         ipv4: { POD_CIDR: pod, POD_GATEWAY: gatewayOf(pod), SVC_CIDR: svc, JOIN_CIDR: '100.64.0.0/16' },
         func: { ENABLE_LB: false, ENABLE_NP: false, ENABLE_TPROXY: true },
-        cni_conf: { CNI_CONFIG_PRIORITY: '10' },
+        cni_conf: { CNI_CONFIG_PRIORITY: '90' },
         OPENVSWITCH_DIR: '/var/lib/openvswitch',
         OVN_DIR: '/var/lib/ovn',
         DISABLE_MODULES_MANAGEMENT: true,
@@ -264,10 +262,12 @@ export const CATALOG: ComponentDef[] = [
     name: 'piraeus-operator',
     namespace: `${NS}linstor`,
     privileged: false,
-    chart: { repository: 'https://piraeus.io/helm-charts/', name: 'piraeus-operator', version: '2.7.1' },
+    chart: { repository: 'oci://ghcr.io/piraeusdatastore/piraeus-operator', name: 'piraeus', version: '2.5.1' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: ['storage'],
-    source: 'chart: piraeus.io/helm-charts piraeus-operator 2.7.1 (piraeusdatastore/piraeus-operator charts/piraeus); values: CRDs from the chart',
+    source:
+      'chart: oci://ghcr.io/piraeusdatastore/piraeus-operator/piraeus 2.5.1 (piraeus-operator docs/how-to/helm.md, charts/piraeus); ' +
+      'values: installCRDs as that guide says',
     values: { installCRDs: true },
   },
   {
@@ -278,7 +278,7 @@ export const CATALOG: ComponentDef[] = [
     dependsOn: ['piraeus-operator', 'cilium', 'kubeovn', 'cert-manager'],
     traits: ['storage'],
     source:
-      `${RAW_SOURCE}: LinstorCluster and a LinstorSatelliteConfiguration for Talos from the Piraeus "Talos Linux" how-to ` +
+      `${RAW_SOURCE}: LinstorCluster and the LinstorSatelliteConfiguration of piraeus-operator docs/how-to/talos.md ` +
       '(DRBD comes from the Talos drbd system extension, so the module-loader init container is removed; /var/lib/linstor.d on the host)',
     values: {
       resources: [

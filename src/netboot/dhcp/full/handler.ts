@@ -130,6 +130,18 @@ export class FullHandler implements Handler {
     return this.byIp.get(n) ?? this.offeredIps.get(n);
   }
 
+  private gaugeTimer?: NodeJS.Timeout;
+
+  /** Updates the active-leases gauge, at most every 250 ms (counting is O(leases)). */
+  private leasesChanged(): void {
+    if (this.gaugeTimer) return;
+    this.gaugeTimer = setTimeout(() => {
+      this.gaugeTimer = undefined;
+      this.onLeasesChanged(this.activeCount(Date.now()));
+    }, 250);
+    this.gaugeTimer.unref();
+  }
+
   private activeCount(now: number): number {
     let n = 0;
     for (const l of this.byMac.values()) if (l.state === 'bound' && l.expiresAt > now) n++;
@@ -224,7 +236,9 @@ export class FullHandler implements Handler {
   }
 
   handle(req: DhcpRequest): Outcome | Promise<Outcome> {
-    if (req.packet.giaddr !== 0) return { drop: 'relayed' };
+    // A relay agent on our own link (giaddr in the served subnet) is served like a direct client;
+    // relays for other subnets are not: hearth has no pools for them.
+    if (req.packet.giaddr !== 0 && !this.inSubnet(req.packet.giaddr)) return { drop: 'relayed' };
     switch (req.type) {
       case 'DISCOVER':
         return this.discover(req);
@@ -252,8 +266,9 @@ export class FullHandler implements Handler {
     if (type === 'NAK') {
       if (message) base.options.push([Opt.MESSAGE, Buffer.from(message)]);
       base.flags = (req.packet.flags | 0x8000) & 0xffff;
-      // RFC 2131 §4.1: a NAK is broadcast when there is no relay.
-      return { reply: { packet: base, type, ip: '255.255.255.255', port: this.clientPort, maxSize: 576 } };
+      // RFC 2131 §4.1: a NAK goes to the relay, else it is broadcast.
+      const g = req.packet.giaddr;
+      return { reply: { packet: base, type, ip: g ? numToIp(g) : '255.255.255.255', port: g ? this.serverPort : this.clientPort, maxSize: 576 } };
     }
     base.yiaddr = yiaddr;
     base.siaddr = this.cfg.tftpServer;
@@ -271,11 +286,13 @@ export class FullHandler implements Handler {
       base.options.push(...boot.options);
     }
     const ciaddr = req.packet.ciaddr;
-    // RFC 2131 §4.1: to ciaddr when the client has one, otherwise broadcast (we do not
-    // unicast to a not-yet-configured client: that needs an ARP entry we would have to forge).
-    const ip = ciaddr !== 0 && type === 'ACK' ? numToIp(ciaddr) : '255.255.255.255';
+    const giaddr = req.packet.giaddr;
+    // RFC 2131 §4.1: to the relay (server port) if there is one; to ciaddr when the client has
+    // one; otherwise broadcast (we do not unicast to a not-yet-configured client: that needs an
+    // ARP entry we would have to forge).
+    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' ? numToIp(ciaddr) : '255.255.255.255';
     return {
-      reply: { packet: base, type, ip, port: this.clientPort, maxSize: maxSizeOf(req.packet) },
+      reply: { packet: base, type, ip, port: giaddr !== 0 ? this.serverPort : this.clientPort, maxSize: maxSizeOf(req.packet) },
       file: 'none' in boot.decision ? undefined : boot.decision.file,
       boot,
     };
@@ -283,6 +300,8 @@ export class FullHandler implements Handler {
 
   /** Client UDP port replies go to (68; tests may change it). */
   clientPort = 68;
+  /** Our port, where replies to relay agents go (67). */
+  serverPort = 67;
 
   private discover(req: DhcpRequest): Outcome {
     const { mac, now } = req;
@@ -369,7 +388,7 @@ export class FullHandler implements Handler {
       emit(this.events, 'dhcp-nak', req, { ip: numToIp(ip), detail: `lease not stored: ${(err as Error).message}` });
       return { drop: 'store-error' };
     }
-    this.onLeasesChanged(this.activeCount(now));
+    this.leasesChanged();
     const r = this.reply(req, 'ACK', ip, this.cfg.leaseTimeSec, fixed?.hostname);
     emit(this.events, 'dhcp-ack', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
     return { reply: r.reply };
@@ -387,7 +406,7 @@ export class FullHandler implements Handler {
     } catch {
       return { drop: 'store-error' };
     }
-    this.onLeasesChanged(this.activeCount(req.now));
+    this.leasesChanged();
     return {};
   }
 
@@ -410,7 +429,7 @@ export class FullHandler implements Handler {
     } catch {
       return { drop: 'store-error' };
     }
-    this.onLeasesChanged(this.activeCount(req.now));
+    this.leasesChanged();
     return {};
   }
 
