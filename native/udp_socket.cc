@@ -7,7 +7,7 @@
 // when the fd is readable it drains it with recvmsg() and calls JS with the datagrams in batches.
 //
 // JS API (see src/netboot/dhcp/transport.ts):
-//   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20 });
+//   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20, reuseaddr: false });
 //   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, ...]) => {});
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
 //   s.ifindex; s.close();
@@ -51,11 +51,15 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     int port = o.Has("port") && o.Get("port").IsNumber() ? o.Get("port").As<Napi::Number>().Int32Value() : 0;
     std::string addr = o.Has("address") && o.Get("address").IsString() ? o.Get("address").As<Napi::String>().Utf8Value() : "0.0.0.0";
     int rcvbuf = o.Has("rcvbuf") && o.Get("rcvbuf").IsNumber() ? o.Get("rcvbuf").As<Napi::Number>().Int32Value() : 0;
+    bool reuse = o.Has("reuseaddr") && o.Get("reuseaddr").ToBoolean().Value();
 
     fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd_ < 0) { Fail(env, "socket"); return; }
     int one = 1;
-    if (setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { Fail(env, "SO_REUSEADDR"); return; }
+    // Without SO_REUSEADDR a second DHCP server on the same interface (or on all interfaces)
+    // makes bind() fail with EADDRINUSE instead of two servers answering; servers bound to
+    // different devices still coexist.
+    if (reuse && setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { Fail(env, "SO_REUSEADDR"); return; }
     if (setsockopt(fd_, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) { Fail(env, "SO_BROADCAST"); return; }
     if (setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) { Fail(env, "IP_PKTINFO"); return; }
     if (rcvbuf > 0) {

@@ -9,19 +9,38 @@ import type { Doc } from './generate.js';
 
 const isMap = (v: unknown): v is Doc => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Strings yaml.v3's resolver would read as something else (so it double-quotes them). */
+function resolvesToNonString(s: string): boolean {
+  return (
+    s === '' ||
+    /^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/.test(s) ||
+    // YAML 1.1 booleans (yaml.v3's isOldBool)
+    /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(s) ||
+    // ints and floats, including 0x/0o/0b, underscores, .inf/.nan
+    /^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$/.test(s) ||
+    /^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/.test(s) ||
+    /^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$/.test(s) ||
+    // YAML 1.1 sexagesimal numbers (isBase60Float), e.g. a MAC address made of digits only
+    /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s) ||
+    // timestamps
+    /^\d{4}-\d\d?-\d\d?([Tt ].*)?$/.test(s)
+  );
+}
+
+/**
+ * A scalar as yaml.v3 writes it: double quotes for strings that would resolve to another type,
+ * plain where a plain scalar is allowed, else single quotes (double quotes if it must escape).
+ */
 function scalar(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return String(v);
   const s = String(v);
-  if (s === '') return '""';
-  // yaml.v3 double-quotes what a YAML 1.1 or 1.2 reader would not take as a string
-  if (/^(true|false|yes|no|on|off|null|y|n|~)$/i.test(s) || /^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i.test(s)) {
-    if (/^[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?$|^(true|false|yes|no|on|off|null|y|n|~)$/i.test(s) || /^[-+]?(0x|0o|\.inf|\.nan)/i.test(s)) return JSON.stringify(s);
-  }
-  // YAML 1.1 sexagesimal numbers (yaml.v3's isBase60Float), e.g. a MAC address made of digits
-  if (/^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s)) return JSON.stringify(s);
-  if (/^[A-Za-z0-9_./][A-Za-z0-9_./+=,@%-]*$/.test(s) && !/^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i.test(s)) return s;
-  return stringify(s, { lineWidth: 0, minContentWidth: 0, doubleQuotedMinMultiLineLength: 1e9 }).replace(/\n$/, '');
+  if (resolvesToNonString(s)) return JSON.stringify(s);
+  const std = stringify(s, { lineWidth: 0, minContentWidth: 0, doubleQuotedMinMultiLineLength: 1e9 }).replace(/\n$/, '');
+  if (std === s) return s;
+  // not allowed plain: single-quoted when printable, as libyaml's emitter picks
+  if (/^[\x20-\x7e\u00a0-\uffff]*$/.test(s) && !/^\s|\s$/.test(s)) return `'${s.replace(/'/g, "''")}'`;
+  return JSON.stringify(s);
 }
 
 function key(k: string): string {

@@ -18,16 +18,16 @@ test('the seed spec and the bundled names pass', () => {
 
 test('unknown firmware: did-you-mean and the known firmware', () => {
   assert.deepEqual(problems('  firmware: [intel-ucod]'), [
-    'hearth.yaml:6:14 image.firmware[0]: unknown firmware "intel-ucod" for Talos v1.13.9 (did you mean "intel-ucode"?); known firmware: amd-ucode, amdgpu, bnx2-bnx2x, chelsio-firmware, i915, intel-ice-firmware, intel-ucode, panfrost, qlogic-firmware, realtek-firmware, revpi-firmware; or give its image in image.refs',
+    'hearth.yaml:6:14 image.firmware[0]: unknown firmware "intel-ucod" for Talos v1.13.9 (did you mean "intel-ucode"?); known firmware: amd-ucode, amdgpu, bnx2-bnx2x, chelsio-firmware, i915, intel-ice-firmware, intel-ucode, panfrost, qlogic-firmware, realtek-firmware, revpi-firmware, xe; or give its image in image.refs',
   ]);
 });
 
 test('unknown extension: did-you-mean, and a pointer to the catalog when the list is long', () => {
   assert.deepEqual(problems('  extensions: [zsf]'), [
-    'hearth.yaml:6:16 image.extensions[0]: unknown extension "zsf" for Talos v1.13.9 (did you mean "zfs"?); 56 extensions are known, list them with `hearth image catalog --talos v1.13.9`; or give its image in image.refs',
+    'hearth.yaml:6:16 image.extensions[0]: unknown extension "zsf" for Talos v1.13.9 (did you mean "zfs"?); 68 extensions are known, list them with `hearth image catalog --talos v1.13.9`; or give its image in image.refs',
   ]);
   assert.deepEqual(problems('  extensions: [nosuchthing]', 'v1.6.4'), [
-    'hearth.yaml:6:16 image.extensions[0]: unknown extension "nosuchthing" for Talos v1.6.4; 28 extensions are known, list them with `hearth image catalog --talos v1.6.4`; or give its image in image.refs',
+    'hearth.yaml:6:16 image.extensions[0]: unknown extension "nosuchthing" for Talos v1.6.4; 24 extensions are known, list them with `hearth image catalog --talos v1.6.4`; or give its image in image.refs',
   ]);
 });
 
@@ -69,13 +69,13 @@ test('explicit refs cover names the catalog lacks, and unknown versions', () => 
 });
 
 test('unused refs, refs with the factory, and refs without an installer', () => {
-  assert.deepEqual(problems('  extensions: [zfs]\n  refs:\n    zsf: ghcr.io/siderolabs/zfs:2.4.1-v1.13.9\n  installer: registry.example.com/i:v1'), [
+  assert.deepEqual(problems('  extensions: [zfs]\n  refs:\n    zsf: ghcr.io/siderolabs/zfs:2.4.3-v1.13.9\n  installer: registry.example.com/i:v1'), [
     'hearth.yaml:8:5 image.refs.zsf: "zsf" is not in image.firmware or image.extensions, so this ref is unused',
   ]);
-  assert.deepEqual(problems('  extensions: [zfs]\n  source: factory\n  refs:\n    zfs: ghcr.io/siderolabs/zfs:2.4.1-v1.13.9'), [
+  assert.deepEqual(problems('  extensions: [zfs]\n  source: factory\n  refs:\n    zfs: ghcr.io/siderolabs/zfs:2.4.3-v1.13.9'), [
     'hearth.yaml:8:3 image.refs: image.refs only apply to source imager: the Image Factory installs official extensions by name',
   ]);
-  assert.deepEqual(problems('  extensions: [zfs]\n  refs:\n    zfs: ghcr.io/siderolabs/zfs:2.4.1-v1.13.9'), [
+  assert.deepEqual(problems('  extensions: [zfs]\n  refs:\n    zfs: ghcr.io/siderolabs/zfs:2.4.3-v1.13.9'), [
     'hearth.yaml:7:3 image.refs: with custom image.refs the Image Factory cannot serve the installer: set image.installer to the image you push the installer built by `hearth image build` to',
   ]);
 });

@@ -57,7 +57,7 @@ test('image profile --kind all --out DIR writes one file per kind', async () => 
 test('image profile: derived catalog tags are announced on stderr, the profile stays clean on stdout', async () => {
   const r = await runHearth(['image', 'profile', '-f', EXAMPLE]);
   assert.equal(r.code, 0);
-  assert.match(r.stderr, /^warning: \d+ extension tags for Talos v1\.13\.9 are derived, not seen published: .*ghcr\.io\/siderolabs\/zfs:2\.4\.1-v1\.13\.9/);
+  assert.match(r.stderr, /^warning: \d+ extension tags for Talos v1\.13\.9 are derived, not seen published: .*ghcr\.io\/siderolabs\/zfs:2\.4\.3-v1\.13\.9/);
   assert.equal(parse(r.stdout).version, 'v1.13.9');
 });
 

@@ -31,7 +31,7 @@ test('v1.13.9 installs from installer-base and the v1.13 catalog names', () => {
   assert.deepEqual(p.input.systemExtensions, [
     { imageRef: 'ghcr.io/siderolabs/amd-ucode:20260810' },
     { imageRef: 'ghcr.io/siderolabs/amdgpu:20260810-v1.13.9' },
-    { imageRef: 'ghcr.io/siderolabs/drbd:9.3.2-v1.13.9' },
+    { imageRef: 'ghcr.io/siderolabs/drbd:9.3.3-v1.13.9' },
   ]);
 });
 
@@ -95,7 +95,7 @@ test('SecureBoot has no separate kernel/initramfs, and a UKI needs SecureBoot', 
 test('explicit refs override the catalog and keep the order', () => {
   const spec = load(`  extensions: [zfs, my-ext]\n  refs: { my-ext: registry.example.com/ext/my-ext:1.0 }\n  installer: registry.example.com/talos/installer:v1.13.9`).spec;
   assert.deepEqual(imagerProfile(spec, 'installer').input.systemExtensions, [
-    { imageRef: 'ghcr.io/siderolabs/zfs:2.4.1-v1.13.9' },
+    { imageRef: 'ghcr.io/siderolabs/zfs:2.4.3-v1.13.9' },
     { imageRef: 'registry.example.com/ext/my-ext:1.0' },
   ]);
 });

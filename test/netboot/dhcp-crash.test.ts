@@ -42,23 +42,28 @@ describe('DHCP leases survive kill -9', { skip, timeout: 120_000 }, () => {
     const out = new Map<string, DhcpPacket>();
     for (const d of peer.received) {
       const p = decode(d.data);
-      if (isDecodeError(p) || p.options.get(Opt.MESSAGE_TYPE)?.[0] !== type || p.xid < xidBase || p.xid >= xidBase + 1000) continue;
+      if (isDecodeError(p) || p.options.get(Opt.MESSAGE_TYPE)?.[0] !== type || p.xid < xidBase || p.xid >= xidBase + 5000) continue;
       out.set(macText(p.chaddr), p);
     }
     return out;
   }
 
   async function dora(macs: number[], xidBase: number, killAfterAcks?: number): Promise<Map<string, string>> {
-    for (const i of macs) peer.send(clientPacket({ type: 'DISCOVER', mac: mac(i), xid: xidBase + i }), '255.255.255.255', 67);
+    // In chunks: 240 broadcast replies at once would overflow the peer's socket buffer.
+    macs.forEach((i, k) => {
+      peer.send(clientPacket({ type: 'DISCOVER', mac: mac(i), xid: xidBase + i }), '255.255.255.255', 67);
+      if (k % 20 === 19) peer.pause(20);
+    });
     const offers = await waitFor(() => {
       const o = replies(MessageType.OFFER, xidBase);
       return o.size === macs.length ? o : undefined;
     }, 10_000);
     assert.ok(offers, `all ${macs.length} clients got an offer`);
-    for (const i of macs) {
+    macs.forEach((i, k) => {
       const o = offers.get(mac(i))!;
       peer.send(clientPacket({ type: 'REQUEST', mac: mac(i), xid: xidBase + i, requestedIp: numToIp(o.yiaddr), serverId: '192.0.2.1' }), '255.255.255.255', 67);
-    }
+      if (k % 20 === 19) peer.pause(20);
+    });
     if (killAfterAcks !== undefined) {
       await waitFor(() => (replies(MessageType.ACK, xidBase).size >= killAfterAcks ? true : undefined), 10_000, 1);
       process.kill(server!.proc.pid!, 'SIGKILL');
@@ -74,12 +79,12 @@ describe('DHCP leases survive kill -9', { skip, timeout: 120_000 }, () => {
 
   test('acknowledged leases are found again; no address goes to two MACs', async (t) => {
     const state = path.join(dir, 'state');
-    const opts = serverOptions(state, { range: { first: '192.0.2.100', last: '192.0.2.159' }, quietEvents: true });
+    const opts = serverOptions(state, { range: { first: '192.0.2.10', last: '192.0.2.249' }, quietEvents: true });
     server = await startRunner(lan.srv, opts);
-    const first = Array.from({ length: 40 }, (_, i) => i + 1);
-    const acked = await dora(first, 10_000, 15);
-    assert.ok(acked.size >= 15, `${acked.size} ACKs before the kill`);
-    t.diagnostic(`${acked.size} of 40 REQUESTs acknowledged before SIGKILL`);
+    const first = Array.from({ length: 180 }, (_, i) => i + 1);
+    const acked = await dora(first, 10_000, 30);
+    assert.ok(acked.size >= 30, `${acked.size} ACKs before the kill`);
+    t.diagnostic(`${acked.size} of ${first.length} REQUESTs acknowledged before SIGKILL`);
     assert.equal(new Set(acked.values()).size, acked.size, 'distinct addresses');
 
     server = await startRunner(lan.srv, opts); // takes over the stale lock of the killed process
@@ -87,13 +92,13 @@ describe('DHCP leases survive kill -9', { skip, timeout: 120_000 }, () => {
     const byMac = new Map(leases.map((l) => [l.mac, l.ip]));
     for (const [m, ip] of acked) assert.equal(byMac.get(m), ip, `lease of ${m} (${ip}) survived`);
 
-    // Everyone (the first 40 again, whose ACK may have been lost, and 20 new clients) asks now.
-    const all = await dora([...first, ...Array.from({ length: 20 }, (_, i) => 100 + i)], 20_000);
-    assert.equal(all.size, 60);
+    // Everyone (the first 180 again, whose ACK may have been lost, and 60 new clients: the whole range) asks now.
+    const all = await dora([...first, ...Array.from({ length: 60 }, (_, i) => 1000 + i)], 20_000);
+    assert.equal(all.size, 240);
     for (const [m, ip] of acked) assert.equal(all.get(m), ip, `${m} keeps ${ip}`);
-    assert.equal(new Set(all.values()).size, 60, 'no address handed to two MACs');
+    assert.equal(new Set(all.values()).size, 240, 'no address handed to two MACs');
     const after = await server.leases();
-    assert.equal(after.length, 60);
-    assert.equal(new Set(after.map((l) => l.ip)).size, 60);
+    assert.equal(after.length, 240);
+    assert.equal(new Set(after.map((l) => l.ip)).size, 240);
   });
 });

@@ -35,7 +35,7 @@ describe('DHCP serves the configured interface only', { skip, timeout: 60_000 },
     await lab.veth(srv, 's1', '198.51.100.1/24', c2, 'c0', '198.51.100.2/24', { mac: '52:54:00:cc:00:02' });
     await c1.must(['ip', 'route', 'add', '255.255.255.255/32', 'dev', 'c0']);
     await c2.must(['ip', 'route', 'add', '255.255.255.255/32', 'dev', 'c0']);
-    server = await startRunner(srv, serverOptions(path.join(dir, 'state'), { interface: 's0' }));
+    server = await startRunner(srv, serverOptions(path.join(dir, 'state'), { interface: 's0', reuseAddress: true }));
     p1 = await udpPeer(c1, 68);
     p2 = await udpPeer(c2, 68);
     // A plain wildcard socket on port 67 in the server's namespace: what a dgram-based server would see.

@@ -152,6 +152,8 @@ export function serverOptions(stateDir: string, extra: Record<string, unknown> =
 
 export interface UdpPeer {
   send(data: Buffer, ip: string, port: number): void;
+  /** Queues a pause between sends (keeps bursts within the receivers' socket buffers). */
+  pause(ms: number): void;
   /** Waits for the next datagram matching `pred`. */
   recv(pred?: (d: { data: Buffer; from: string; port: number }) => boolean, timeoutMs?: number): Promise<{ data: Buffer; from: string; port: number } | undefined>;
   received: { data: Buffer; from: string; port: number }[];
@@ -251,6 +253,9 @@ export async function udpPeer(ns: Netns, port: number, bindAddr = '0.0.0.0'): Pr
     },
     send(data, ip, p) {
       proc.stdin!.write(JSON.stringify({ send: data.toString('hex'), ip, port: p }) + '\n');
+    },
+    pause(ms) {
+      proc.stdin!.write(JSON.stringify({ pause: ms }) + '\n');
     },
     async recv(pred = () => true, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

@@ -143,7 +143,7 @@ test('plan: redacted configs without --with-secrets; real ones, bundle and talos
     assert.doesNotMatch(text, /LS0tLS1CRUdJTi/, `${a.path} holds no PEM`);
     assert.ok(a.mode === undefined || a.mode === 0o644);
   }
-  assert.match(String(plain[0]!.content), /token: "\*\*\*\*\*\*"/);
+  assert.match(String(plain[0]!.content), /token: '\*\*\*\*\*\*'/);
   const secretFile = path.join(TALOS_REF, 'secrets-from-talosctl.yaml');
   const full = await planTalos(loaded, { withSecrets: true, secretsFile: secretFile });
   assert.ok(full.some((a) => a.path === 'secrets.yaml') && full.some((a) => a.path === 'talosconfig'));

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { docsToYaml, yamlToDocs } from '../../src/talos/index.js';
 
 test('yaml: strings a YAML 1.1 reader would take for something else are double-quoted (as yaml.v3 does)', () => {
-  const doc = { a: 'off', b: 'on', c: 'yes', d: '1.28', e: '128', f: '', g: 'true', h: '0x10', i: 'v1.28.0', j: 'stable', k: '>= 500GB', l: '10.244.0.0/16', m: 'a: b', n: '*', o: 'node.kubernetes.io/x', p: '52:54:00:00:00:04', q: '::/0', r: '2001:db8::1', s: '52:54:00:aa:00:04' };
+  const doc = { a: 'off', b: 'on', c: 'yes', d: '1.28', e: '128', f: '', g: 'true', h: '0x10', i: 'v1.28.0', j: 'stable', k: '>= 500GB', l: '10.244.0.0/16', m: 'a: b', star: '*', o: 'node.kubernetes.io/x', p: '52:54:00:00:00:04', q: '::/0', r: '2001:db8::1', s: '52:54:00:aa:00:04' };
   const text = docsToYaml([doc]);
   assert.match(text, /^a: "off"$/m);
   assert.match(text, /^b: "on"$/m);
@@ -19,6 +19,9 @@ test('yaml: strings a YAML 1.1 reader would take for something else are double-q
   assert.match(text, /^p: "52:54:00:00:00:04"$/m, 'a YAML 1.1 sexagesimal number');
   assert.match(text, /^q: ::\/0$/m);
   assert.match(text, /^s: 52:54:00:aa:00:04$/m);
+  assert.match(text, /^k: '>= 500GB'$/m, 'not plain: single quotes, as libyaml picks');
+  assert.match(text, /^m: 'a: b'$/m);
+  assert.match(text, /^star: '\*'$/m);
   assert.deepEqual(parse(text), doc);
   assert.deepEqual(parse(text, { version: '1.1' }), doc, 'a YAML 1.1 reader gets the same strings');
 });

@@ -5,6 +5,7 @@
  * CONTRACT (used by src/netboot/server.ts): the options and handle below. The implementation lives
  * in this folder; keep these names and shapes.
  */
+import { constants as osConstants } from 'node:os';
 import type { BootEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import { FullHandler } from './full/handler.js';
@@ -69,6 +70,8 @@ export interface DhcpServerOptions {
   store?: LeaseStore;
   /** Listeners to serve on instead of native sockets bound to `interface` (tests, embedding). */
   listeners?: Listener[];
+  /** SO_REUSEADDR on the sockets: share the port with other sockets that set it too (tests). Default false, so another DHCP server on the interface is an EADDRINUSE error. */
+  reuseAddress?: boolean;
   /** Called with unexpected internal errors (the packet is dropped as `internal-error`). */
   onError?(err: unknown): void;
 }
@@ -127,11 +130,14 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
   }
   let listeners: Listener[];
   try {
-    listeners = opts.listeners ?? [new NativeListener(opts.interface, port, opts.serverIp)];
-    if (!opts.listeners && opts.mode === 'proxy') listeners.push(new NativeListener(opts.interface, opts.bootServerPort ?? 4011, opts.serverIp));
+    listeners = opts.listeners ?? [new NativeListener(opts.interface, port, opts.serverIp, opts.reuseAddress)];
+    if (!opts.listeners && opts.mode === 'proxy') listeners.push(new NativeListener(opts.interface, opts.bootServerPort ?? 4011, opts.serverIp, opts.reuseAddress));
   } catch (err) {
     await store?.close();
-    throw new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`);
+    // Keep the errno name (EADDRINUSE, ENODEV, EPERM ...) so callers can explain it.
+    const errno = (err as { errno?: number }).errno;
+    const code = errno ? Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] : undefined;
+    throw Object.assign(new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`), code ? { code } : {});
   }
   const server = new Server(listeners, handler, opts.metrics, opts.onError);
   server.start();

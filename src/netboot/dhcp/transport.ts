@@ -38,7 +38,7 @@ interface NativeSocket {
 }
 
 interface NativeModule {
-  UdpSocket: new (opts: { interface: string; port: number; address?: string; rcvbuf?: number }) => NativeSocket;
+  UdpSocket: new (opts: { interface: string; port: number; address?: string; rcvbuf?: number; reuseaddr?: boolean }) => NativeSocket;
 }
 
 let loaded: NativeModule | Error | undefined;
@@ -71,10 +71,10 @@ export class NativeListener implements Listener {
   private readonly sock: NativeSocket;
   readonly port: number;
 
-  constructor(readonly iface: string, port: number, private readonly srcIp: string) {
+  constructor(readonly iface: string, port: number, private readonly srcIp: string, reuseAddress = false) {
     const mod = loadNative();
     if (mod instanceof Error) throw mod;
-    this.sock = new mod.UdpSocket({ interface: iface, port, rcvbuf: 4 << 20 });
+    this.sock = new mod.UdpSocket({ interface: iface, port, rcvbuf: 4 << 20, reuseaddr: reuseAddress });
     this.port = this.sock.port;
   }
 

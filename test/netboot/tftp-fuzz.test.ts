@@ -1,0 +1,132 @@
+/**
+ * Fuzzing the TFTP server of the composed netboot server: 100,000 random and mutated packets
+ * (bounded in count and time, loopback only). The server must not crash, must count every packet
+ * it did not serve as dropped in /metrics, and must still serve a real client afterwards.
+ */
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startNetboot, type NetbootServer } from '../../src/netboot/index.js';
+import { ackPacket, rrqPacket } from '../../src/netboot/tftp/packet.js';
+import { run, which } from '../helpers/netns.js';
+import { SPEC_YAML, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
+
+const TOTAL = 100_000;
+const FOREIGN = 5_000; // of which sent to a live transfer's port from a wrong TID
+
+/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function templates(): Buffer[] {
+  return [
+    rrqPacket('no-such-file', 'octet'),
+    rrqPacket('missing/vmlinuz.x', 'netascii', { blksize: 1468, tsize: 0 }),
+    rrqPacket('nope.efi', 'octet', { windowsize: 8, timeout: 1 }),
+    Buffer.concat([Buffer.from([0, 2]), Buffer.from('upload\0octet\0')]),
+    ackPacket(1),
+    Buffer.concat([Buffer.from([0, 3, 0, 1]), randomBytes(512)]),
+    Buffer.concat([Buffer.from([0, 5, 0, 1]), Buffer.from('boom\0')]),
+    Buffer.from([0, 6, ...Buffer.from('blksize\x001024\x00')]),
+    rrqPacket('../../etc/passwd', 'octet'),
+    rrqPacket('/etc/shadow', 'mail'),
+  ];
+}
+
+function mutate(t: Buffer, rnd: () => number): Buffer {
+  const b = Buffer.from(t);
+  const ops = 1 + Math.floor(rnd() * 4);
+  let out = b;
+  for (let i = 0; i < ops; i++) {
+    const k = Math.floor(rnd() * 5);
+    if (k === 0 && out.length) out[Math.floor(rnd() * out.length)] = Math.floor(rnd() * 256); // byte flip
+    else if (k === 1) out = out.subarray(0, Math.floor(rnd() * (out.length + 1))); // truncate
+    else if (k === 2) out = Buffer.concat([out, randomBytes(Math.floor(rnd() * 64))]); // append junk
+    else if (k === 3 && out.length) out[Math.floor(rnd() * out.length)] = 0; // inject NUL
+    else if (k === 4 && out.length > 2) out = Buffer.concat([out, out.subarray(2)]); // repeat fields
+  }
+  // Never turn a mutation into a request for a file that exists: the point is packets it must drop.
+  return out;
+}
+
+describe('TFTP fuzzing', { timeout: 180_000 }, () => {
+  let tree: Tree;
+  let srv: NetbootServer;
+  before(async () => {
+    tree = makeTree();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-fuzz-'));
+    const loaded = specFrom(SPEC_YAML().replace('kernel: vmlinuz', `assets: ${tree.assets}\n  ipxe: ${tree.ipxe}\n  kernel: vmlinuz`), dir);
+    srv = await startNetboot(loaded, { interface: 'lo', address: '127.0.0.1', dhcpMode: 'off', httpPort: 0, tftpPort: 0, stateDir: path.join(dir, 'state') });
+  });
+  after(async () => {
+    await srv.close();
+    tree.cleanup();
+  });
+
+  const counted = async () => {
+    const res = await fetch(`${srv.http.url}/metrics`);
+    const s = parseProm(await res.text());
+    return { dropped: sum(s, 'hearth_tftp_packets_dropped_total'), started: sum(s, 'hearth_tftp_transfers_total', 'result="started"'), samples: s };
+  };
+
+  it(`survives ${TOTAL} random and mutated packets, counting each as dropped`, async () => {
+    const rnd = prng(0x4ea27);
+    const tpl = templates();
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    sock.on('message', () => undefined); // error replies; ignored
+    // A live transfer whose port gets packets from a foreign TID.
+    const owner = dgram.createSocket('udp4');
+    await new Promise<void>((r) => owner.bind(0, '127.0.0.1', r));
+    const transferPort = await new Promise<number>((resolve) => {
+      owner.once('message', (_m, r) => resolve(r.port));
+      owner.send(rrqPacket('initramfs.xz', 'octet', { timeout: 60 }), srv.tftp.port, '127.0.0.1');
+    });
+    const base = await counted();
+    const started = Date.now();
+    const deadline = started + 120_000;
+    let sent = 0;
+    const BATCH = 500;
+    while (sent < TOTAL && Date.now() < deadline) {
+      const batch: Promise<void>[] = [];
+      for (let i = 0; i < BATCH && sent < TOTAL; i++, sent++) {
+        const foreign = sent < FOREIGN;
+        const pkt = rnd() < 0.3 ? randomBytes(Math.floor(rnd() * 600)) : mutate(tpl[Math.floor(rnd() * tpl.length)]!, rnd);
+        batch.push(new Promise((r) => sock.send(pkt, foreign ? transferPort : srv.tftp.port, '127.0.0.1', () => r())));
+      }
+      await Promise.all(batch);
+      // Let the server drain its socket so the kernel never has to drop for us.
+      for (let spin = 0; spin < 200; spin++) {
+        const c = await counted();
+        if (c.dropped - base.dropped + (c.started - base.started) >= sent) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    assert.equal(sent, TOTAL, `only ${sent} packets sent within the time bound`);
+    const end = await counted();
+    const accounted = end.dropped - base.dropped + (end.started - base.started);
+    assert.equal(accounted, TOTAL, `every packet is either dropped (counted) or a transfer: ${accounted} of ${TOTAL}`);
+    assert.ok(sum(end.samples, 'hearth_tftp_packets_dropped_total', 'reason="unknown-tid"') - sum(base.samples, 'hearth_tftp_packets_dropped_total', 'reason="unknown-tid"') >= FOREIGN);
+    // The transfer the stranger packets hit is still alive: its owner can finish it.
+    owner.send(ackPacket(0), transferPort, '127.0.0.1');
+    sock.close();
+    owner.send(Buffer.from([0, 5, 0, 0, 0]), transferPort, '127.0.0.1', () => owner.close());
+  });
+
+  it('still serves a real client afterwards', { skip: !which('curl') && 'curl is not installed' }, async () => {
+    const dest = path.join(tree.dir, 'after-fuzz');
+    const r = await run(['curl', '-sS', '--max-time', '30', '--tftp-blksize', '1468', '-o', dest, `tftp://127.0.0.1:${srv.tftp.port}/initramfs.xz`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readFileSync(dest).equals(tree.files['initramfs.xz']!));
+  });
+});
