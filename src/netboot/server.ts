@@ -122,7 +122,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   }
   const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
   const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
-  const httpBase = `http://${serverIp}:${config.httpPort}`;
+  let httpBase = `http://${serverIp}:${config.httpPort}`;
   const metrics = createMetrics();
   let dhcp: DhcpServer | undefined;
   const progress = new ProgressTracker({
@@ -145,11 +145,13 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       ipxe: config.ipxe,
       metrics,
       events: progress,
-      httpBase,
+      // Port 0 (tests) picks a free port: scripts then take the base from the Host header.
+      httpBase: config.httpPort ? httpBase : undefined,
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
     });
     closers.push(() => http.close());
+    httpBase = `http://${serverIp}:${http.port}`;
     if (config.dhcp.mode !== 'off') {
       const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
       dhcp = await startDhcp({
@@ -173,7 +175,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       closers.push(() => d.close());
     }
     return {
-      config: { ...config, serverIp, netmask, stateDir, httpBase },
+      config: { ...config, httpPort: http.port, tftpPort: tftp.port, serverIp, netmask, stateDir, httpBase },
       progress,
       metrics,
       http,

@@ -3,7 +3,9 @@
  * (namespaces, sources, releases), then live progress until every HelmRelease is Ready, one
  * fails, or the time is up. Talks to the cluster only through KubeClient.
  */
+import { FLUX_NAMESPACE } from './bundles/catalog.js';
 import { FLUX_CRDS, adaptFluxManifests } from './flux.js';
+import { fluxOnHostNetwork } from './flux-hostnet.js';
 import { KubeApiError, type KubeClient, type ObjectRef } from './kube/client.js';
 import { HELMRELEASE_API, MANAGED_BY, type RenderedPlatform } from './render.js';
 import { releaseStatuses, type ExpectedRelease, type ReleaseStatus } from './status.js';
@@ -180,10 +182,15 @@ export async function installPlatform(opts: InstallOptions): Promise<InstallRepo
   // 1. Flux itself.
   let flux: 'present' | 'installed' = 'present';
   if (!(await fluxPresent(client))) {
-    const manifests = adaptFluxManifests(await opts.loadFlux());
+    const adapted = adaptFluxManifests(await opts.loadFlux());
+    // The platform brings the CNI, so Flux must start without one: its controllers go on the host network.
+    const manifests = rendered.fluxOnHostNetwork ? fluxOnHostNetwork(adapted, FLUX_NAMESPACE) : adapted;
     const order = (o: KubeObject) => (o.kind === 'CustomResourceDefinition' ? 0 : o.kind === 'Namespace' ? 1 : 2);
     const sorted = [...manifests].sort((a, b) => order(a) - order(b));
-    log(`Flux is not installed: applying ${sorted.length} objects of its install manifests`);
+    log(
+      `Flux is not installed: applying ${sorted.length} objects of its install manifests` +
+        (rendered.fluxOnHostNetwork ? ' (controllers on the host network: the cluster has no CNI until Flux installs it)' : ''),
+    );
     const r = await applyObjects(client, sorted, { force: true, signal, log, quietUnchanged: true });
     applied.push(...r.records);
     if (r.interrupted) return end('interrupted', interruptedMessage(applied, manifests.length + countRendered(rendered)), [], 'installed');

@@ -18,6 +18,8 @@ export interface RenderedPlatform {
   namespaces: KubeObject[];
   sources: KubeObject[];
   releases: KubeObject[];
+  /** Flux must run on the host network: the platform brings the CNI, so none exists when Flux starts. */
+  fluxOnHostNetwork?: boolean;
 }
 
 /** A DNS-label name for a HelmRepository from its URL: helm.cilium.io -> helm-cilium-io. */
@@ -107,11 +109,17 @@ export function renderPlatform(components: ResolvedComponent[]): RenderedPlatfor
         ...(c.dependsOn.length > 0
           ? { dependsOn: c.dependsOn.map((d) => ({ name: d, namespace: byName.get(d)?.namespace ?? c.namespace })) }
           : {}),
+        ...(c.postRenderers && c.postRenderers.length > 0 ? { postRenderers: c.postRenderers } : {}),
         ...(Object.keys(c.values).length > 0 ? { values: c.values } : {}),
       },
     });
   }
-  return { namespaces, sources: [...sources.values()].sort(byKindName), releases };
+  return {
+    namespaces,
+    sources: [...sources.values()].sort(byKindName),
+    releases,
+    fluxOnHostNetwork: components.some((c) => c.traits?.includes('cni') ?? false),
+  };
 }
 
 function byKindName(a: KubeObject, b: KubeObject): number {

@@ -25,6 +25,7 @@ export function renderContext(spec: Spec): RenderContext {
     serviceSubnets: spec.cluster.serviceSubnets,
     loadBalancerAddresses: p.loadBalancer?.addresses ?? [],
     fluxVersion: p.flux.version ?? DEFAULT_FLUX_VERSION,
+    fluxOnHostNetwork: bundleComponents(p.bundle).some((n) => catalogComponent(n)?.traits.includes('cni') && !p.disable.includes(n)),
   };
 }
 
@@ -93,6 +94,8 @@ export function resolvePlatform(spec: Spec): Resolution {
       dependsOn: def.dependsOn.filter((d) => bundleSet.has(d)),
       values: base,
       source: def.source,
+      traits: [...def.traits],
+      ...(def.postRenderers ? { postRenderers: structuredClone(def.postRenderers) } : {}),
       origin: 'bundle',
     });
   }

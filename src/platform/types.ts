@@ -19,6 +19,16 @@ export interface RenderContext {
   loadBalancerAddresses: string[];
   /** The pinned Flux version (platform.flux.version or the default). */
   fluxVersion: string;
+  /**
+   * Flux runs on the host network (before the CNI exists): true when the platform installs the
+   * CNI itself (a bundle with cilium/kubeovn that the spec does not disable).
+   */
+  fluxOnHostNetwork: boolean;
+}
+
+/** A Flux HelmRelease post-renderer (spec.postRenderers[]): kustomize patches applied to the chart's output. */
+export interface PostRenderer {
+  kustomize: { patches: { target: Record<string, string>; patch: string }[] };
 }
 
 /** Parts of a platform that a bundle variant may leave out. */
@@ -42,6 +52,8 @@ export interface ComponentDef {
   source: string;
   /** Left out (with a note) when this returns a reason. */
   skip?: (ctx: RenderContext) => string | undefined;
+  /** Post-renderers for the HelmRelease (e.g. to drop an object the chart renders and another release owns). */
+  postRenderers?: PostRenderer[];
 }
 
 /** A component after the spec has been applied: bundle defaults, overrides, disables. */
@@ -54,6 +66,9 @@ export interface ResolvedComponent {
   dependsOn: string[];
   values: Values;
   source: string;
+  /** The catalog's traits (empty for components the spec adds). */
+  traits?: Trait[];
+  postRenderers?: PostRenderer[];
   /** From the bundle, a bundle component overridden by the spec, or added by the spec. */
   origin: 'bundle' | 'override' | 'spec';
   /** Index in platform.components when the spec names it. */

@@ -314,3 +314,31 @@ describe('hot-path encoder', () => {
     assert.deepEqual(await h.handle(req(foreign)), { drop: 'relayed' });
   });
 });
+
+describe('found with QEMU iPXE ROMs', () => {
+  const boot = { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: true };
+  test('proxy replies carry next-server also for HTTP URLs (iPXE needs siaddr + file to accept a ProxyDHCPACK)', () => {
+    const h = new ProxyHandler({ serverIp: ipToNum('192.0.2.1'), boot: { ...boot, chainload: false }, tftpServer: ipToNum('192.0.2.1') }, { emit: () => undefined });
+    const o = h.handle(req(clientPacket({ type: 'REQUEST', mac: '52:54:00:00:04:01', ciaddr: ipToNum('192.0.2.60'), flags: 0x8000, options: pxeOptions(0, { ipxe: true }) }), { localPort: 4011, srcIp: '192.0.2.60' }));
+    const p = reply(o);
+    assert.equal(p.file, 'http://192.0.2.1:8080/boot.ipxe');
+    assert.equal(numToIp(p.siaddr), '192.0.2.1');
+  });
+  test("chainload: the ROM's retransmitted DISCOVER and its REQUEST (same xid) still get the binary; a new session gets the script", async () => {
+    const h = new FullHandler(
+      { serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') }, dns: [], leaseTimeSec: 60, reservations: new Map(), boot, tftpServer: ipToNum('192.0.2.1') },
+      new MemoryLeaseStore(),
+      { emit: () => undefined },
+    );
+    const mac = '52:54:00:00:04:02';
+    const efi = pxeOptions(7, { ipxe: true }); // UEFI iPXE: the marker does not survive the chain
+    const first = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac, xid: 1, options: efi }))));
+    assert.equal(first.file, 'snponly.efi');
+    const again = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac, xid: 1, options: efi }))));
+    assert.equal(again.file, 'snponly.efi');
+    const ack = reply(await h.handle(req(clientPacket({ type: 'REQUEST', mac, xid: 1, requestedIp: numToIp(first.yiaddr), serverId: '192.0.2.1', options: efi }))));
+    assert.equal(ack.file, 'snponly.efi');
+    const chained = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac, xid: 2, options: efi }))));
+    assert.equal(chained.file, 'http://192.0.2.1:8080/boot.ipxe');
+  });
+});

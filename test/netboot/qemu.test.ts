@@ -40,7 +40,7 @@ interface Vm {
   name: string;
   mac: string;
   tap: string;
-  firmware: 'bios' | 'uefi-ipxe' | 'uefi-pxe';
+  firmware: 'bios' | 'uefi-ipxe' | 'uefi-pxe' | 'uefi-http';
   serial: string;
   code?: number | null;
   proc?: ChildProcess;
@@ -118,7 +118,11 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
       copyFileSync(OVMF_VARS, vars);
       argv.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`);
     }
-    if (vm.firmware === 'uefi-pxe') {
+    if (vm.firmware === 'uefi-http') {
+      // OVMF's native HTTP boot; without these knobs it first spends ~2 minutes failing PXE.
+      argv.push('-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n', '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=n');
+      argv.push(...net, '-device', `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=`);
+    } else if (vm.firmware === 'uefi-pxe') {
       argv.push('-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=n');
       argv.push(...net, '-device', `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=`);
     } else {
@@ -144,6 +148,7 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
     if (haveOvmf) {
       fullVms.push({ name: 'uefi-ipxe-rom', mac: '52:54:00:12:34:02', firmware: 'uefi-ipxe' });
       fullVms.push({ name: 'uefi-pxe-tftp', mac: '52:54:00:12:34:03', firmware: 'uefi-pxe' });
+      fullVms.push({ name: 'uefi-http-boot', mac: '52:54:00:12:34:04', firmware: 'uefi-http' });
     }
     // HEARTH_E2E_ONLY=full,chain,proxy narrows the run while debugging one path.
     const only = process.env.HEARTH_E2E_ONLY?.split(',');
@@ -173,9 +178,9 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
     assert.equal(vm.code, 0, `${vm.name}: qemu exit ${vm.code}`);
   }
 
-  it('full mode: a BIOS VM boots over DHCP + HTTP, gets its fixed address, and its progress is tracked', async () => {
+  it('full mode: a BIOS VM boots over DHCP + HTTP, gets its fixed address, and its progress is tracked', async (t) => {
     const s = sites.full;
-    if (!s) return;
+    if (!s) return t.skip('not selected by HEARTH_E2E_ONLY');
     const vm = s.vms[0]!;
     assertBooted(vm, 'BIOS');
     const m = (await machines(s)).find((x) => x.mac === vm.mac);
@@ -189,22 +194,33 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
     assert.match(s.log(), /52:54:00:12:34:01 vm1 http-asset-done 192\.0\.2\.11 vmlinuz/);
   });
 
-  it('full mode: UEFI with the iPXE EFI option ROM boots over HTTP', { skip: !haveOvmf && 'ovmf is not installed' }, () => {
-    if (sites.full) assertBooted(sites.full.vms[1]!, 'UEFI');
+  it('full mode: UEFI with the iPXE EFI option ROM boots over HTTP', { skip: !haveOvmf && 'ovmf is not installed' }, (t) => {
+    if (!sites.full) return t.skip('not selected by HEARTH_E2E_ONLY');
+    assertBooted(sites.full.vms[1]!, 'UEFI');
   });
 
-  it('full mode: UEFI native PXE fetches snponly.efi over TFTP, then boots over HTTP', { skip: !haveOvmf && 'ovmf is not installed' }, async () => {
+  it('full mode: UEFI native PXE fetches snponly.efi over TFTP, then boots over HTTP', { skip: !haveOvmf && 'ovmf is not installed' }, async (t) => {
     const s = sites.full;
-    if (!s) return;
+    if (!s) return t.skip('not selected by HEARTH_E2E_ONLY');
     const vm = s.vms[2]!;
     assertBooted(vm, 'UEFI');
     const m = (await machines(s)).find((x) => x.mac === vm.mac)!;
     assert.ok(m.steps.some((x) => x.step === 'bootfile' && x.file === 'snponly.efi'), JSON.stringify(m.steps));
   });
 
-  it('chainload: undionly.kpxe over TFTP, then the script over HTTP', async () => {
+  it('full mode: UEFI native HTTP boot fetches snponly.efi over HTTP, then boots', { skip: !haveOvmf && 'ovmf is not installed' }, async (t) => {
+    const s = sites.full;
+    if (!s) return t.skip('not selected by HEARTH_E2E_ONLY');
+    const vm = s.vms[3]!;
+    assertBooted(vm, 'UEFI');
+    const m = (await machines(s)).find((x) => x.mac === vm.mac)!;
+    assert.ok(m.steps.some((x) => x.step === 'bootfile' && x.file === 'snponly.efi'), JSON.stringify(m.steps));
+    assert.match(s.log(), /52:54:00:12:34:04 vm4 http-asset-done 192\.0\.2\.14 snponly\.efi/);
+  });
+
+  it('chainload: undionly.kpxe over TFTP, then the script over HTTP', async (t) => {
     const s = sites.chain;
-    if (!s) return;
+    if (!s) return t.skip('not selected by HEARTH_E2E_ONLY');
     const vm = s.vms[0]!;
     assertBooted(vm, 'BIOS');
     const m = (await machines(s)).find((x) => x.mac === vm.mac)!;
@@ -214,9 +230,9 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
     assert.ok(tftp >= 0 && script > tftp, `expected TFTP undionly.kpxe before the script: ${order.join(' ')}`);
   });
 
-  it('proxy mode: addresses from the site DHCP server, boot information from hearth', async () => {
+  it('proxy mode: addresses from the site DHCP server, boot information from hearth', async (t) => {
     const s = sites.proxy;
-    if (!s) return;
+    if (!s) return t.skip('not selected by HEARTH_E2E_ONLY');
     const vm = s.vms[0]!;
     assertBooted(vm, 'BIOS');
     const m = (await machines(s)).find((x) => x.mac === vm.mac)!;

@@ -9,6 +9,7 @@ import { expectedReleases, waitForReleases } from '../../src/platform/install.js
 import { clientFromKubeconfig } from '../../src/platform/kube/client.js';
 import { FakeHelmController, FakeKubeApiServer } from './fake-kube-api-server.js';
 import { fluxInstallManifest, specWith, startHearth, tempDir, until } from './helpers.js';
+import type { KubeObject } from '../../src/platform/index.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -57,9 +58,20 @@ test('full install: Flux first, then namespaces, sources, releases; Ready in dep
     assert.match(r.stderr, /Flux is not installed: applying \d+ objects of its install manifests/);
     assert.match(r.stderr, /all 26 releases are Ready\n$/);
 
-    // Flux went into hearth's namespace, with the events address rewritten like `flux install --namespace`.
-    const dep = env.api.get('Deployment', 'helm-controller', 'hearth-fluxcd')!;
-    assert.match(JSON.stringify(dep), /notification-controller\.hearth-fluxcd\.svc/);
+    // Flux went into hearth's namespace (like `flux install --namespace`), and, since this platform brings the CNI,
+    // its controllers run on the host network with the API through KubePrism (see flux-hostnet.test.ts).
+    assert.match(r.stderr, /controllers on the host network: the cluster has no CNI until Flux installs it/);
+    const dep = env.api.get('Deployment', 'helm-controller', 'hearth-fluxcd')! as KubeObject & { spec: any };
+    const pod = dep.spec.template.spec;
+    assert.equal(pod.hostNetwork, true);
+    assert.equal(pod.dnsPolicy, 'Default');
+    assert.deepEqual(
+      pod.containers[0].env.filter((e: { name: string }) => e.name.startsWith('KUBERNETES_SERVICE')),
+      [{ name: 'KUBERNETES_SERVICE_HOST', value: 'localhost' }, { name: 'KUBERNETES_SERVICE_PORT', value: '7445' }],
+    );
+    assert.ok(pod.containers[0].args.includes('--health-addr=:9796'));
+    assert.doesNotMatch(JSON.stringify(dep), /flux-system/);
+    assert.equal(env.api.get('Namespace', 'hearth-fluxcd')!.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
     assert.equal(env.api.get('Namespace', 'flux-system'), undefined);
 
     // Every write was a server-side apply by field manager hearth, in the documented order.

@@ -176,7 +176,7 @@ test('plan text and yaml outputs', async () => {
   const t = await planWith({ loadBalancer: { addresses: ['192.0.2.200/29'] } });
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^bundle paas-full, Flux v2\.9\.0: 26 components in 5 waves\n/);
-  assert.match(t.stdout, /wave 1 \(2 in parallel\):\n {2}cilium +hearth-cilium +cilium@1\.16\.5 +privileged\n/);
+  assert.match(t.stdout, /wave 1 \(2 in parallel\):\n {2}cilium +hearth-cilium +cilium@1\.17\.8 +privileged\n/);
   const y = await planWith({ bundle: 'distro-hosted' }, ['-o', 'yaml']);
   assert.equal(y.code, 0);
   const data = parse(y.stdout) as { bundle: string; waves: unknown[] };

@@ -6,7 +6,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { runHearth } from '../helpers/cli.js';
 import { parseSpec } from '../../src/spec/index.js';
-import { BUNDLES, allObjects, renderPlatform, resolvePlatform, type KubeObject } from '../../src/platform/index.js';
+import { BUNDLES, CATALOG, allObjects, renderPlatform, resolvePlatform, type KubeObject } from '../../src/platform/index.js';
 import { FLUX_REF, specWith, tempDir } from './helpers.js';
 
 /** apiVersion/kind -> the openAPIV3Schema of that served version in the reference CRDs. */
@@ -130,7 +130,7 @@ test('HelmReleases: namespace-qualified dependsOn, remediation, merged values, s
   assert.deepEqual(oci.spec, {
     interval: '10m',
     url: 'oci://ghcr.io/grafana/helm-charts/grafana-operator',
-    ref: { tag: 'v5.16.0' },
+    ref: { tag: '5.21.4' },
     layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
   });
   // One HelmRepository per URL, shared by the releases that use it.
@@ -184,5 +184,45 @@ test('hearth platform render writes the files (and to stdout), hearth plan write
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an object a chart renders but another release owns is dropped by a post-renderer, so each object has one owner', () => {
+  const r = resolveSpec({});
+  const rendered = renderPlatform(r.components);
+  const spec = (name: string) => rendered.releases.find((x) => x.metadata.name === name)!.spec as Record<string, any>;
+  // The SUSE KubeVirt and CDI charts render the KubeVirt / CDI CR themselves; hearth's `kubevirt` and `kubevirt-cdi` own them.
+  const dropped = new Map<string, string>();
+  for (const hr of rendered.releases) {
+    for (const pr of (hr.spec as { postRenderers?: { kustomize: { patches: { target: Record<string, string>; patch: string }[] } }[] }).postRenderers ?? []) {
+      for (const p of pr.kustomize.patches) {
+        const doc = parse(p.patch) as Record<string, any>;
+        assert.equal(doc.$patch, 'delete');
+        assert.equal(doc.kind, p.target.kind);
+        assert.equal(doc.metadata.name, p.target.name);
+        assert.equal(doc.apiVersion, `${p.target.group}/${p.target.version}`);
+        dropped.set(`${doc.apiVersion} ${doc.kind} ${doc.metadata.name}`, hr.metadata.name);
+      }
+    }
+  }
+  assert.deepEqual([...dropped.entries()].sort(), [
+    ['cdi.kubevirt.io/v1beta1 CDI cdi', 'kubevirt-cdi-operator'],
+    ['kubevirt.io/v1 KubeVirt kubevirt', 'kubevirt-operator'],
+  ]);
+  const owners = (key: string) =>
+    rendered.releases.filter((hr) =>
+      ((hr.spec as { values?: { resources?: KubeObject[] } }).values?.resources ?? []).some((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}` === key),
+    ).map((hr) => hr.metadata.name);
+  assert.deepEqual(owners('kubevirt.io/v1 KubeVirt kubevirt'), ['kubevirt']);
+  assert.deepEqual(owners('cdi.kubevirt.io/v1beta1 CDI cdi'), ['kubevirt-cdi']);
+  // The CR releases wait for the operator releases that no longer create them.
+  assert.ok((spec('kubevirt').dependsOn as { name: string }[]).some((d) => d.name === 'kubevirt-operator'));
+  assert.ok((spec('kubevirt-cdi').dependsOn as { name: string }[]).some((d) => d.name === 'kubevirt-cdi-operator'));
+});
+
+test('every catalog component records where its pinned chart version was confirmed', () => {
+  for (const c of CATALOG) {
+    assert.match(c.source, new RegExp(`${c.chart.version.replace(/\./g, '\\.')}`), `${c.name}: the source names the pinned version`);
+    assert.match(c.source, /^chart: /, c.name);
   }
 });

@@ -135,7 +135,8 @@ export function registerNetboot(program: Command): void {
       body = (await res.json()) as { machines: MachineProgress[] };
     } catch (e) {
       if (e instanceof OperationError) throw e;
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
+      const c = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message;
       throw new OperationError(`cannot reach the netboot server at ${opts.server}${cause ? ` (${cause})` : ''}: is \`hearth netboot serve\` running?`);
     }
     if (opts.output !== 'text') {

@@ -47,17 +47,22 @@ export interface BootSettings {
   allowBoot?(mac: string): boolean;
 }
 
-/** Remembers which MACs were just handed an iPXE binary (for UEFI iPXE, where the marker is lost). */
+/**
+ * Remembers which MACs were just handed an iPXE binary, and in which DHCP session (xid). Used
+ * where the chain marker cannot survive (UEFI iPXE does not import the ROM's DHCP reply): a
+ * *new* session from that MAC shortly after is the chained iPXE. Retransmissions and the REQUEST
+ * of the ROM's own session (same xid) still get the binary.
+ */
 export class ChainMemory {
-  private readonly at = new Map<string, number>();
+  private readonly at = new Map<string, { time: number; xid: number }>();
   constructor(private readonly windowMs = 120_000) {}
-  mark(mac: string, now: number): void {
-    this.at.set(mac, now);
-    if (this.at.size > 10_000) for (const [m, t] of this.at) if (now - t > this.windowMs) this.at.delete(m);
+  mark(mac: string, xid: number, now: number): void {
+    this.at.set(mac, { time: now, xid });
+    if (this.at.size > 10_000) for (const [m, t] of this.at) if (now - t.time > this.windowMs) this.at.delete(m);
   }
-  recent(mac: string, now: number): boolean {
+  recent(mac: string, xid: number, now: number): boolean {
     const t = this.at.get(mac);
-    return t !== undefined && now - t < this.windowMs;
+    return t !== undefined && t.xid !== xid && now - t.time < this.windowMs;
   }
 }
 
@@ -76,10 +81,10 @@ export interface BootPart {
 export function bootPart(req: DhcpRequest, boot: BootSettings, chain: ChainMemory, tftpServerNum: number, proxy: boolean): BootPart {
   const client = classify(req.packet.options);
   const allowed = boot.allowBoot ? boot.allowBoot(req.mac) : true;
-  const decision: BootDecision = allowed ? chooseBoot(client, boot, chain.recent(req.mac, req.now)) : { none: 'boot not allowed for this machine' };
+  const decision: BootDecision = allowed ? chooseBoot(client, boot, chain.recent(req.mac, req.packet.xid, req.now)) : { none: 'boot not allowed for this machine' };
   const options: OptionList = [];
   if ('none' in decision) return { client, decision, siaddr: 0, options };
-  if (decision.markChain) chain.mark(req.mac, req.now);
+  if (decision.markChain) chain.mark(req.mac, req.packet.xid, req.now);
   const prl = req.packet.options.get(Opt.PARAM_REQUEST_LIST);
   const asked = (code: number) => prl !== undefined && prl.includes(code);
   let file: string | undefined = decision.file;
@@ -100,7 +105,9 @@ export function bootPart(req: DhcpRequest, boot: BootSettings, chain: ChainMemor
   if (decision.markChain) options.push([Opt.USER_CLASS, Buffer.from('HEARTH-IPXE')]);
   const uuid = req.packet.options.get(Opt.CLIENT_UUID);
   if (uuid && (client.pxe || client.http)) options.push([Opt.CLIENT_UUID, uuid]);
-  return { client, decision, siaddr: decision.tftp ? tftpServerNum : 0, file, options };
+  // next-server is set for URLs too: iPXE (up to 2019 at least) only takes a ProxyDHCP reply as
+  // carrying PXE options when it has both siaddr and a boot file name; for HTTP it is unused.
+  return { client, decision, siaddr: tftpServerNum, file, options };
 }
 
 function parseBootItem(v: Buffer | undefined): Buffer | undefined {

@@ -255,8 +255,9 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
     }
 
     private arm(): void {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.onTimeout(), this.timeout);
+      // refresh() re-arms the same timer: far cheaper than a new setTimeout per packet.
+      if (this.timer) this.timer.refresh();
+      else this.timer = setTimeout(() => this.onTimeout(), this.timeout);
     }
 
     private onTimeout(): void {
@@ -299,18 +300,34 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
       return this.cache.subarray(off - this.cacheStart, Math.min(end, this.cacheStart + this.cache.length) - this.cacheStart);
     }
 
-    private async sendWindow(): Promise<void> {
-      const first = this.base;
-      const last = Math.min(this.base + this.window - 1, this.lastBlock);
-      const off = (first - 1) * this.blksize;
-      const span = await this.chunk(off, (last - first + 1) * this.blksize);
-      if (this.done || first !== this.base) return;
+    /** The file bytes of the window starting at `first`, when already in memory (the fast path). */
+    private cached(off: number, len: number): Buffer | undefined {
+      if (this.data) return this.data.subarray(off, Math.min(off + len, this.size));
+      const end = Math.min(off + len, this.size);
+      if (off >= this.cacheStart && end <= this.cacheStart + this.cache.length) return this.cache.subarray(off - this.cacheStart, end - this.cacheStart);
+      return undefined;
+    }
+
+    private emitWindow(first: number, span: Buffer): void {
+      const last = Math.min(first + this.window - 1, this.lastBlock);
       for (let b = first; b <= last; b++) {
         const s = (b - first) * this.blksize;
         const payload = span.subarray(Math.min(s, span.length), Math.min(s + this.blksize, span.length));
-        this.sock.send([dataHeader(b), payload], this.peer.port, this.peer.address, () => undefined);
+        this.sock.send([dataHeader(b), payload], this.peer.port, this.peer.address);
       }
       this.arm();
+    }
+
+    /** Sends the window at `base`: synchronously from the read-ahead buffer, else after reading. */
+    private async sendWindow(): Promise<void> {
+      const first = this.base;
+      const count = Math.min(this.window, this.lastBlock - first + 1);
+      const off = (first - 1) * this.blksize;
+      const hit = this.cached(off, count * this.blksize);
+      if (hit) return this.emitWindow(first, hit);
+      const span = await this.chunk(off, count * this.blksize);
+      if (this.done || first !== this.base) return;
+      this.emitWindow(first, span);
     }
 
     private onMessage(msg: Buffer, r: dgram.RemoteInfo): void {
@@ -354,7 +371,8 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
           this.finish('ok');
           return;
         }
-        void this.sendWindow().catch((e) => this.finish('error', String(e)));
+        const next = this.sendWindow();
+        if (next) next.catch((e) => this.finish('error', String(e)));
       } catch {
         drop('internal');
       }

@@ -5,7 +5,8 @@
  * paas-full bundle (github.com/aenix-io/cozystack packages/core/platform/bundles/paas-full.yaml).
  */
 import { formatIpv4, parseCidr } from '../../spec/net.js';
-import type { ComponentDef, RenderContext, Values } from '../types.js';
+import { FLUX_COMPONENTS, KUBEPRISM, PRE_CNI_TOLERATIONS, fluxInstancePatches } from '../flux-hostnet.js';
+import type { ComponentDef, PostRenderer, RenderContext, Values } from '../types.js';
 
 /** The namespace prefix of every hearth-managed namespace. */
 export const NS = 'hearth-';
@@ -13,6 +14,23 @@ export const NS = 'hearth-';
 /** bedag/raw: a chart that renders the objects given in `resources` (for objects no upstream chart ships). */
 const RAW = { repository: 'https://bedag.github.io/helm-charts', name: 'raw', version: '2.0.2' } as const;
 const RAW_SOURCE = 'chart: bedag/raw 2.0.2 (https://bedag.github.io/helm-charts, charts/raw; values.resources) renders the listed objects';
+
+/**
+ * A post-renderer that drops one object from a chart's output (kustomize `$patch: delete`), for
+ * charts that render an object another release owns: two Helm releases cannot own one object.
+ */
+function dropObject(group: string, version: string, kind: string, name: string): PostRenderer {
+  return {
+    kustomize: {
+      patches: [
+        {
+          target: { group, version, kind, name },
+          patch: `$patch: delete\napiVersion: ${group}/${version}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`,
+        },
+      ],
+    },
+  };
+}
 
 /** The pinned Flux distribution (fluxcd/flux2 v2.9.0; flux-operator v0.53.0 ships Flux 2.9.0). */
 export const DEFAULT_FLUX_VERSION = 'v2.9.0';
@@ -33,17 +51,19 @@ export const CATALOG: ComponentDef[] = [
     name: 'cilium',
     namespace: `${NS}cilium`,
     privileged: true,
-    chart: { repository: 'https://helm.cilium.io', name: 'cilium', version: '1.16.5' },
+    chart: { repository: 'https://helm.cilium.io', name: 'cilium', version: '1.17.8' },
     dependsOn: [],
     traits: ['cni'],
     source:
-      'chart: helm.cilium.io cilium 1.16.5; values: Talos "Deploying Cilium CNI" guide (no kube-proxy, KubePrism ' +
+      'chart: helm.cilium.io cilium 1.17.8 (confirmed: Cozystack vendors it, packages/system/cilium/charts/cilium/Chart.yaml ' +
+      'version 1.17.8 in the themoriarti/cozystack fork, pulled by packages/system/cilium/Makefile from https://helm.cilium.io/); ' +
+      'values: Talos "Deploying Cilium CNI" guide (no kube-proxy, KubePrism ' +
       'localhost:7445, cgroup v2 mount provided by Talos, SYS_MODULE dropped, IPAM mode kubernetes)',
     values: {
       ipam: { mode: 'kubernetes' },
       kubeProxyReplacement: true,
-      k8sServiceHost: 'localhost',
-      k8sServicePort: 7445,
+      k8sServiceHost: KUBEPRISM.host,
+      k8sServicePort: KUBEPRISM.port,
       cgroup: { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
       securityContext: {
         capabilities: {
@@ -87,7 +107,10 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://charts.jetstack.io', name: 'cert-manager', version: 'v1.16.2' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: [],
-    source: 'chart: charts.jetstack.io cert-manager v1.16.2; values: CRDs installed and kept by the chart (crds.enabled/keep)',
+    source:
+      'chart: charts.jetstack.io cert-manager v1.16.2 (confirmed: the v1.16.2 release notes in Renovate\'s "Update Helm release ' +
+      'cert-manager to v1.16.2", gitlab.com/sylva-projects/sylva-core MR 3030; repository URL as Cozystack packages/system/cert-manager/Makefile); ' +
+      'values: CRDs installed and kept by the chart (crds.enabled/crds.keep, the chart\'s CRD switch since v1.15)',
     values: { crds: { enabled: true, keep: true } },
   },
   {
@@ -120,10 +143,14 @@ export const CATALOG: ComponentDef[] = [
     name: 'victoria-metrics-operator',
     namespace: `${NS}victoria-metrics-operator`,
     privileged: false,
-    chart: { repository: 'https://victoriametrics.github.io/helm-charts/', name: 'victoria-metrics-operator', version: '0.35.2' },
+    chart: { repository: 'https://victoriametrics.github.io/helm-charts/', name: 'victoria-metrics-operator', version: '0.36.0' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: [],
-    source: 'chart: victoriametrics.github.io/helm-charts victoria-metrics-operator 0.35.2; values: webhook certificates from cert-manager (Cozystack depends on cert-manager for the same reason)',
+    source:
+      'chart: victoriametrics.github.io/helm-charts victoria-metrics-operator 0.36.0 (confirmed: Cozystack vendors it, aenix-io/cozystack ' +
+      'packages/system/victoria-metrics-operator/charts/victoria-metrics-operator/Chart.yaml version 0.36.0, appVersion v0.48.4, from the ' +
+      'repository in that package\'s Makefile); values: webhook certificates from cert-manager (admissionWebhooks.certManager.enabled, ' +
+      'in the vendored values.yaml)',
     values: { admissionWebhooks: { enabled: true, certManager: { enabled: true } } },
   },
   {
@@ -134,7 +161,9 @@ export const CATALOG: ComponentDef[] = [
     dependsOn: ['cilium', 'kubeovn', 'victoria-metrics-operator'],
     traits: [],
     source:
-      'chart: victoriametrics.github.io/helm-charts victoria-metrics-k8s-stack 0.27.6; values: operator and Grafana come from ' +
+      'chart: victoriametrics.github.io/helm-charts victoria-metrics-k8s-stack 0.27.6 (confirmed: VictoriaMetrics\' release notes ' +
+      '"Release notes for version 0.27.6", 2024-10-21, AppVersion v1.105.0, the same release line as operator chart 0.36.0); ' +
+      'values: operator and Grafana come from ' +
       'their own releases; node-exporter needs host PID/network (privileged namespace, as Cozystack monitoring-agents)',
     values: {
       'victoria-metrics-operator': { enabled: false },
@@ -147,10 +176,13 @@ export const CATALOG: ComponentDef[] = [
     name: 'grafana-operator',
     namespace: `${NS}grafana-operator`,
     privileged: false,
-    chart: { repository: 'oci://ghcr.io/grafana/helm-charts', name: 'grafana-operator', version: 'v5.16.0' },
+    chart: { repository: 'oci://ghcr.io/grafana/helm-charts', name: 'grafana-operator', version: '5.21.4' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: [],
-    source: 'chart: oci://ghcr.io/grafana/helm-charts/grafana-operator v5.16.0 (grafana/grafana-operator deploy/helm); values: chart defaults',
+    source:
+      'chart: oci://ghcr.io/grafana/helm-charts/grafana-operator 5.21.4 (confirmed: the operator\'s Helm installation docs, ' +
+      'grafana.github.io/grafana-operator/docs/installation/helm, install it with `--version 5.21.4` and name repository ' +
+      'oci://ghcr.io/grafana/helm-charts, chart grafana-operator; Cozystack builds the same chart from deploy/helm); values: chart defaults',
     values: {},
   },
   {
@@ -160,7 +192,10 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://metallb.github.io/metallb', name: 'metallb', version: '0.14.9' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: ['load-balancer'],
-    source: 'chart: metallb.github.io/metallb metallb 0.14.9; values: L2 mode without FRR (speaker on the host network, privileged namespace per MetalLB docs)',
+    source:
+      'chart: metallb.github.io/metallb metallb 0.14.9 (confirmed: Renovate\'s "Update Helm release metallb to v0.15.2" upgrades ' +
+      'from 0.14.9, gitlab.com/sylva-projects/sylva-core MR 4560; repository URL as Cozystack packages/system/metallb/Makefile); ' +
+      'values: L2 mode without FRR (speaker on the host network, privileged namespace per MetalLB docs)',
     values: { speaker: { frr: { enabled: false } } },
   },
   {
@@ -198,8 +233,11 @@ export const CATALOG: ComponentDef[] = [
     traits: ['virtualisation'],
     source:
       'chart: suse-edge.github.io/charts kubevirt 0.5.0 (suse-edge/charts charts/kubevirt/0.5.0; KubeVirt has no upstream chart); ' +
-      'values: upstream virt-operator image quay.io/kubevirt v1.4.0 instead of the SLES build',
+      'values: upstream virt-operator image quay.io/kubevirt v1.4.0 instead of the SLES build. The chart also renders the ' +
+      'KubeVirt CR "kubevirt" unconditionally (templates/kubevirt.yaml, from .Values.kubevirt); the `kubevirt` release owns that CR, ' +
+      'so a post-renderer drops it here (two Helm releases cannot own one object)',
     values: { operator: { image: 'quay.io/kubevirt/virt-operator', version: 'v1.4.0' } },
+    postRenderers: [dropObject('kubevirt.io', 'v1', 'KubeVirt', 'kubevirt')],
   },
   {
     name: 'kubevirt',
@@ -233,11 +271,17 @@ export const CATALOG: ComponentDef[] = [
     name: 'kubevirt-cdi-operator',
     namespace: `${NS}kubevirt-cdi`,
     privileged: false,
-    chart: { repository: 'oci://registry.suse.com/edge', name: 'cdi-chart', version: '0.2.3' },
+    chart: { repository: 'https://suse-edge.github.io/charts', name: 'cdi', version: '0.2.3' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: ['virtualisation'],
-    source: 'chart: oci://registry.suse.com/edge/cdi-chart 0.2.3 (SUSE Edge 3.0 release manifest; CDI has no upstream chart); values: chart defaults',
+    source:
+      'chart: suse-edge.github.io/charts cdi 0.2.3 (confirmed: suse-edge/charts charts/cdi/0.2.3/Chart.yaml, name cdi, version ' +
+      '0.2.3, CDI 1.58.0; the same Helm repository as the kubevirt chart. SUSE\'s OCI build names the chart cdi too (OBS package ' +
+      'cdi-chart, build tag <prefix>cdi), so the former oci://registry.suse.com/edge/cdi-chart path was not confirmable; CDI has ' +
+      'no upstream chart); values: chart defaults. The chart also renders the CDI CR "cdi" (templates/cdi-cr.yaml, from .Values.cdi); ' +
+      'the `kubevirt-cdi` release owns that CR, so a post-renderer drops it here',
     values: {},
+    postRenderers: [dropObject('cdi.kubevirt.io', 'v1beta1', 'CDI', 'cdi')],
   },
   {
     name: 'kubevirt-cdi',
@@ -262,12 +306,14 @@ export const CATALOG: ComponentDef[] = [
     name: 'piraeus-operator',
     namespace: `${NS}linstor`,
     privileged: false,
-    chart: { repository: 'oci://ghcr.io/piraeusdatastore/piraeus-operator', name: 'piraeus', version: '2.5.1' },
+    chart: { repository: 'oci://ghcr.io/piraeusdatastore/piraeus-operator', name: 'piraeus', version: '2.10.6' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: ['storage'],
     source:
-      'chart: oci://ghcr.io/piraeusdatastore/piraeus-operator/piraeus 2.5.1 (piraeus-operator docs/how-to/helm.md, charts/piraeus); ' +
-      'values: installCRDs as that guide says',
+      'chart: oci://ghcr.io/piraeusdatastore/piraeus-operator/piraeus 2.10.6 (OCI path and installCRDs from piraeus-operator ' +
+      'docs/how-to/helm.md; the release workflow pushes charts/piraeus to that path on every tag, which started in December 2025 ' +
+      '(piraeus-operator issue 750), so 2.5.1 was never published there; 2.10.6 is installed from that path in public deployments. ' +
+      'Cozystack instead vendors charts/piraeus from the v2.7.1 tag); values: installCRDs as that guide says',
     values: { installCRDs: true },
   },
   {
@@ -314,7 +360,10 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://helm.mariadb.com/mariadb-operator', name: 'mariadb-operator', version: '0.38.1' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'victoria-metrics-operator'],
     traits: [],
-    source: 'chart: helm.mariadb.com/mariadb-operator mariadb-operator 0.38.1; values: webhook certificates from cert-manager, metrics on',
+    source:
+      'chart: helm.mariadb.com/mariadb-operator mariadb-operator 0.38.1; values: crds.enabled installs the CRDs through the ' +
+      'chart\'s mariadb-operator-crds subchart (its Chart.yaml dependency `condition: crds.enabled`, in 0.37.1 and in Cozystack\'s ' +
+      'vendored 25.10.2), webhook certificates from cert-manager, metrics on',
     values: { crds: { enabled: true }, webhook: { cert: { certManager: { enabled: true } } }, metrics: { enabled: true } },
   },
   {
@@ -324,7 +373,10 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://cloudnative-pg.github.io/charts', name: 'cloudnative-pg', version: '0.23.0' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: [],
-    source: 'chart: cloudnative-pg.github.io/charts cloudnative-pg 0.23.0 (CloudNativePG, as Cozystack packages/system/postgres-operator); values: chart defaults',
+    source:
+      'chart: cloudnative-pg.github.io/charts cloudnative-pg 0.23.0 (confirmed: Renovate\'s "Update Helm release cloudnative-pg to ' +
+      'v0.23.2" upgrades from 0.23.0, gitlab.com/sylva-projects/sylva-core MR 4016; repository URL as Cozystack ' +
+      'packages/system/postgres-operator/Makefile); values: chart defaults',
     values: {},
   },
   {
@@ -334,8 +386,19 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'oci://registry-1.docker.io/bitnamicharts', name: 'rabbitmq-cluster-operator', version: '4.4.0' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: [],
-    source: 'chart: oci://registry-1.docker.io/bitnamicharts/rabbitmq-cluster-operator 4.4.0 (RabbitMQ Cluster Operator); values: chart defaults',
-    values: {},
+    source:
+      'chart: oci://registry-1.docker.io/bitnamicharts/rabbitmq-cluster-operator 4.4.0 (confirmed: bitnami/charts ' +
+      'bitnami/rabbitmq-cluster-operator/CHANGELOG.md "4.4.0 (2024-12-10)" and the Docker Hub tag list of bitnamicharts/' +
+      'rabbitmq-cluster-operator). Since 28 August 2025 Bitnami\'s versioned images live in docker.io/bitnamilegacy (bitnami/charts ' +
+      'issue 35164), so the values point the four images there and allow the non-default repository ' +
+      '(global.security.allowInsecureImages, added in 4.4.0)',
+    values: {
+      global: { security: { allowInsecureImages: true } },
+      rabbitmqImage: { repository: 'bitnamilegacy/rabbitmq' },
+      credentialUpdaterImage: { repository: 'bitnamilegacy/rmq-default-credential-updater' },
+      clusterOperator: { image: { repository: 'bitnamilegacy/rabbitmq-cluster-operator' } },
+      msgTopologyOperator: { image: { repository: 'bitnamilegacy/rmq-messaging-topology-operator' } },
+    },
   },
   {
     name: 'redis-operator',
@@ -344,7 +407,10 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://spotahome.github.io/redis-operator', name: 'redis-operator', version: '3.3.0' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: [],
-    source: 'chart: spotahome.github.io/redis-operator redis-operator 3.3.0 (the operator Cozystack packages/system/redis-operator wraps); values: CRDs from the chart',
+    source:
+      'chart: spotahome.github.io/redis-operator redis-operator 3.3.0 (confirmed: Cozystack vendors it, aenix-io/cozystack ' +
+      'packages/system/redis-operator/charts/redis-operator/Chart.yaml version 3.3.0, pulled from the repository in that package\'s ' +
+      'Makefile); values: CRDs from the chart',
     values: {},
   },
   {
@@ -352,22 +418,26 @@ export const CATALOG: ComponentDef[] = [
     namespace: `${NS}telepresence`,
     releaseName: 'traffic-manager',
     privileged: false,
-    chart: { repository: 'https://app.getambassador.io', name: 'telepresence', version: '2.17.0' },
+    chart: { repository: 'https://app.getambassador.io', name: 'telepresence', version: '2.16.1' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: [],
-    source: 'chart: app.getambassador.io telepresence 2.17.0, release name traffic-manager (as Cozystack paas-full); values: chart defaults',
+    source:
+      'chart: app.getambassador.io telepresence 2.16.1, release name traffic-manager (confirmed: Cozystack vendors it, ' +
+      'aenix-io/cozystack packages/system/telepresence/charts/telepresence/Chart.yaml version 2.16.1, pulled by that package\'s ' +
+      'Makefile from https://app.getambassador.io as datawire/telepresence); values: chart defaults',
     values: {},
   },
   {
     name: 'dashboard',
     namespace: `${NS}dashboard`,
     privileged: false,
-    chart: { repository: 'https://kubernetes-sigs.github.io/headlamp/', name: 'headlamp', version: '0.26.0' },
+    chart: { repository: 'https://kubernetes-sigs.github.io/headlamp/', name: 'headlamp', version: '0.33.1' },
     dependsOn: ['cilium', 'kubeovn'],
     traits: ['dashboard'],
     source:
-      'chart: kubernetes-sigs.github.io/headlamp headlamp 0.26.0 (Cozystack used Kubeapps, which is no longer maintained; ' +
-      'Headlamp is the Kubernetes SIG UI dashboard); values: chart defaults',
+      'chart: kubernetes-sigs.github.io/headlamp headlamp 0.33.1 (confirmed: kubernetes-sigs/headlamp charts/headlamp/Chart.yaml ' +
+      'version 0.33.1; the repository URL is the one the project documents for `helm repo add headlamp`. Cozystack used Kubeapps, ' +
+      'which is no longer maintained; Headlamp is the Kubernetes SIG UI dashboard); values: chart defaults',
     values: {},
   },
   {
@@ -377,17 +447,24 @@ export const CATALOG: ComponentDef[] = [
     chart: { repository: 'https://clastix.github.io/charts', name: 'kamaji', version: '1.0.0' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: ['tenant-clusters'],
-    source: 'chart: clastix.github.io/charts kamaji 1.0.0 (clastix/kamaji charts/kamaji); values: chart defaults (datastore from the chart)',
+    source:
+      'chart: clastix.github.io/charts kamaji 1.0.0 (confirmed: clastix/kamaji PR 805 refers to the published v1.0.0 chart, and ' +
+      'public installs use `helm upgrade --install kamaji clastix/kamaji --version 1.0.0`; the repository URL as Cozystack\'s ' +
+      'kamaji Makefile. Clastix now publishes only an unpinned 0.0.0+latest chart besides it); values: chart defaults (datastore from the chart)',
     values: {},
   },
   {
     name: 'capi-operator',
     namespace: `${NS}cluster-api`,
     privileged: true,
-    chart: { repository: 'https://kubernetes-sigs.github.io/cluster-api-operator', name: 'cluster-api-operator', version: '0.15.1' },
+    chart: { repository: 'https://kubernetes-sigs.github.io/cluster-api-operator', name: 'cluster-api-operator', version: '0.15.0' },
     dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
     traits: ['tenant-clusters'],
-    source: 'chart: kubernetes-sigs.github.io/cluster-api-operator cluster-api-operator 0.15.1; values: cert-manager comes from its own release',
+    source:
+      'chart: kubernetes-sigs.github.io/cluster-api-operator cluster-api-operator 0.15.0 (confirmed: kubernetes-sigs/cluster-api-operator ' +
+      'PR 662 "Update helm chart index.yaml to v0.15.0", 2024-12-18, adds it to the repository\'s index; 0.15.1 was tagged but its ' +
+      'index entry was not found; repository URL as Cozystack packages/system/capi-operator/Makefile, which vendors the chart too); ' +
+      'values: cert-manager comes from its own release (the chart\'s dependency condition cert-manager.enabled)',
     values: { 'cert-manager': { enabled: false } },
   },
   {
@@ -423,8 +500,21 @@ export const CATALOG: ComponentDef[] = [
     traits: ['flux'],
     source:
       'chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator 0.53.0 (ships Flux 2.9.0; Cozystack paas-full runs ' +
-      'fluxcd-operator + fluxcd the same way); values: host network so it runs before the CNI, API via KubePrism',
-    values: { hostNetwork: true },
+      'fluxcd-operator + fluxcd the same way); values (when the platform brings the CNI): host network, the pre-CNI tolerations and ' +
+      'the API through KubePrism (extraEnvs KUBERNETES_SERVICE_HOST/PORT), as Cozystack packages/system/fluxcd-operator/values.yaml; ' +
+      'its web UI (port 9080 on the host) off',
+    values: (ctx): Values =>
+      ctx.fluxOnHostNetwork
+        ? {
+            hostNetwork: true,
+            tolerations: PRE_CNI_TOLERATIONS.map((t) => ({ ...t })),
+            extraEnvs: [
+              { name: 'KUBERNETES_SERVICE_HOST', value: KUBEPRISM.host },
+              { name: 'KUBERNETES_SERVICE_PORT', value: String(KUBEPRISM.port) },
+            ],
+            web: { enabled: false },
+          }
+        : {},
   },
   {
     name: 'fluxcd',
@@ -435,12 +525,15 @@ export const CATALOG: ComponentDef[] = [
     traits: ['flux'],
     source:
       'chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance 0.53.0: a FluxInstance that takes over the controllers ' +
-      '`hearth platform install` applied, so Flux upgrades itself; version from platform.flux.version',
+      '`hearth platform install` applied, so Flux upgrades itself; version from platform.flux.version; when the platform brings ' +
+      'the CNI, instance.kustomize.patches put the controllers on the host network exactly as the install did (see flux-hostnet.ts), ' +
+      'so the takeover changes nothing',
     values: (ctx) => ({
       instance: {
         distribution: { version: ctx.fluxVersion.replace(/^v/, '').replace(/\.\d+$/, '.x'), registry: 'ghcr.io/fluxcd' },
-        components: ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller'],
+        components: [...FLUX_COMPONENTS],
         cluster: { type: 'kubernetes', networkPolicy: true, domain: 'cluster.local' },
+        ...(ctx.fluxOnHostNetwork ? { kustomize: { patches: fluxInstancePatches(FLUX_COMPONENTS) } } : {}),
       },
     }),
   },
