@@ -4,7 +4,7 @@ import { startNetboot } from '../../netboot/index.js';
 import { progressRows, type MachineProgress } from '../../netboot/progress/index.js';
 import type { BootEvent } from '../../netboot/events.js';
 import { loadChecked, withOutput, withSpecFile } from '../context.js';
-import { formatData, out, paint, say, table, useColor, warn } from '../output.js';
+import { formatData, out, paint, say, table, warn } from '../output.js';
 
 function port(name: string) {
   return (v: string) => {
@@ -72,10 +72,10 @@ export function registerNetboot(program: Command): void {
     let lastLines = 0;
     const draw = () => {
       const { headers, rows } = progressRows(srv.progress.list());
-      let body = rows.length ? table(headers, rows) : `${paint('dim', 'waiting for machines...')}\n`;
-      if (useColor()) body = body.replace(/^([^\n]*)/, (h) => paint('bold', h));
       const width = process.stderr.columns || 200;
-      const lines = body.split('\n').slice(0, -1).map((l) => (l.length > width && !useColor() ? l.slice(0, width) : l));
+      // Cut lines to the terminal width: a wrapped line would break the in-place redraw.
+      let lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1).map((l) => l.slice(0, width));
+      lines = lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
       let s = '';
       if (lastLines > 0) s += `\x1b[${lastLines}A`;
       s += lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n';
