@@ -22,6 +22,7 @@ COPY native ./native
 RUN npm ci --no-audit --no-fund --ignore-scripts && npx node-gyp rebuild
 COPY src ./src
 COPY test ./test
+COPY bench ./bench
 COPY examples ./examples
 COPY schema ./schema
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
@@ -35,6 +36,8 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/build/Release/hearth_udp.node ./build/Release/hearth_udp.node
 COPY --from=build /src/dist/src ./dist/src
+# Data files read at run time from the source tree (Talos JSON schemas).
+COPY --from=build /src/src/talos/schemas ./src/talos/schemas
 COPY --from=build /src/examples ./examples
 COPY --from=build /src/schema ./schema
 RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/hearth && chmod +x /app/dist/src/cli/main.js

@@ -58,9 +58,6 @@ export function checkNetboot(loaded: LoadedSpec): SpecIssue[] {
       }
     });
   });
-  if (nb.dhcp.mode !== 'off' && nb.interface === undefined) {
-    // Not an error here: `hearth netboot serve --interface` may supply it. serve checks it.
-  }
   return issues;
 }
 

@@ -5,7 +5,7 @@
  *     hearth the boot information (the ROM's ProxyDHCP request goes to port 4011);
  *   - full mode with chainload: the ROM gets undionly.kpxe over TFTP (dnsmasq as a TFTP-only
  *     server here), and the chained iPXE — recognised by the user class marker — gets boot.ipxe.
- * Success = the VM fetches http://192.0.2.1:8080/boot.ipxe. (The full boot to a kernel is the
+ * Success = the VM fetches http://192.0.2.1:8080/boot.ipxe from the right address. (The full boot to a kernel is the
  * netboot end-to-end test's job.)
  */
 import { after, before, describe, test } from 'node:test';
@@ -53,9 +53,10 @@ function httpServer(ns: Netns): Boot {
   return boot;
 }
 
+/** QEMU runs as the spawned PID itself (no wrapper), so cleanup's kill by PID ends the VM. */
 function qemu(ns: Netns, mac: string): void {
-  ns.spawn(['timeout', '150', 'qemu-system-x86_64', '-m', '256', '-display', 'none', '-serial', 'none', '-monitor', 'none', '-no-reboot', '-boot', 'n',
-    '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`]);
+  ns.spawn(['qemu-system-x86_64', '-m', '256', '-display', 'none', '-serial', 'none', '-monitor', 'none', '-no-reboot', '-boot', 'n',
+    '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`], { stdio: 'ignore' });
 }
 
 describe('DHCP with QEMU iPXE ROMs', { skip, timeout: 240_000 }, () => {
@@ -111,12 +112,16 @@ describe('DHCP with QEMU iPXE ROMs', { skip, timeout: 240_000 }, () => {
     assert.ok(p, `proxy: the VM fetched boot.ipxe; hearth events: ${JSON.stringify(proxy.events.map((e) => `${e.kind}:${e.detail ?? ''}`))}`);
     assert.match(p.from, /^192\.0\.2\.1[67]\d$/, 'with the address dnsmasq gave it');
     assert.ok(proxy.events.some((e) => e.kind === 'dhcp-offer' && e.mac === '52:54:00:ff:00:01' && e.ip === undefined), 'proxy offer without an address');
-    assert.ok(proxy.events.some((e) => e.kind === 'dhcp-ack' && e.detail === 'http://192.0.2.1:8080/boot.ipxe'), `boot-server ACK: ${JSON.stringify(proxy.events)}`);
+    // iPXE takes the boot file straight from a ProxyDHCP offer that has next-server and a file;
+    // it asks port 4011 only when the offer lacks them (covered with crafted packets in dhcp-proxy).
+    assert.ok(!proxy.events.some((e) => e.ip !== undefined && e.kind === 'dhcp-offer'), 'hearth offered no address');
 
     assert.ok(c, `chain: the VM fetched boot.ipxe; hearth events: ${JSON.stringify(chain.events.map((e) => `${e.kind}:${e.detail ?? ''}`))}`);
     assert.match(c.from, /^192\.0\.2\.1\d\d$/);
     const acks = chain.events.filter((e) => e.kind === 'dhcp-ack' && e.mac === '52:54:00:ff:00:02').map((e) => e.detail);
-    assert.deepEqual(acks.slice(0, 2), ['undionly.kpxe', 'http://192.0.2.1:8080/boot.ipxe'], 'ROM got the binary, the chained iPXE the script');
+    // (The ROM may retransmit its REQUEST under load: several binary ACKs before the script.)
+    assert.equal(acks[0], 'undionly.kpxe', `ROM got the binary first: ${JSON.stringify(acks)}`);
+    assert.ok(acks.includes('http://192.0.2.1:8080/boot.ipxe'), `the chained iPXE got the script: ${JSON.stringify(acks)}`);
     assert.ok(tftpLog.some((l) => /sent .*undionly\.kpxe/.test(l)), `undionly.kpxe went over TFTP: ${tftpLog.join(' | ')}`);
     assert.ok(CHAIN_MARKER.length > 0);
   });

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError, OperationError } from '../../common/errors.js';
 import { startNetboot } from '../../netboot/index.js';
 import { progressRows, type MachineProgress } from '../../netboot/progress/index.js';
@@ -6,12 +6,10 @@ import type { BootEvent } from '../../netboot/events.js';
 import { loadChecked, withOutput, withSpecFile } from '../context.js';
 import { formatData, out, paint, say, table, warn } from '../output.js';
 
-function port(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`${name} must be a port number 0-65535, not ${v}`);
-    return n;
-  };
+function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535.');
+  return n;
 }
 
 function logLine(m: MachineProgress, e: BootEvent): string {
@@ -43,9 +41,9 @@ export function registerNetboot(program: Command): void {
       .option('--address <IP>', "server address on the interface (default: the interface's)")
       .addOption(new Option('--dhcp <MODE>', 'DHCP mode (overrides netboot.dhcp.mode)').choices(['full', 'proxy', 'off']))
       .option('--state <DIR>', 'lease database directory (default: .hearth/netboot beside the spec)')
-      .option('--http-port <N>', 'HTTP port (default: netboot.httpPort, 8080)', port('--http-port'))
-      .option('--tftp-port <N>', 'TFTP port (default: netboot.tftpPort, 69)', port('--tftp-port'))
-      .option('--dhcp-port <N>', 'DHCP server port (default 67; for tests)', port('--dhcp-port'))
+      .option('--http-port <N>', 'HTTP port (default: netboot.httpPort, 8080)', port)
+      .option('--tftp-port <N>', 'TFTP port (default: netboot.tftpPort, 69)', port)
+      .option('--dhcp-port <N>', 'DHCP server port (default 67; for tests)', port)
       .option('--log', 'log lines instead of the live table, even on a terminal')
       .addHelpText(
         'after',

@@ -219,7 +219,9 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     }
     if (p === '/ipxe') {
       const rawMac = url.searchParams.get('mac') || undefined;
-      const mac = rawMac ? normalizeMac(rawMac) : opts.macForIp?.(ip);
+      // Only a well-formed MAC from the URL counts; otherwise the lease behind the client's address.
+      const fromUrl = rawMac && /^[0-9a-f]{12}$/i.test(rawMac.replace(/[:-]/g, '')) ? normalizeMac(rawMac) : undefined;
+      const mac = fromUrl ?? opts.macForIp?.(ip);
       const uuid = url.searchParams.get('uuid') || undefined;
       const arch = url.searchParams.get('buildarch') || undefined;
       const platform = url.searchParams.get('platform') || undefined;

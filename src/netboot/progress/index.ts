@@ -39,6 +39,9 @@ export interface MachineProgress {
   errors: string[];
 }
 
+/** Machines remembered at most; the least recently seen are forgotten first. */
+const MAX_MACHINES = 10_000;
+
 export interface ProgressOptions {
   /** machines[].name for a MAC. */
   nameForMac?(mac: string): string | undefined;
@@ -77,10 +80,19 @@ export class ProgressTracker implements BootEvents {
   emit(e: BootEvent): void {
     const mac = (e.mac ?? (e.ip ? this.macForIp(e.ip) : undefined))?.toLowerCase();
     if (!mac) return; // nothing to tie it to (a client we never saw in DHCP nor in a script URL)
-    if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) this.ipToMac.set(e.ip, mac);
+    if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) {
+      this.ipToMac.delete(e.ip); // re-insert: the map's order is then least recently learned first
+      this.ipToMac.set(e.ip, mac);
+      if (this.ipToMac.size > MAX_MACHINES * 4) this.ipToMac.delete(this.ipToMac.keys().next().value!);
+    }
     let m = this.machines.get(mac);
     if (!m) {
       m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [] };
+      if (this.machines.size >= MAX_MACHINES) {
+        let oldest: MachineProgress | undefined;
+        for (const x of this.machines.values()) if (!oldest || x.lastSeen < oldest.lastSeen) oldest = x;
+        if (oldest) this.machines.delete(oldest.mac);
+      }
       this.machines.set(mac, m);
     }
     m.lastSeen = Math.max(m.lastSeen, e.at);
@@ -133,6 +145,7 @@ export class ProgressTracker implements BootEvents {
         m.active = m.active.filter((a) => a.file !== e.file);
         // An aborted tsize probe (UEFI fetches the size first) is normal, not an error.
         if (!e.detail?.startsWith('aborted')) m.errors.push(`TFTP ${e.file}: ${e.detail ?? 'failed'}`);
+        if (m.errors.length > 50) m.errors.splice(0, m.errors.length - 50);
         break;
       case 'http-script':
         step('script', { file: e.file, detail: e.detail });
