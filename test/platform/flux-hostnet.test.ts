@@ -4,22 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
-import { parseSpec } from '../../src/spec/index.js';
-import { renderPlatform, resolvePlatform, type KubeObject } from '../../src/platform/index.js';
+import { renderPlatform, type KubeObject } from '../../src/platform/index.js';
 import { adaptFluxManifests } from '../../src/platform/flux.js';
-import {
-  FLUX_COMPONENTS,
-  FLUX_CONTROLLERS,
-  effectiveFlags,
-  fluxInstancePatches,
-  fluxOnHostNetwork,
-  hostNetworkOps,
-  setFlags,
-  type JsonPatchOp,
-} from '../../src/platform/flux-hostnet.js';
-import { specWith, tempDir } from './helpers.js';
+import { FLUX_COMPONENTS, FLUX_CONTROLLERS, effectiveFlags, fluxInstancePatches, fluxOnHostNetwork, hostNetworkOps, setFlags, type JsonPatchOp } from '../../src/platform/flux-hostnet.js';
+import { resolveSpec } from './helpers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
@@ -236,17 +225,6 @@ test('the FluxInstance patches make the operator-rendered Deployments the same a
   }
 });
 
-function resolveSpec(platform: Record<string, unknown>) {
-  const dir = tempDir('hostnet');
-  try {
-    const file = specWith(platform, dir);
-    const { loaded, issues } = parseSpec(readFileSync(file, 'utf8'), file);
-    assert.deepEqual(issues, []);
-    return resolvePlatform(loaded!.spec);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('a platform that brings its CNI runs Flux (install and self-managed release) on the host network; a hosted one does not', () => {
   const full = resolveSpec({});

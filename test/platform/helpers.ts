@@ -1,11 +1,13 @@
 /** Shared fixtures for the platform tests: specs, a Flux install manifest, kubeconfigs, CLI runs. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { REFERENCE, ROOT } from '../helpers/cli.js';
+import { parseSpec } from '../../src/spec/index.js';
+import { resolvePlatform } from '../../src/platform/index.js';
 
 export const FLUX_REF = path.join(REFERENCE, 'flux');
 
@@ -73,5 +75,18 @@ export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'con
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Resolves a `platform:` section through the real spec loader, as `hearth platform` does. */
+export function resolveSpec(platform: Record<string, unknown>, tag = 'resolve') {
+  const dir = tempDir(tag);
+  try {
+    const file = specWith(platform, dir);
+    const { loaded, issues } = parseSpec(readFileSync(file, 'utf8'), file);
+    if (!loaded) throw new Error(`spec did not load: ${JSON.stringify(issues)}`);
+    return resolvePlatform(loaded.spec);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { runHearth } from '../helpers/cli.js';
-import { parseSpec } from '../../src/spec/index.js';
-import { BUNDLES, CATALOG, bundleComponents, resolvePlatform, waves, type BundleName } from '../../src/platform/index.js';
-import { specWith, tempDir } from './helpers.js';
+import { BUNDLES, CATALOG, bundleComponents, waves, type BundleName } from '../../src/platform/index.js';
+import { specWith, tempDir, resolveSpec } from './helpers.js';
 
 /** The seed's `kubectl get hr -A` table (cozy-fluxcd is hearth's fluxcd). */
 const SEED = [
@@ -15,17 +14,6 @@ const SEED = [
   'victoria-metrics-operator',
 ];
 
-function resolveYaml(platform: Record<string, unknown>) {
-  const dir = tempDir('plan');
-  try {
-    const file = specWith(platform, dir);
-    const { loaded, issues } = parseSpec(readFileSync(file, 'utf8'), file);
-    assert.deepEqual(issues, []);
-    return resolvePlatform(loaded!.spec);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('paas-full has every release of the seed table, plus the Flux operator and the MetalLB pool', () => {
   const names = bundleComponents('paas-full');
@@ -63,7 +51,7 @@ test('distro-full drops virtualisation, tenant clusters and the dashboard; hoste
 
 test('every bundle resolves without issues into waves where each release comes after its dependencies', () => {
   for (const bundle of Object.keys(BUNDLES)) {
-    const r = resolveYaml({ bundle, loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } });
+    const r = resolveSpec({ bundle, loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } });
     assert.deepEqual(r.issues, [], bundle);
     const names = new Set(r.components.map((c) => c.name));
     const w = waves(r.components);
@@ -75,13 +63,13 @@ test('every bundle resolves without issues into waves where each release comes a
       }
     }
   }
-  const full = waves(resolveYaml({ bundle: 'paas-full' }).components);
+  const full = waves(resolveSpec({ bundle: 'paas-full' }).components);
   assert.deepEqual(full[0]!.map((c) => c.name), ['cilium', 'fluxcd-operator']);
   assert.deepEqual(full[1]!.map((c) => c.name), ['kubeovn']);
 });
 
 test('values are deep-merged over the bundle defaults; overrides replace fields; spec components get a hearth- namespace', () => {
-  const r = resolveYaml({
+  const r = resolveSpec({
     values: { cilium: { hubble: { enabled: true }, cgroup: { hostRoot: '/custom' } } },
     components: [
       { name: 'metallb', chart: { repository: 'oci://registry.example.test/charts', name: 'metallb', version: '0.15.0' } },
@@ -103,7 +91,7 @@ test('values are deep-merged over the bundle defaults; overrides replace fields;
 });
 
 test('kubeovn takes its CIDRs from the cluster section', () => {
-  const r = resolveYaml({});
+  const r = resolveSpec({});
   const ovn = r.components.find((c) => c.name === 'kubeovn')!;
   assert.deepEqual(ovn.values.ipv4, { POD_CIDR: '10.244.0.0/16', POD_GATEWAY: '10.244.0.1', SVC_CIDR: '10.96.0.0/12', JOIN_CIDR: '100.64.0.0/16' });
 });

@@ -5,9 +5,8 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { runHearth } from '../helpers/cli.js';
-import { parseSpec } from '../../src/spec/index.js';
-import { BUNDLES, CATALOG, allObjects, renderPlatform, resolvePlatform, type KubeObject } from '../../src/platform/index.js';
-import { FLUX_REF, specWith, tempDir } from './helpers.js';
+import { BUNDLES, CATALOG, allObjects, renderPlatform, type KubeObject } from '../../src/platform/index.js';
+import { FLUX_REF, specWith, tempDir, resolveSpec } from './helpers.js';
 
 /** apiVersion/kind -> the openAPIV3Schema of that served version in the reference CRDs. */
 function crdValidators(): Map<string, ValidateFunction> {
@@ -53,17 +52,6 @@ const NAMESPACE_SCHEMA = {
   },
 };
 
-function resolveSpec(platform: Record<string, unknown>) {
-  const dir = tempDir('render');
-  try {
-    const file = specWith(platform, dir);
-    const { loaded, issues } = parseSpec(readFileSync(file, 'utf8'), file);
-    assert.deepEqual(issues, []);
-    return resolvePlatform(loaded!.spec);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const validators = crdValidators();
 const nsValidator = new Ajv({ strict: true, allErrors: true }).compile(NAMESPACE_SCHEMA);

@@ -205,18 +205,7 @@ export function encode(p: EncodeInput, maxSize = MIN_MAX_MESSAGE): Buffer {
   let total = HEADER_LEN + 1;
   for (const c of main) total += c.length;
   const buf = Buffer.alloc(Math.max(MIN_PACKET, total));
-  buf[0] = p.op;
-  buf[1] = p.htype ?? 1;
-  buf[2] = p.hlen ?? 6;
-  buf[3] = p.hops ?? 0;
-  buf.writeUInt32BE(p.xid >>> 0, 4);
-  buf.writeUInt16BE(p.secs ?? 0, 8);
-  buf.writeUInt16BE(p.flags ?? 0, 10);
-  buf.writeUInt32BE((p.ciaddr ?? 0) >>> 0, 12);
-  buf.writeUInt32BE((p.yiaddr ?? 0) >>> 0, 16);
-  buf.writeUInt32BE((p.siaddr ?? 0) >>> 0, 20);
-  buf.writeUInt32BE((p.giaddr ?? 0) >>> 0, 24);
-  p.chaddr.copy(buf, 28, 0, Math.min(16, p.chaddr.length));
+  writeFixedFields(buf, p);
   if (snameOpts) {
     let o = 44;
     for (const c of snameOpts) o += c.copy(buf, o);
@@ -232,6 +221,22 @@ export function encode(p: EncodeInput, maxSize = MIN_MAX_MESSAGE): Buffer {
   for (const c of main) o += c.copy(buf, o);
   buf[o] = Opt.END;
   return buf;
+}
+
+/** The fixed BOOTP fields before sname (RFC 2131 §2, figure 1). */
+function writeFixedFields(buf: Buffer, p: EncodeInput): void {
+  buf[0] = p.op;
+  buf[1] = p.htype ?? 1;
+  buf[2] = p.hlen ?? 6;
+  buf[3] = p.hops ?? 0;
+  buf.writeUInt32BE(p.xid >>> 0, 4);
+  buf.writeUInt16BE(p.secs ?? 0, 8);
+  buf.writeUInt16BE(p.flags ?? 0, 10);
+  buf.writeUInt32BE((p.ciaddr ?? 0) >>> 0, 12);
+  buf.writeUInt32BE((p.yiaddr ?? 0) >>> 0, 16);
+  buf.writeUInt32BE((p.siaddr ?? 0) >>> 0, 20);
+  buf.writeUInt32BE((p.giaddr ?? 0) >>> 0, 24);
+  p.chaddr.copy(buf, 28, 0, Math.min(16, p.chaddr.length));
 }
 
 const scratch = Buffer.alloc(1500);
@@ -251,18 +256,7 @@ export function encodeTransient(p: EncodeInput, maxSize = MIN_MAX_MESSAGE): Buff
   const len = Math.max(MIN_PACKET, total);
   const buf = scratch;
   buf.fill(0, 0, len);
-  buf[0] = p.op;
-  buf[1] = p.htype ?? 1;
-  buf[2] = p.hlen ?? 6;
-  buf[3] = p.hops ?? 0;
-  buf.writeUInt32BE(p.xid >>> 0, 4);
-  buf.writeUInt16BE(p.secs ?? 0, 8);
-  buf.writeUInt16BE(p.flags ?? 0, 10);
-  buf.writeUInt32BE((p.ciaddr ?? 0) >>> 0, 12);
-  buf.writeUInt32BE((p.yiaddr ?? 0) >>> 0, 16);
-  buf.writeUInt32BE((p.siaddr ?? 0) >>> 0, 20);
-  buf.writeUInt32BE((p.giaddr ?? 0) >>> 0, 24);
-  p.chaddr.copy(buf, 28, 0, Math.min(16, p.chaddr.length));
+  writeFixedFields(buf, p);
   if (p.sname) buf.write(p.sname, 44, 'latin1');
   if (p.file) buf.write(p.file, 108, 'latin1');
   buf.writeUInt32BE(MAGIC_COOKIE, 236);
