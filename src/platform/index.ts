@@ -3,7 +3,7 @@
  * bundles -> resolve (spec applied, graph checked) -> render (pure) -> install / status (cluster).
  */
 import type { Artifact } from '../common/artifacts.js';
-import type { LoadedSpec, SpecIssue } from '../spec/index.js';
+import type { LoadedSpec, Spec, SpecIssue } from '../spec/index.js';
 import { resolvePlatform, waves, type Resolution } from './resolve.js';
 import { platformArtifacts, renderPlatform } from './render.js';
 
@@ -14,6 +14,18 @@ export { CATALOG, DEFAULT_FLUX_VERSION, FLUX_NAMESPACE, SOURCES_NAMESPACE } from
 export type { ComponentDef, ResolvedComponent, KubeObject } from './types.js';
 
 /** Checks of the spec that only this stage can make; each names its field. */
+/**
+ * How the platform shapes the cluster's networking, for the Talos configs: a platform that installs
+ * its own CNI needs Talos to deploy none (cluster.network.cni.name: none), and Cilium with
+ * kubeProxyReplacement needs Talos to skip kube-proxy (cluster.proxy.disabled).
+ */
+export function platformNetworking(spec: Spec): { cniNone: boolean; kubeProxyDisabled: boolean } {
+  const cni = resolvePlatform(spec).components.filter((c) => c.traits?.includes('cni'));
+  const cilium = cni.find((c) => c.name === 'cilium');
+  const kpr = cilium?.values.kubeProxyReplacement;
+  return { cniNone: cni.length > 0, kubeProxyDisabled: kpr === true || kpr === 'true' };
+}
+
 export function checkPlatform(loaded: LoadedSpec): SpecIssue[] {
   return resolvePlatform(loaded.spec).issues;
 }

@@ -16,14 +16,14 @@ import type { LoadedSpec, Spec, SpecIssue, SpecPath } from '../spec/index.js';
 import { contractFor, contractSupported, type TalosContract } from './contract.js';
 import type { Doc } from './generate.js';
 import { parsePatchText, PatchError, toPatch, type Patch } from './patch.js';
-import { renderTalos, TalosConfigError, type PatchSet, type RenderedTalos, type SourcedPatch } from './render.js';
+import { renderTalos, TalosConfigError, type ClusterNetworking, type PatchSet, type RenderedTalos, type SourcedPatch } from './render.js';
 import { generateSecrets, parseSecrets, SecretsError, serializeSecrets, talosClientCert, type SecretsBundle } from './secrets.js';
 import { docsToYaml } from './yaml.js';
 
 export { contractFor, type TalosContract } from './contract.js';
 export { generateBase, type Doc, type GenOptions } from './generate.js';
 export { applyPatch, applyJsonPatch, parsePatchText, toPatch, PatchError, type Patch } from './patch.js';
-export { renderTalos, TalosConfigError, semanticProblems, type RenderedTalos } from './render.js';
+export { renderTalos, TalosConfigError, semanticProblems, networkingPatches, type ClusterNetworking, type RenderedTalos } from './render.js';
 export { generateSecrets, parseSecrets, serializeSecrets, talosClientCert, SecretsError, type SecretsBundle } from './secrets.js';
 export { validateDocument, canonicalOrder } from './schema.js';
 export { docsToYaml, yamlToDocs } from './yaml.js';
@@ -36,12 +36,7 @@ export const REDACTED = '******';
  * when that stage provides one, else the stock installer of the Talos release.
  */
 export function installImageFor(spec: Spec): string {
-  const fromImage = (imageStage as Record<string, unknown>).installerImage;
-  if (typeof fromImage === 'function') {
-    const ref = (fromImage as (s: Spec) => unknown)(spec);
-    if (typeof ref === 'string' && ref) return ref;
-  }
-  return `ghcr.io/siderolabs/installer:${spec.talos.version}`;
+  return imageStage.installerImage(spec) || `ghcr.io/siderolabs/installer:${spec.talos.version}`;
 }
 
 // ---- patches (edge: reads files) ----
@@ -194,7 +189,7 @@ export async function newSecrets(spec: Spec, now = new Date()): Promise<SecretsB
  * Renders every config for a loaded spec with the given secrets. Throws InputError (nothing written
  * yet) when a patch or the spec breaks a config: the message names the patch and the field.
  */
-export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, now = new Date()): Promise<TalosOutput> {
+export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, now = new Date(), networking?: ClusterNetworking): Promise<TalosOutput> {
   const issues = checkTalos(loaded);
   if (issues.length > 0) {
     const first = loaded.locate(issues)[0]!;
@@ -206,7 +201,7 @@ export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, 
   const installImage = installImageFor(spec);
   const client = await talosClientCert(secrets, ['os:admin'], now);
   try {
-    const rendered = renderTalos({ spec, contract, secrets, patches, installImage, client });
+    const rendered = renderTalos({ spec, contract, secrets, patches, installImage, client, networking });
     return { secrets, rendered, contract, installImage };
   } catch (err) {
     if (err instanceof TalosConfigError) throw new InputError(`patch ${err.message}`);
@@ -262,9 +257,12 @@ export function redactDocs(docs: Doc[], b: SecretsBundle): Doc[] {
  * bundle (--secrets FILE, else a throwaway one), so they show exactly what the real files hold.
  * With --with-secrets: the real configs, talosconfig and secrets.yaml, all mode 0600.
  */
-export async function planTalos(loaded: LoadedSpec, opts: { withSecrets: boolean; secretsFile?: string }): Promise<Artifact[]> {
+export async function planTalos(
+  loaded: LoadedSpec,
+  opts: { withSecrets: boolean; secretsFile?: string; networking?: ClusterNetworking },
+): Promise<Artifact[]> {
   const secrets = opts.secretsFile ? readSecretsFile(opts.secretsFile) : await newSecrets(loaded.spec);
-  const result = await generateTalos(loaded, secrets);
+  const result = await generateTalos(loaded, secrets, new Date(), opts.networking);
   if (opts.withSecrets) {
     return [{ path: 'secrets.yaml', content: serializeSecrets(secrets), mode: SECRET_MODE, description: 'Talos secrets bundle' }, ...configArtifacts(result)];
   }

@@ -26,6 +26,27 @@ export interface PatchSet {
   machines: Record<string, SourcedPatch[]>;
 }
 
+/**
+ * What the cluster's networking looks like after the platform stage: when Flux installs the CNI
+ * (Cilium, Kube-OVN), Talos must not deploy its own (flannel), and when Cilium replaces kube-proxy,
+ * Talos must not deploy kube-proxy either.
+ */
+export interface ClusterNetworking {
+  /** cluster.network.cni.name: none */
+  cniNone: boolean;
+  /** cluster.proxy.disabled: true */
+  kubeProxyDisabled: boolean;
+}
+
+/** The patches that express a ClusterNetworking choice; they apply after the base, before user patches. */
+export function networkingPatches(n: ClusterNetworking | undefined): { common: SourcedPatch[]; controlplane: SourcedPatch[] } {
+  const source = 'platform networking (hearth)';
+  return {
+    common: n?.cniNone ? [{ source, patch: { kind: 'strategic', docs: [{ cluster: { network: { cni: { name: 'none' } } } }] } }] : [],
+    controlplane: n?.kubeProxyDisabled ? [{ source, patch: { kind: 'strategic', docs: [{ cluster: { proxy: { disabled: true } } }] } }] : [],
+  };
+}
+
 export interface RenderInput {
   spec: Spec;
   contract: TalosContract;
@@ -34,6 +55,8 @@ export interface RenderInput {
   installImage: string;
   /** The talosconfig identity (os:admin client certificate). */
   client: CertAndKey;
+  /** The platform's networking choice; absent: Talos's defaults (flannel, kube-proxy). */
+  networking?: ClusterNetworking;
 }
 
 export interface RenderedTalos {
@@ -204,8 +227,10 @@ export function talosEndpoints(spec: Spec): string[] {
 export function renderTalos(input: RenderInput): RenderedTalos {
   const { spec, contract, secrets, patches } = input;
   const opts = genOptions(spec, input.installImage);
+  const net = networkingPatches(input.networking);
+  const netFor = (role: MachineType) => [...net.common, ...(role === 'controlplane' ? net.controlplane : [])];
   const roleDocs = (role: MachineType) =>
-    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...patches.common, ...patches[role]]);
+    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...netFor(role), ...patches.common, ...patches[role]]);
   const controlplane = roleDocs('controlplane');
   const worker = roleDocs('worker');
   const nodes = spec.machines.map((m) => {
@@ -214,7 +239,7 @@ export function renderTalos(input: RenderInput): RenderedTalos {
       source: `machines[${spec.machines.indexOf(m)}] (${m.name})`,
       patch: machinePatch({ machine: m, contract, installImage: input.installImage, vip: spec.cluster.vip }),
     };
-    const steps = [...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? [])];
+    const steps = [...netFor(role), ...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? [])];
     return { name: m.name, role, docs: patchAndValidate(contract, generateBase(role, contract, secrets, opts), steps) };
   });
   const endpoints = talosEndpoints(spec);

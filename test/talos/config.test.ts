@@ -4,7 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSpec } from '../../src/spec/index.js';
 import { checkTalos, docsToYaml, generateTalos, parseSecrets, planTalos, semanticProblems, yamlToDocs } from '../../src/talos/index.js';
-import { TALOS_REF, referenceValidate, writeSpec } from './helpers.js';
+import { TALOS_REF, referenceValidate, tmpDir, writeSpec } from './helpers.js';
+import { runHearth } from '../helpers/cli.js';
+import { parse } from 'yaml';
 
 const refSecrets = parseSecrets(readFileSync(path.join(TALOS_REF, 'secrets-from-talosctl.yaml'), 'utf8'));
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -199,4 +201,25 @@ test('a patch that breaks talosctl\'s semantic checks is named with the field', 
     semanticProblems([{ machine: { type: 'worker', install: { disk: '/dev/sda' } }, cluster: { controlPlane: { endpoint: 'http://x:6443' } } }]),
     [{ field: 'v1alpha1 /cluster/controlPlane/endpoint', message: 'must be an https URL, not http://x:6443' }],
   );
+});
+
+test('the platform decides the CNI: none (and no kube-proxy with Cilium) when Flux installs it, Talos defaults otherwise', async () => {
+  const out = (bundle: string) => path.join(tmpDir(`net-${bundle}`), 'out');
+  const read = (dir: string, f: string) => parse(readFileSync(path.join(dir, 'talos', f), 'utf8').split('\n---\n')[0]!);
+
+  const full = writeSpec((s) => (s.platform = { bundle: 'paas-full' }));
+  const fullOut = out('full');
+  const r1 = await runHearth(['plan', '-f', full.file, '--out', fullOut]);
+  assert.equal(r1.code, 0, r1.stderr);
+  for (const f of ['controlplane.yaml', 'worker.yaml', 'nodes/cp1.yaml', 'nodes/worker1.yaml']) {
+    assert.deepEqual(read(fullOut, f).cluster.network.cni, { name: 'none' }, f);
+  }
+  assert.equal(read(fullOut, 'controlplane.yaml').cluster.proxy.disabled, true);
+
+  const hosted = writeSpec((s) => (s.platform = { bundle: 'paas-hosted' }));
+  const hostedOut = out('hosted');
+  const r2 = await runHearth(['plan', '-f', hosted.file, '--out', hostedOut]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(read(hostedOut, 'controlplane.yaml').cluster.network.cni, undefined);
+  assert.equal(read(hostedOut, 'controlplane.yaml').cluster.proxy.disabled, undefined);
 });

@@ -3,7 +3,7 @@ import { under, writeArtifacts, type Artifact } from '../../common/artifacts.js'
 import { planImage } from '../../image/index.js';
 import { planNetboot } from '../../netboot/index.js';
 import { planTalos } from '../../talos/index.js';
-import { planPlatform } from '../../platform/index.js';
+import { planPlatform, platformNetworking } from '../../platform/index.js';
 import { loadChecked, withSpecFile } from '../context.js';
 import { formatData, out, say, table } from '../output.js';
 
@@ -23,7 +23,10 @@ export function registerPlan(program: Command): void {
     const stages: [string, Artifact[]][] = [
       ['image', await planImage(loaded)],
       ['netboot', await planNetboot(loaded)],
-      ['talos', await planTalos(loaded, { withSecrets: Boolean(opts.withSecrets), secretsFile: opts.secrets })],
+      [
+        'talos',
+        await planTalos(loaded, { withSecrets: Boolean(opts.withSecrets), secretsFile: opts.secrets, networking: platformNetworking(loaded.spec) }),
+      ],
       ['platform', await planPlatform(loaded)],
     ];
     const all = stages.flatMap(([name, list]) => under(name, list));

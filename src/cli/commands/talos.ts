@@ -5,6 +5,7 @@ import { InputError } from '../../common/errors.js';
 import { statSync } from 'node:fs';
 import { exists, writeFileAtomic } from '../../common/fs.js';
 import { configArtifacts, generateTalos, newSecrets, readSecretsFile, serializeSecrets } from '../../talos/index.js';
+import { platformNetworking } from '../../platform/index.js';
 import { loadChecked, withOutput, withSpecFile } from '../context.js';
 import { formatData, out, say, table, warn } from '../output.js';
 
@@ -83,7 +84,8 @@ export function registerTalos(program: Command): void {
       const mode = statSync(secretsFile).mode & 0o777;
       if (mode & 0o077) warn(`${secretsFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
     }
-    const result = await generateTalos(loaded, bundle);
+    // The platform stage decides the CNI and kube-proxy; the Talos configs follow it.
+    const result = await generateTalos(loaded, bundle, new Date(), platformNetworking(loaded.spec));
     const artifacts: Artifact[] = configArtifacts(result);
     await refuseOverwrite(opts.out, artifacts.map((a) => a.path), opts.force);
     if (creating) await writeFileAtomic(secretsFile, serializeSecrets(bundle), { mode: 0o600, exclusive: true });
