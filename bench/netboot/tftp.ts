@@ -2,7 +2,7 @@
  * TFTP benchmark: MB/s that hearth and dnsmasq's TFTP deliver to 1 and 32 concurrent clients,
  * 1 MiB and 16 MiB files, in the same run; plus what RFC 7440 windowsize buys (atftp client).
  *
- *   sudo npx tsx bench/netboot/tftp.ts [--reps 3] [--only 'curl blksize 1468']
+ *   sudo npx tsx bench/netboot/tftp.ts [--reps 3] [--only 'curl blksize 1468'] [--files f1m,f16m] [--clients 1,32]
  *
  * Each server runs alone in its own network namespace on loopback, port 69 (servers pinned to
  * CPU 1, clients to CPU 0). Clients: curl (lockstep; default 512-byte blocks and --tftp-blksize
@@ -56,11 +56,12 @@ async function main() {
     await waitPort(hNs, ['curl', '-sf', '-o', '/dev/null', 'tftp://127.0.0.1/f1m']);
     await waitPort(dNs, ['curl', '-sf', '-o', '/dev/null', 'tftp://127.0.0.1/f1m']);
     console.log(`TFTP benchmark, median of ${REPS} runs, MB/s (aggregate over all clients); servers pinned: ${SERVER_CPU.length > 0}`);
-    console.log(['client', 'file', 'clients', 'hearth', 'dnsmasq', 'ratio'].join('\t'));
+    console.log(['client', 'file', 'clients', 'hearth', 'dnsmasq', 'ratio', 'each run'].join('\t'));
     const only = arg('only', '');
     for (const c of clients.filter((x) => !only || x.name.includes(only))) {
-      for (const file of ['f1m', 'f16m'] as const) {
-        for (const n of [1, 32]) {
+      for (const file of arg('files', 'f1m,f16m').split(',') as (keyof typeof FILES)[]) {
+        if (!(file in FILES)) throw new Error(`--files: ${file} is not one of ${Object.keys(FILES).join(', ')}`);
+        for (const n of arg('clients', '1,32').split(',').map(Number)) {
           const hs: number[] = [];
           const ds: number[] = [];
           for (let r = 0; r < REPS; r++) {
@@ -69,7 +70,8 @@ async function main() {
           }
           const hm = median(hs);
           const dm = median(ds);
-          console.log([c.name, file === 'f1m' ? '1MiB' : '16MiB', n, hm.toFixed(1), dm.toFixed(1), `${(hm / dm).toFixed(2)}x`].join('\t'));
+          const runs = `hearth ${hs.map((x) => x.toFixed(1)).join('/')} dnsmasq ${ds.map((x) => x.toFixed(1)).join('/')}`;
+          console.log([c.name, file === 'f1m' ? '1MiB' : '16MiB', n, hm.toFixed(1), dm.toFixed(1), `${(hm / dm).toFixed(2)}x`, runs].join('\t'));
         }
       }
     }

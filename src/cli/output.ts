@@ -1,15 +1,5 @@
 import { stringify } from 'yaml';
 
-/** Output formats for commands whose output is data. */
-export type Format = 'text' | 'json' | 'yaml';
-
-export function parseFormat(value: string, allowed: Format[] = ['text', 'json', 'yaml']): Format {
-  if (!(allowed as string[]).includes(value)) {
-    throw new Error(`--output must be one of ${allowed.join(', ')}`);
-  }
-  return value as Format;
-}
-
 /** Serialises data for stdout in the chosen machine format. */
 export function formatData(data: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { constants, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { InputError, OperationError } from './errors.js';
 
 export interface WriteOptions {
   /** File mode, for example 0o600 for secrets. Default 0o644. */
@@ -16,7 +17,7 @@ export interface WriteOptions {
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDir(dir);
   if (opts.exclusive && (await exists(file))) {
     throw Object.assign(new Error(`${file} already exists`), { code: 'EEXIST' });
   }
@@ -48,7 +49,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   await syncDir(dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** mkdir -p with a one-line error: a file in the way is the user's input (exit 2), the rest exit 1. */
+export async function makeDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new InputError(`cannot create directory ${dir}: a file is in the way`);
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (err as Error).message;
+    throw new OperationError(`cannot create directory ${dir}: ${why}`);
+  }
+}
+
+export async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await fsp.open(dir, constants.O_RDONLY);
     try {
@@ -58,6 +71,20 @@ async function syncDir(dir: string): Promise<void> {
     }
   } catch {
     // Directories cannot be fsync'ed on every filesystem; the rename is still atomic.
+  }
+}
+
+/**
+ * Reads a file the user named (a spec, a secrets bundle, a manifest) as text; an InputError naming
+ * it otherwise: `cannot read WHAT FILE: no such file` (plus `hint` for a missing file).
+ */
+export function readInputFile(file: string, what: string, hint = ''): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `no such file${hint}` : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new InputError(`cannot read ${what} ${file}: ${why}`);
   }
 }
 

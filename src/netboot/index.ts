@@ -5,6 +5,7 @@
  *   checkNetboot(loaded)   spec checks only this stage can make
  *   planNetboot(loaded)    DIR/netboot/: boot.ipxe, machines/<name>.ipxe, server.yaml (pure)
  *   startNetboot(options)  the composed server (DHCP + TFTP + HTTP + progress), see server.ts
+ *   fetchMachines(server)  a running server's machines and their boot progress (/api/machines)
  */
 import { stringify } from 'yaml';
 import type { Artifact } from '../common/artifacts.js';
@@ -14,7 +15,9 @@ import { renderBootScript, renderMachineScript, resolveBoot, resolveServerConfig
 export { startNetboot, checkNetbootFiles, type NetbootServer, type NetbootServeOptions } from './server.js';
 export { startTftp, type TftpServer, type TftpServerOptions } from './tftp/index.js';
 export { startHttp, type HttpServer, type HttpServerOptions } from './http/index.js';
-export { ProgressTracker, type MachineProgress, type ProgressStep } from './progress/index.js';
+export { ProgressTracker, progressRows, type MachineProgress, type ProgressStep } from './progress/index.js';
+export { fetchMachines } from './progress/client.js';
+export type { BootEvent } from './events.js';
 export * from './render/index.js';
 
 /** A file name inside assets: relative, no `..`, no empty or dot segments. */

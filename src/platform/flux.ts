@@ -2,9 +2,9 @@
  * Flux's own install manifests (the install.yaml of a fluxcd/flux2 release): where to get them
  * and how hearth adapts them (Flux runs in hearth's Flux namespace).
  */
-import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { InputError, OperationError } from '../common/errors.js';
+import { readInputFile } from '../common/fs.js';
 import { FLUX_NAMESPACE } from './bundles/catalog.js';
 import type { KubeObject } from './types.js';
 
@@ -57,14 +57,7 @@ export function adaptFluxManifests(objects: KubeObject[], namespace = FLUX_NAMES
 
 /** Reads --flux-manifests FILE. */
 export async function fluxManifestsFromFile(file: string): Promise<KubeObject[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read --flux-manifests ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  return parseManifests(text, file);
+  return parseManifests(readInputFile(file, '--flux-manifests'), file);
 }
 
 /** Downloads the pinned release's install.yaml; one clear line when it cannot. */

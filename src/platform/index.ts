@@ -12,6 +12,11 @@ export { renderPlatform, allObjects, platformArtifacts, toYamlStream, type Rende
 export { BUNDLES, bundleComponents, type BundleName } from './bundles/index.js';
 export { CATALOG, DEFAULT_FLUX_VERSION, FLUX_NAMESPACE, SOURCES_NAMESPACE } from './bundles/catalog.js';
 export type { ComponentDef, ResolvedComponent, KubeObject } from './types.js';
+export { fluxManifestsFromFile, fluxManifestsFromRelease } from './flux.js';
+export { expectedReleases, installPlatform } from './install.js';
+export { clientFromKubeconfig, type KubeClient } from './kube/client.js';
+export { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from './status.js';
+export { listReleases, watchReleases } from './watch.js';
 
 /** Checks of the spec that only this stage can make; each names its field. */
 /**

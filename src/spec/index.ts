@@ -8,6 +8,6 @@ export type { Spec, SpecInput, Machine, ImageSpec, ClusterSpec, NetbootSpec, Pla
 export { formatIssue, formatPath, type SpecIssue, type LocatedIssue, type SpecPath } from './issues.js';
 export { TALOS_RELEASES, DEFAULT_TALOS_VERSION, defaultKubernetesVersion, talosRelease, majorMinor } from './versions.js';
 export { DEFAULT_KERNEL_ARGS } from './sections/netboot.js';
-export { parseDuration } from './sections/common.js';
+export { isDuration, parseDuration } from './sections/common.js';
 export * as net from './net.js';
 export { closest, didYouMean } from './suggest.js';

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../common/errors.js';
+import { readInputFile } from '../common/fs.js';
 import { crossFieldChecks } from './checks.js';
 import { formatIssue, formatPath, locate, type LocatedIssue, type SpecIssue, type SpecPath } from './issues.js';
 import { specJsonSchema, specSchema, type Spec } from './schema.js';
@@ -62,14 +62,7 @@ export function parseSpec(text: string, file: string, baseDir = path.dirname(pat
 
 /** Reads and validates a spec file; throws InputError listing every problem. */
 export function loadSpec(file: string): LoadedSpec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file (create one with `hearth init`)' : (err as Error).message;
-    throw new InputError(`cannot read spec ${file}: ${why}`);
-  }
+  const text = readInputFile(file, 'spec', ' (create one with `hearth init`)');
   const { loaded, issues } = parseSpec(text, file);
   if (!loaded) throw specError(issues);
   return loaded;

@@ -103,11 +103,6 @@ export function formatCidrNetwork(c: Cidr): string {
   return `${net}/${c.prefix}`;
 }
 
-/** The dotted netmask of an IPv4 prefix length (24 -> 255.255.255.0). */
-export function ipv4Netmask(prefix: number): string {
-  return formatIpv4(prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(32 - prefix));
-}
-
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 const MAC_DASH = /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i;
 

@@ -9,8 +9,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Artifact } from '../common/artifacts.js';
+import { writeArtifacts, type Artifact } from '../common/artifacts.js';
 import { InputError } from '../common/errors.js';
+import { exists, readInputFile, writeFileAtomic } from '../common/fs.js';
 import * as imageStage from '../image/index.js';
 import type { LoadedSpec, Spec, SpecIssue, SpecPath } from '../spec/index.js';
 import { contractFor, contractSupported, type TalosContract } from './contract.js';
@@ -165,13 +166,7 @@ export interface TalosOutput {
 
 /** Reads a secrets bundle file (talosctl's or hearth's); InputError naming the file otherwise. */
 export function readSecretsFile(file: string): SecretsBundle {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read secrets bundle ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
+  const text = readInputFile(file, 'secrets bundle');
   try {
     return parseSecrets(text);
   } catch (err) {
@@ -220,6 +215,68 @@ export function configArtifacts(outp: TalosOutput): Artifact[] {
     { path: 'talosconfig', content: rendered.talosconfig, mode: SECRET_MODE, description: 'talosctl client config (os:admin)' },
     ...rendered.nodes.map((n) => ({ path: `nodes/${n.name}.yaml`, content: docsToYaml(n.docs), mode: SECRET_MODE, description: `${n.role} ${n.name}` })),
   ];
+}
+
+/** One file the write functions below wrote, for the CLI's summary. */
+export interface WrittenFile {
+  file: string;
+  mode: string;
+  what: string;
+}
+
+function alreadyExists(file: string, why = ''): InputError {
+  return new InputError(`${file} already exists; use --force to replace it${why}`);
+}
+
+/**
+ * `hearth talos secrets`: a new bundle in DIR/secrets.yaml (mode 0600, atomic). An existing bundle is
+ * replaced only with `force`: every node config depends on it.
+ */
+export async function writeSecrets(spec: Spec, dir: string, opts: { force?: boolean } = {}): Promise<WrittenFile> {
+  const file = path.join(dir, 'secrets.yaml');
+  if (!opts.force && (await exists(file))) throw alreadyExists(file, ' (every node config depends on it)');
+  const bundle = await newSecrets(spec);
+  try {
+    await writeFileAtomic(file, serializeSecrets(bundle), { mode: SECRET_MODE, exclusive: !opts.force });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(file);
+    throw err;
+  }
+  return { file, mode: '0600', what: `Talos secrets bundle for ${spec.talos.version}` };
+}
+
+/**
+ * `hearth talos config`: every config into `out`, with the bundle from `secretsFile` (default
+ * out/secrets.yaml, created there when missing). Everything is rendered and validated before the
+ * first write; existing files are replaced only with `force`.
+ */
+export async function writeConfigs(
+  loaded: LoadedSpec,
+  opts: { out: string; secretsFile?: string; force?: boolean; networking?: ClusterNetworking },
+): Promise<{ files: WrittenFile[]; result: TalosOutput; warnings: string[] }> {
+  const warnings: string[] = [];
+  const secretsFile = opts.secretsFile ?? path.join(opts.out, 'secrets.yaml');
+  const creating = !opts.secretsFile && !(await exists(secretsFile));
+  const bundle = creating ? await newSecrets(loaded.spec) : readSecretsFile(secretsFile);
+  if (!creating) {
+    const mode = statSync(secretsFile).mode & 0o777;
+    if (mode & 0o077) warnings.push(`${secretsFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+  }
+  const result = await generateTalos(loaded, bundle, new Date(), opts.networking);
+  const artifacts = configArtifacts(result);
+  if (!opts.force) {
+    for (const a of artifacts) {
+      const file = path.join(opts.out, a.path);
+      if (await exists(file)) throw alreadyExists(file);
+    }
+  }
+  if (creating) await writeFileAtomic(secretsFile, serializeSecrets(bundle), { mode: SECRET_MODE, exclusive: true });
+  await writeArtifacts(opts.out, artifacts);
+  const files = [
+    ...(creating ? [{ file: secretsFile, mode: '0600', what: 'Talos secrets bundle (new)' }] : []),
+    ...artifacts.map((a) => ({ file: path.join(opts.out, a.path), mode: '0600', what: a.description ?? '' })),
+  ];
+  return { files, result, warnings };
 }
 
 /** Every string value of a bundle (and its base64), so configs can be redacted. */

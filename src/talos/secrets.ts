@@ -2,7 +2,7 @@
  * The Talos secrets bundle (talosctl gen secrets / pkg/machinery/config/generate/secrets): the same
  * YAML fields, base64 PEM blocks and key algorithms, so bundles move freely between hearth and talosctl.
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
@@ -160,9 +160,4 @@ export function parseSecrets(text: string): SecretsBundle {
 /** The talosconfig client identity: a certificate for the given roles signed by the os CA. */
 export async function talosClientCert(bundle: SecretsBundle, roles: string[] = ['os:admin'], now = new Date()): Promise<CertAndKey> {
   return newClientCert({ crt: bundle.certs.os.crt, key: bundle.certs.os.key! }, { organizations: roles, now });
-}
-
-/** A short, non-secret fingerprint of a bundle (for messages): SHA-256 of the os CA certificate. */
-export function bundleFingerprint(bundle: SecretsBundle): string {
-  return createHash('sha256').update(bundle.certs.os.crt).digest('hex').slice(0, 16);
 }

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, runHearth } from '../helpers/cli.js';
+import { ROOT, runHearth, tmpDir } from '../helpers/cli.js';
 import { specJsonSchema } from '../../src/spec/index.js';
 
 const EXAMPLE = path.join(ROOT, 'examples/hearth.yaml');
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'hearth-cli-'));
+const tmp = () => tmpDir('cli');
 
 test('--help on the program and every command, exit 0, usage on stdout', async () => {
   const top = await runHearth(['--help']);
@@ -17,6 +16,25 @@ test('--help on the program and every command, exit 0, usage on stdout', async (
     const r = await runHearth([cmd, '--help']);
     assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
     assert.match(r.stdout, /^Usage: hearth /m);
+  }
+});
+
+test('every command and subcommand has --help with at least one example', async () => {
+  /** The names listed under "Commands:" in a --help text. */
+  const commandsOf = (help: string) => {
+    const section = help.split('\n\n').find((block) => block.startsWith('Commands:')) ?? '';
+    return [...section.matchAll(/^  ([a-z]+)\b/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+  };
+  const paths: string[][] = [];
+  for (const n of commandsOf((await runHearth(['--help'])).stdout)) {
+    paths.push([n]);
+    for (const sub of commandsOf((await runHearth([n, '--help'])).stdout)) paths.push([n, sub]);
+  }
+  assert.ok(paths.length >= 20, `found ${paths.length} commands`);
+  for (const p of paths) {
+    const r = await runHearth([...p, '--help']);
+    assert.equal(r.code, 0, `${p.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /^Examples?:$/m, `hearth ${p.join(' ')} --help has an example`);
   }
 });
 
@@ -109,6 +127,24 @@ test('plan writes every stage directory and a summary; -o json lists the files',
   assert.equal(text.code, 0);
   assert.equal(text.stdout, '');
   assert.match(text.stderr, /^STAGE\s+FILES\s+DIRECTORY$/m);
+});
+
+test('plan: a bad -o is a usage error (exit 2) and writes nothing', async () => {
+  const out = path.join(tmp(), 'out');
+  const r = await runHearth(['plan', '-f', EXAMPLE, '--out', out, '-o', 'xml']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /argument 'xml' is invalid\. Allowed choices are text, json, yaml/);
+  assert.equal(existsSync(out), false);
+});
+
+test('an output directory with a file in the way is one line and exit 2', async () => {
+  const file = path.join(tmp(), 'a-file');
+  writeFileSync(file, '');
+  for (const args of [['plan', '-f', EXAMPLE, '--out', path.join(file, 'out')], ['init', file]]) {
+    const r = await runHearth(args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: cannot create directory .*a-file.*: a file is in the way\n$/);
+  }
 });
 
 test('plan on an invalid spec writes nothing and exits 2', async () => {

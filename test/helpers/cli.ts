@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -17,15 +19,30 @@ export interface RunResult {
   stderr: string;
 }
 
-/**
- * Runs the hearth command as a user would: the built binary when the tests are compiled,
- * the TypeScript entry point through tsx otherwise.
- */
-export function runHearth(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory `hearth-TAG-*`, removed when the test process exits. */
+export function tmpDir(tag: string): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), `hearth-${tag}-`));
+  made.push(d);
+  return d;
+}
+
+/** argv that runs the real hearth CLI: the built binary when the tests are compiled, tsx otherwise. */
+export function hearthArgv(args: string[]): string[] {
   const compiled = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
   const entry = compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+  return [process.execPath, ...entry, ...args];
+}
+
+/** Runs the hearth command as a user would (see hearthArgv). */
+export function runHearth(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const [node, ...argv] = hearthArgv(args);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...entry, ...args], {
+    const child = spawn(node!, argv, {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,14 +50,15 @@ describe('hearth netboot (CLI)', () => {
     }
   });
 
-  it('serve on fixed ports: a download shows up in `netboot machines`', async () => {
-    const port = 20000 + (process.pid % 20000);
-    const argv = hearthArgv(['netboot', 'serve', '-f', spec, '--interface', 'lo', '--address', '127.0.0.1', '--dhcp', 'off', '--http-port', String(port), '--tftp-port', String(port + 1), '--state', path.join(dir, 'state2')]);
+  it('serve: a download shows up in `netboot machines`', async () => {
+    // Port 0 (the kernel picks free ports): a fixed port could collide with anything else on the CI host.
+    const argv = hearthArgv(['netboot', 'serve', '-f', spec, '--interface', 'lo', '--address', '127.0.0.1', '--dhcp', 'off', '--http-port', '0', '--tftp-port', '0', '--state', path.join(dir, 'state2')]);
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stderr.on('data', (d) => (log += d));
     try {
       await waitForOutput(() => log, (s) => /serving on lo/.test(s) || child.exitCode !== null, 30_000, 'serve to start');
+      const port = Number(/HTTP http:\/\/127\.0\.0\.1:(\d+) /.exec(log)![1]);
       const base = `http://127.0.0.1:${port}`;
       const script = await (await fetch(`${base}/ipxe?mac=52:54:00:00:00:01&buildarch=x86_64&platform=pcbios`)).text();
       assert.match(script, /^kernel /m);
@@ -96,6 +99,20 @@ describe('hearth netboot (CLI)', () => {
     const r = await runHearth(['netboot', 'machines', '--server', 'http://127.0.0.1:65534']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: cannot reach the netboot server at http:\/\/127\.0\.0\.1:65534 \(ECONNREFUSED\)/m);
+  });
+
+  it('machines against something that is not a hearth server: one line, exit 1', async () => {
+    const srv = http.createServer((req, res) => res.end(req.url === '/api/machines' ? '<html>hello</html>' : ''));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      const r = await runHearth(['netboot', 'machines', '--server', base, '-o', 'json']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^error: .*\/api\/machines did not answer with JSON: is http:\/\/127\.0\.0\.1:\d+ a hearth netboot server\?\n$/);
+    } finally {
+      srv.close();
+    }
   });
 
   it('plan writes DIR/netboot for the bundled example, whose assets do not exist', async () => {

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
 
+export { hearthArgv } from '../helpers/cli.js';
+
 export interface Tree {
   dir: string;
   assets: string;
@@ -82,14 +84,6 @@ export function sum(samples: Map<string, number>, name: string, labelFilter = ''
   let s = 0;
   for (const [k, v] of samples) if ((k === name || k.startsWith(`${name}{`)) && k.includes(labelFilter)) s += v;
   return s;
-}
-
-/** argv that runs the real hearth CLI: the built binary when compiled, tsx otherwise. */
-export function hearthArgv(args: string[]): string[] {
-  const compiled = import.meta.url.includes('/dist/');
-  const root = compiled ? path.resolve(new URL('.', import.meta.url).pathname, '../../..') : path.resolve(new URL('.', import.meta.url).pathname, '../..');
-  const entry = compiled ? [path.join(root, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
-  return [process.execPath, ...entry, ...args];
 }
 
 /** Resolves when `pred(text)` holds for the accumulated output of a stream, or rejects after ms. */

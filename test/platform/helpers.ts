@@ -1,18 +1,17 @@
 /** Shared fixtures for the platform tests: specs, a Flux install manifest, kubeconfigs, CLI runs. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { REFERENCE, ROOT } from '../helpers/cli.js';
+import { hearthArgv, REFERENCE, ROOT, tmpDir } from '../helpers/cli.js';
 import { parseSpec } from '../../src/spec/index.js';
 import { resolvePlatform } from '../../src/platform/index.js';
 
 export const FLUX_REF = path.join(REFERENCE, 'flux');
 
+/** A fresh temporary directory, removed when the test process exits (tests may remove it earlier). */
 export function tempDir(tag: string): string {
-  return mkdtempSync(path.join(tmpdir(), `hearth-platform-${tag}-`));
+  return tmpDir(`platform-${tag}`);
 }
 
 /** The bundled example with its platform section replaced. */
@@ -59,9 +58,8 @@ export function fluxInstallManifest(dir: string): string {
 
 /** Starts the real CLI (built or through tsx) without waiting, for tests that signal it. */
 export function startHearth(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
-  const compiled = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
-  const entry = compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [node, ...argv] = hearthArgv(args);
+  const child = spawn(node!, argv, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

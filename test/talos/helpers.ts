@@ -1,24 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse, stringify } from 'yaml';
-import { REFERENCE, ROOT } from '../helpers/cli.js';
+import { REFERENCE, ROOT, tmpDir } from '../helpers/cli.js';
 
 export const TALOS_REF = path.join(REFERENCE, 'talos');
 export const GOLDEN = path.join(TALOS_REF, 'talosctl-gen-config');
 
-const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh temporary directory, removed when the test process exits. */
-export function tmpDir(tag: string): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), `hearth-talos-${tag}-`));
-  made.push(d);
-  return d;
-}
+export { tmpDir };
 
 /** The bundled example spec, changed by `edit`, written into a fresh directory. */
 export function writeSpec(edit: (spec: any, dir: string) => void = () => {}, dir = tmpDir("spec")): { dir: string; file: string } {

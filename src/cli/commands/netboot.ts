@@ -1,8 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { InputError, OperationError } from '../../common/errors.js';
-import { startNetboot } from '../../netboot/index.js';
-import { progressRows, type MachineProgress } from '../../netboot/progress/index.js';
-import type { BootEvent } from '../../netboot/events.js';
+import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
 import { loadChecked, withOutput, withSpecFile } from '../context.js';
 import { formatData, out, paint, say, table, warn } from '../output.js';
 
@@ -31,7 +28,8 @@ function logLine(m: MachineProgress, e: BootEvent): string {
 export function registerNetboot(program: Command): void {
   const netboot = program
     .command('netboot')
-    .description('network boot: one DHCP + TFTP + HTTP/iPXE server that boots the machines and shows their progress');
+    .description('stage 2: network boot: one DHCP + TFTP + HTTP/iPXE server that boots the machines and shows their progress')
+    .addHelpText('after', '\nExamples:\n  sudo hearth netboot serve -f hearth.yaml\n  hearth netboot machines --server http://192.0.2.1:8080 -o json');
 
   withSpecFile(
     netboot
@@ -120,32 +118,16 @@ export function registerNetboot(program: Command): void {
       .option('--server <URL>', 'the server\'s HTTP address', 'http://127.0.0.1:8080')
       .addHelpText('after', '\nExamples:\n  hearth netboot machines --server http://192.0.2.1:8080\n  hearth netboot machines -o json'),
   ).action(async (opts: { server: string; output: 'text' | 'json' | 'yaml' }) => {
-    let url: URL;
-    try {
-      url = new URL('/api/machines', opts.server);
-    } catch {
-      throw new InputError(`--server must be a URL like http://192.0.2.1:8080, not ${opts.server}`);
-    }
-    let body: { machines: MachineProgress[] };
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new OperationError(`${url} answered ${res.status} ${res.statusText}`);
-      body = (await res.json()) as { machines: MachineProgress[] };
-    } catch (e) {
-      if (e instanceof OperationError) throw e;
-      const c = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-      const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message;
-      throw new OperationError(`cannot reach the netboot server at ${opts.server}${cause ? ` (${cause})` : ''}: is \`hearth netboot serve\` running?`);
-    }
+    const machines = await fetchMachines(opts.server);
     if (opts.output !== 'text') {
-      out(formatData(body, opts.output));
+      out(formatData({ machines }, opts.output));
       return;
     }
-    if (body.machines.length === 0) {
+    if (machines.length === 0) {
       say('no machines seen yet');
       return;
     }
-    const { headers, rows } = progressRows(body.machines);
+    const { headers, rows } = progressRows(machines);
     out(table(headers, rows));
   });
 }

@@ -4,19 +4,20 @@ import { planImage } from '../../image/index.js';
 import { planNetboot } from '../../netboot/index.js';
 import { planTalos } from '../../talos/index.js';
 import { planPlatform, platformNetworking } from '../../platform/index.js';
-import { loadChecked, withSpecFile } from '../context.js';
+import { loadChecked, withOutput, withSpecFile } from '../context.js';
 import { formatData, out, say, table } from '../output.js';
 
 export function registerPlan(program: Command): void {
-  withSpecFile(
-    program
-      .command('plan')
-      .description('render every stage into DIR/<stage>/: image profiles and schematic, netboot scripts, Talos configs, Flux objects')
-      .requiredOption('--out <DIR>', 'output directory')
-      .option('--with-secrets', 'also write the Talos secrets bundle and talosconfig (mode 0600)')
-      .option('--secrets <FILE>', 'use this Talos secrets bundle instead of generating one')
-      .option('-o, --output <FORMAT>', 'summary format: text, json or yaml', 'text')
-      .addHelpText('after', '\nExample:\n  hearth plan -f examples/hearth.yaml --out out'),
+  withOutput(
+    withSpecFile(
+      program
+        .command('plan')
+        .description('render every stage into DIR/<stage>/: image profiles and schematic, netboot scripts, Talos configs, Flux objects')
+        .requiredOption('--out <DIR>', 'output directory')
+        .option('--with-secrets', 'also write the Talos secrets bundle and talosconfig (mode 0600)')
+        .option('--secrets <FILE>', 'use this Talos secrets bundle instead of generating one')
+        .addHelpText('after', '\nExamples:\n  hearth plan -f examples/hearth.yaml --out out\n  hearth plan --out out --with-secrets -o json'),
+    ),
   ).action(async (opts: { file: string; out: string; withSecrets?: boolean; secrets?: string; output: string }) => {
     const loaded = loadChecked(opts.file);
     // Render everything in memory first: a failure in any stage writes nothing.

@@ -2,23 +2,30 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { writeArtifacts } from '../../common/artifacts.js';
 import { InputError, OperationError } from '../../common/errors.js';
-import { parseDuration } from '../../spec/index.js';
+import { isDuration, parseDuration } from '../../spec/index.js';
 import {
   allObjects,
+  clientFromKubeconfig,
+  expectedReleases,
+  fluxManifestsFromFile,
+  fluxManifestsFromRelease,
   formatWaves,
+  installPlatform,
+  listReleases,
   planData,
   platformArtifacts,
+  releaseStatuses,
   renderPlatform,
   resolvePlatform,
+  STATUS_HEADERS,
+  statusRow,
   toYamlStream,
+  waitingLines,
+  watchReleases,
+  type ExpectedRelease,
+  type KubeObject,
   type Resolution,
 } from '../../platform/index.js';
-import { fluxManifestsFromFile, fluxManifestsFromRelease } from '../../platform/flux.js';
-import { expectedReleases, installPlatform } from '../../platform/install.js';
-import { clientFromKubeconfig, type KubeClient } from '../../platform/kube/client.js';
-import { HELMRELEASE_API } from '../../platform/render.js';
-import { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from '../../platform/status.js';
-import type { KubeObject } from '../../platform/types.js';
 import { DEFAULT_SPEC, loadChecked, withOutput, withSpecFile } from '../context.js';
 import { formatData, out, paint, say, table, warn } from '../output.js';
 
@@ -30,7 +37,7 @@ function resolved(file: string): Resolution {
 }
 
 function timeoutMs(text: string): number {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) throw new InputError(`--timeout ${text}: expected a duration like 90s, 15m or 1h30m`);
+  if (!isDuration(text)) throw new InputError(`--timeout ${text}: expected a duration like 90s, 15m or 1h30m`);
   return parseDuration(text);
 }
 
@@ -136,25 +143,25 @@ export function registerPlatform(program: Command): void {
         .description("the platform's HelmReleases (the `kubectl get hr -A` table) and what each unready one waits for")
         .option('--kubeconfig <FILE>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)')
         .option('-w, --watch', 'keep watching and print releases as they change (Ctrl-C to stop)')
-        .addHelpText('after', '\nWith a spec (-f, default hearth.yaml when present) releases not yet applied are listed too.\n\nExample:\n  hearth platform status -w'),
+        .addHelpText('after', '\nWith a spec (-f, default hearth.yaml when present) releases not yet applied are listed too.\n' +
+            'With -w -o json every change prints the whole list again as one JSON document per line.\n\nExamples:\n  hearth platform status -w\n  hearth platform status --kubeconfig kubeconfig -o json | jq .ready'),
     ),
     ['text', 'json'],
   ).action(async (opts: { file: string; kubeconfig?: string; watch?: boolean; output: 'text' | 'json' }) => {
     const expected: ExpectedRelease[] =
       opts.file !== DEFAULT_SPEC || existsSync(opts.file) ? expectedReleases(renderPlatform(resolved(opts.file).components)) : [];
     const client = clientFromKubeconfig(opts.kubeconfig);
-    const list = async () => {
-      try {
-        return await client.list(HELMRELEASE_API, 'HelmRelease');
-      } catch (err) {
-        throw new OperationError(`cannot list HelmReleases: ${(err as Error).message}`);
-      }
-    };
-    const first = await list();
+    let first;
+    try {
+      first = await listReleases(client);
+    } catch (err) {
+      throw new OperationError(`cannot list HelmReleases: ${(err as Error).message}`);
+    }
     const print = (items: KubeObject[]) => {
       const rows = releaseStatuses(items, new Date(), expected);
       if (opts.output === 'json') {
-        out(JSON.stringify({ releases: rows, ready: rows.filter((r) => r.state === 'ready').length, total: rows.length }, null, 2));
+        // With -w, one compact document per line (JSON Lines), so a consumer can parse each as it comes.
+        out(JSON.stringify({ releases: rows, ready: rows.filter((r) => r.state === 'ready').length, total: rows.length }, null, opts.watch ? undefined : 2));
         return;
       }
       out(table(STATUS_HEADERS, rows.map(statusRow)).trimEnd());
@@ -163,55 +170,18 @@ export function registerPlatform(program: Command): void {
     };
     print(first.items);
     if (!opts.watch) return;
-    await watchStatus(client, first, expected, opts.output, print);
-  });
-}
-
-/** `status -w`: a watch from the list's resourceVersion; on every change print the changed release. */
-async function watchStatus(
-  client: KubeClient,
-  first: { items: KubeObject[]; resourceVersion: string },
-  expected: ExpectedRelease[],
-  format: 'text' | 'json',
-  print: (items: KubeObject[]) => void,
-): Promise<void> {
-  const current = new Map(first.items.map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
-  let rv = first.resourceVersion;
-  let stopped = false;
-  let stopWatch: (() => void) | undefined;
-  let wake: (() => void) | undefined;
-  const onSigint = () => {
-    stopped = true;
-    stopWatch?.();
-    wake?.();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    while (!stopped) {
-      const handle = await client.watch(HELMRELEASE_API, 'HelmRelease', { resourceVersion: rv }, (type, obj) => {
-        if (!obj?.metadata) return;
-        if (obj.metadata.resourceVersion) rv = obj.metadata.resourceVersion;
-        if (type === 'BOOKMARK' || type === 'ERROR') return;
-        const k = `${obj.metadata.namespace}/${obj.metadata.name}`;
-        if (type === 'DELETED') current.delete(k);
-        else current.set(k, obj);
-        if (format === 'json') {
-          print([...current.values()]);
-          return;
-        }
-        const row = releaseStatuses([...current.values()], new Date(), expected).find((r) => `${r.namespace}/${r.name}` === k);
+    const stop = new AbortController();
+    const onSigint = () => stop.abort();
+    process.on('SIGINT', onSigint);
+    try {
+      await watchReleases(client, first, stop.signal, (current, changed) => {
+        if (opts.output === 'json') return print(current);
+        // On a change, one line for the changed release.
+        const row = releaseStatuses(current, new Date(), expected).find((r) => `${r.namespace}/${r.name}` === changed);
         if (row) out(table(STATUS_HEADERS, [statusRow(row)]).split('\n')[1]! + (row.waitingFor ? `   (${row.waitingFor})` : ''));
       });
-      stopWatch = handle.stop;
-      await Promise.race([handle.done, new Promise<void>((r) => (wake = r))]);
-      if (stopped) break;
-      // The server ended the watch: relist and continue from there.
-      const again = await client.list(HELMRELEASE_API, 'HelmRelease');
-      current.clear();
-      for (const o of again.items) current.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
-      rv = again.resourceVersion;
+    } finally {
+      process.off('SIGINT', onSigint);
     }
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  });
 }

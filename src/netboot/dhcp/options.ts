@@ -182,27 +182,6 @@ export function clientUuid(v: Buffer | undefined): string | undefined {
   return `${hex(rev(g.subarray(0, 4)))}-${hex(rev(g.subarray(4, 6)))}-${hex(rev(g.subarray(6, 8)))}-${hex(g.subarray(8, 10))}-${hex(g.subarray(10, 16))}`;
 }
 
-/** Encapsulated sub-options (option 43, 175): code/length/value list, ended by 255. */
-export function parseSubOptions(v: Buffer | undefined): Map<number, Buffer> | undefined {
-  if (!v) return undefined;
-  const out = new Map<number, Buffer>();
-  let i = 0;
-  while (i < v.length) {
-    const code = v[i]!;
-    if (code === 0) {
-      i++;
-      continue;
-    }
-    if (code === 255) break;
-    if (i + 1 >= v.length) return undefined;
-    const len = v[i + 1]!;
-    if (i + 2 + len > v.length) return undefined;
-    out.set(code, v.subarray(i + 2, i + 2 + len));
-    i += 2 + len;
-  }
-  return out;
-}
-
 export function encodeSubOptions(entries: [number, Buffer][]): Buffer {
   const parts: Buffer[] = [];
   for (const [code, value] of entries) parts.push(Buffer.from([code, value.length]), value);

@@ -39,10 +39,15 @@ export function url(protocols: string[]) {
   );
 }
 
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
 /** Go-style durations: 30s, 5m, 1h, 1h30m. */
-export const duration = z
-  .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, { message: 'must be a duration like 30s, 5m, 1h or 1h30m' });
+export const duration = z.string().regex(DURATION, { message: 'must be a duration like 30s, 5m, 1h or 1h30m' });
+
+/** True for the durations `duration` accepts (for flags, which zod does not see). */
+export function isDuration(text: string): boolean {
+  return DURATION.test(text);
+}
 
 export function parseDuration(text: string): number {
   let ms = 0;

@@ -7,6 +7,7 @@
  */
 import type { BootEvents } from '../../events.js';
 import { bootPart, ChainMemory, emit, maxSizeOf, replyBase, type BootSettings, type DhcpRequest, type Handler, type Outcome } from '../handler.js';
+import { isBootClient } from '../boot.js';
 import { MessageType, Opt, numToIp, readIp } from '../options.js';
 
 export interface ProxyConfig {
@@ -51,7 +52,7 @@ export class ProxyHandler implements Handler {
   private answer(req: DhcpRequest, type: 'OFFER' | 'ACK'): Outcome {
     const boot = bootPart(req, this.cfg.boot, this.chain, this.cfg.tftpServer, true);
     if ('none' in boot.decision) {
-      return { drop: boot.client.pxe || boot.client.http || boot.client.ipxe ? 'boot-not-allowed' : 'not-boot-client' };
+      return { drop: isBootClient(boot.client) ? 'boot-not-allowed' : 'not-boot-client' };
     }
     const base = replyBase(req, this.cfg.serverIp);
     base.options.unshift([Opt.MESSAGE_TYPE, Buffer.from([MessageType[type]])]);
