@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -76,6 +76,30 @@ describe('tftp server', () => {
     const r = await run(['curl', '-sS', '--max-time', '60', ...extra, '-o', dest, url(file)]);
     return { ...r, data: existsSync(dest) ? readFileSync(dest) : undefined };
   };
+
+  it('serves a file changed in place, resized or replaced, never a stale cached copy', { skip: !which('curl') && 'curl is not installed' }, async () => {
+    const file = path.join(tree.assets, 'changing.bin');
+    const versions = [
+      () => writeFileSync(file, Buffer.alloc(3000, 1)),
+      () => writeFileSync(file, Buffer.alloc(3000, 2)), // same size, new bytes
+      () => writeFileSync(file, Buffer.alloc(5000, 3)), // resized
+      () => {
+        writeFileSync(`${file}.new`, Buffer.alloc(5000, 4));
+        renameSync(`${file}.new`, file); // replaced by rename
+      },
+      () => {
+        const st = statSync(file);
+        writeFileSync(file, Buffer.alloc(5000, 5));
+        utimesSync(file, st.atime, st.mtime); // same size, mtime set back
+      },
+    ];
+    for (const write of versions) {
+      write();
+      const got = await curlGet('changing.bin');
+      assert.equal(got.code, 0, got.stderr);
+      assert.deepEqual(got.data, readFileSync(file));
+    }
+  });
 
   it('serves byte-identical files to curl with default and negotiated block sizes', { skip: !which('curl') && 'curl is not installed' }, async () => {
     for (const [file, blk] of [['vmlinuz', undefined], ['initramfs.xz', '1468'], ['initramfs.xz', '65464'], ['exact512', undefined], ['sub/nested.bin', '1024'], ['undionly.kpxe', undefined], ['snponly.efi', '1432']] as const) {
