@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
-import { CLIENT_CPU, ROOT, SERVER_CPU, arg, benchSpec, hearthEntry, hearthServe, mbps, median, rssKiB, waitPort, writeRandom } from './lib.js';
+import { CLIENT_CPU, ROOT, SERVER_CPU, arg, benchSpec, hearthEntry, hearthServe, mbps, median, rssKiB, waitPort, writeRandom, runBenchmark } from './lib.js';
 
 const REPS = Number(arg('reps', '3'));
 const CLIENTS = Number(arg('clients', '32'));
@@ -84,7 +84,4 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/
   }
 }
 
-main().catch((e) => {
-  console.error(`error: ${e instanceof Error ? e.message : e}`);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -83,3 +83,11 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+
+/** Runs a benchmark's main: a failure is one line on stderr and exit code 1. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+}

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsLab, netnsUnavailable, run, which, type Netns } from '../../test/helpers/netns.js';
-import { ROOT, SERVER_CPU, arg, hearthServe, median, waitPort, writeRandom } from './lib.js';
+import { ROOT, SERVER_CPU, arg, hearthServe, median, waitPort, writeRandom, runBenchmark } from './lib.js';
 
 const MACHINES = Number(arg('machines', '200'));
 const KERNEL = Number(arg('kernel-mib', '4')) << 20;
@@ -143,7 +143,4 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/
   }
 }
 
-main().catch((e) => {
-  console.error(`error: ${e instanceof Error ? e.message : e}`);
-  process.exitCode = 1;
-});
+runBenchmark(main);

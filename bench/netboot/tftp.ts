@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
-import { CLIENT_CPU, ROOT, SERVER_CPU, arg, benchSpec, hearthServe, mbps, median, waitPort, writeRandom } from './lib.js';
+import { CLIENT_CPU, ROOT, SERVER_CPU, arg, benchSpec, hearthServe, mbps, median, waitPort, writeRandom, runBenchmark } from './lib.js';
 
 const REPS = Number(arg('reps', '3'));
 const FILES = { f1m: 1 << 20, f16m: 16 << 20 } as const;
@@ -81,7 +81,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`error: ${e instanceof Error ? e.message : e}`);
-  process.exitCode = 1;
-});
+runBenchmark(main);
