@@ -112,5 +112,8 @@ export function isMac(text: string): boolean {
 
 /** Lower-case, colon-separated: the form used as a key everywhere in hearth. */
 export function normalizeMac(text: string): string {
-  return text.toLowerCase().replace(/-/g, ':');
+  // Accepts any separator (or none), as iPXE, firmware and people write MACs differently.
+  const hex = text.toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (hex.length !== 12) return text.toLowerCase();
+  return hex.match(/../g)!.join(':');
 }

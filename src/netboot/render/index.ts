@@ -5,6 +5,7 @@
  */
 import type { Machine, NetbootSpec, Spec } from '../../spec/index.js';
 import { DEFAULT_KERNEL_ARGS } from '../../spec/index.js';
+import { normalizeMac } from '../../spec/net.js';
 
 export type NetbootProfile = NetbootSpec['profiles'][number];
 
@@ -35,11 +36,7 @@ export type IpxeBinary = (typeof IPXE_BINARIES)[number];
 /** Served too when present in the iPXE directory (arm64 builds, the keep-UNDI variant); never required. */
 export const OPTIONAL_IPXE_BINARIES = ['snponly-arm64.efi', 'ipxe-arm64.efi', 'undionly.kkpxe'] as const;
 
-export function normalizeMac(mac: string): string {
-  const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
-  if (hex.length !== 12) return mac.toLowerCase();
-  return hex.match(/../g)!.join(':');
-}
+export { normalizeMac };
 
 /** Lower-case, hyphenated SMBIOS UUID without braces, for comparisons. */
 export function normalizeUuid(uuid: string): string {
