@@ -107,7 +107,7 @@ export class ProgressTracker implements BootEvents {
     };
     const download = () => {
       m!.active = m!.active.filter((a) => a.file !== e.file);
-      const rate = e.bytes !== undefined && e.durationMs ? Math.round((e.bytes * 1000) / Math.max(1, e.durationMs)) : undefined;
+      const rate = e.bytes !== undefined && e.durationMs !== undefined ? Math.round((e.bytes * 1000) / Math.max(1, e.durationMs)) : undefined;
       return { file: e.file, bytes: e.bytes, durationMs: e.durationMs, rate };
     };
     switch (e.kind) {
