@@ -57,18 +57,11 @@ export interface ComponentDef {
 }
 
 /** A component after the spec has been applied: bundle defaults, overrides, disables. */
-export interface ResolvedComponent {
-  name: string;
-  namespace: string;
-  releaseName?: string;
-  privileged: boolean;
-  chart: ChartSource;
-  dependsOn: string[];
+export interface ResolvedComponent extends Omit<ComponentDef, 'values' | 'traits' | 'skip'> {
+  /** The values, function defaults evaluated and the spec's values merged in. */
   values: Values;
-  source: string;
   /** The catalog's traits (empty for components the spec adds). */
   traits?: Trait[];
-  postRenderers?: PostRenderer[];
   /** From the bundle, a bundle component overridden by the spec, or added by the spec. */
   origin: 'bundle' | 'override' | 'spec';
   /** Index in platform.components when the spec names it. */
