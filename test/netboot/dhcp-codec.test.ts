@@ -4,21 +4,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, encode, isDecodeError, type DhcpPacket } from '../../src/netboot/dhcp/packet.js';
+import { decode, encode, isDecodeError } from '../../src/netboot/dhcp/packet.js';
 import { Opt, MessageType, clientUuid, userClasses, ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { chooseBoot, classify, CHAIN_MARKER } from '../../src/netboot/dhcp/boot.js';
 import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler } from '../../src/netboot/dhcp/proxy/handler.js';
 import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
-import type { DhcpRequest, Outcome } from '../../src/netboot/dhcp/handler.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket, pxeOptions } from './dhcp-lab.js';
+import { clientPacket, decodeOk as dec, handlerRequest as req, pxeOptions, replyPacket as reply } from './dhcp-lab.js';
 
-function dec(buf: Buffer): DhcpPacket {
-  const p = decode(buf);
-  if (isDecodeError(p)) throw new Error(p.error);
-  return p;
-}
 
 describe('DHCP packet codec', () => {
   test('round-trips header fields and options', () => {
@@ -131,17 +125,6 @@ describe('boot file choice', () => {
   });
 });
 
-function req(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
-  const p = dec(buf);
-  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
-  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, broadcast: true, localPort: 67, now: Date.now(), ...extra };
-}
-
-function reply(o: Outcome): DhcpPacket {
-  assert.ok(o.reply, `expected a reply, got ${JSON.stringify(o)}`);
-  return dec(encode(o.reply.packet, o.reply.maxSize));
-}
 
 describe('full mode state machine (RFC 2131 §4.3)', () => {
   function handler(range = { first: '192.0.2.100', last: '192.0.2.102' }) {

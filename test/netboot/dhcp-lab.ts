@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { ROOT } from '../helpers/cli.js';
 import type { Netns, NetnsLab } from '../helpers/netns.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { encode, type OptionList } from '../../src/netboot/dhcp/packet.js';
+import { decode, encode, isDecodeError, type DhcpPacket, type OptionList } from '../../src/netboot/dhcp/packet.js';
+import type { DhcpRequest, Outcome } from '../../src/netboot/dhcp/handler.js';
 import { MessageType, Opt, ipBytes, macBytes } from '../../src/netboot/dhcp/options.js';
 
 const COMPILED = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
@@ -337,4 +338,25 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
     if (Date.now() > deadline) return undefined;
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** Decodes a datagram that must be well formed. */
+export function decodeOk(buf: Buffer): DhcpPacket {
+  const p = decode(buf);
+  if (isDecodeError(p)) throw new Error(p.error);
+  return p;
+}
+
+/** What the server hands a mode's handler for this client datagram (broadcast from 0.0.0.0:68). */
+export function handlerRequest(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
+  const p = decodeOk(buf);
+  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
+  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, broadcast: true, localPort: 67, now: Date.now(), ...extra };
+}
+
+/** The reply of an outcome as the client receives it; throws when there is none. */
+export function replyPacket(o: Outcome): DhcpPacket {
+  if (!o.reply) throw new Error(`expected a reply, got ${JSON.stringify(o)}`);
+  return decodeOk(encode(o.reply.packet, o.reply.maxSize));
 }

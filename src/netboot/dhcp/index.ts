@@ -10,25 +10,17 @@ import type { BootEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import { FullHandler } from './full/handler.js';
 import type { Handler } from './handler.js';
-import { JournalLeaseStore, type LeaseStore } from './leases/store.js';
+import type { Lease, LeaseStore } from './leases/lease.js';
+import { JournalLeaseStore } from './leases/store.js';
 import { ipToNum, macText, macBytes } from './options.js';
 import { ProxyHandler } from './proxy/handler.js';
 import { Server } from './server.js';
 import { NativeListener, type Listener } from './transport.js';
 
 export { BOOT_FILES, CHAIN_MARKER, chooseBoot, classify } from './boot.js';
-export type { LeaseStore, LeaseRecord, LeaseChange, LeaseState } from './leases/store.js';
-export { JournalLeaseStore, MemoryLeaseStore } from './leases/store.js';
-
-export interface DhcpLease {
-  mac: string;
-  ip: string;
-  hostname?: string;
-  /** Epoch ms when it expires. */
-  expiresAt: number;
-  /** Fixed address from machines[] rather than from the range. */
-  fixed: boolean;
-}
+export type { Lease, LeaseStore, LeaseChange, LeaseState } from './leases/lease.js';
+export { MemoryLeaseStore } from './leases/lease.js';
+export { JournalLeaseStore } from './leases/store.js';
 
 export interface DhcpServerOptions {
   mode: 'full' | 'proxy';
@@ -58,6 +50,8 @@ export interface DhcpServerOptions {
   };
   /** Directory holding the lease database (crash-safe). */
   stateDir: string;
+  /** Told about damage found in the lease files at start (default: a line on stderr). */
+  onWarning?(message: string): void;
   events: BootEvents;
   metrics: NetbootMetrics;
   /** Server UDP port (default 67); tests may use another. Proxy mode also listens on 4011. */
@@ -77,8 +71,8 @@ export interface DhcpServerOptions {
 }
 
 export interface DhcpServer {
-  /** Current leases (full mode); empty in proxy mode. */
-  leases(): DhcpLease[];
+  /** Current bound, unexpired leases (full mode); empty in proxy mode. */
+  leases(): Lease[];
   /** The MAC that holds an IP, so TFTP/HTTP requests can be tied to a machine. */
   macForIp(ip: string): string | undefined;
   close(): Promise<void>;
@@ -92,12 +86,12 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
   const boot = { httpBase: opts.boot.httpBase, tftpServer: opts.boot.tftpServer || opts.serverIp, chainload: opts.boot.chainload, allowBoot: opts.boot.allowBoot };
   let handler: Handler;
   let store: LeaseStore | undefined;
-  let leases: () => DhcpLease[] = () => [];
+  let leases: () => Lease[] = () => [];
   let macForIp: (ip: string) => string | undefined;
   if (opts.mode === 'full') {
     const reservations = new Map<string, { ip: number; hostname?: string }>();
     for (const r of opts.reservations) reservations.set(macText(macBytes(r.mac)), { ip: ipToNum(r.ip), hostname: r.hostname });
-    store = opts.store ?? new JournalLeaseStore(opts.stateDir);
+    store = opts.store ?? new JournalLeaseStore(opts.stateDir, opts.onWarning ? { warn: opts.onWarning } : {});
     const state = await store.load();
     const full = new FullHandler(
       {

@@ -13,6 +13,20 @@ export const MIN_PACKET = 300;
 /** What every DHCP client must accept (RFC 2131 §2). */
 export const MIN_MAX_MESSAGE = 576;
 
+/**
+ * What `decode` accepts. RFC 2131 sets only a floor (576 bytes); real requests are 300–600 bytes
+ * (PXE ROMs, iPXE, dhclient, udhcpc). 1,500 bytes is an Ethernet frame's payload and more than the
+ * 1,472 a client can send in one unfragmented datagram (ISC dhcpd reads into 4,095 bytes; hearth's
+ * hot-path encoder uses 1,500). Larger datagrams are refused before any work is spent on them, and
+ * so are more option instances than a client sends (5–20, split long options included), which
+ * bounds the work per packet whatever its shape.
+ */
+export interface DecodeLimits {
+  maxBytes: number;
+  maxOptions: number;
+}
+export const DECODE_LIMITS: DecodeLimits = { maxBytes: 1500, maxOptions: 255 };
+
 export interface DhcpPacket {
   op: number;
   htype: number;
@@ -42,8 +56,33 @@ export function isDecodeError(x: DhcpPacket | DecodeError): x is DecodeError {
   return (x as DecodeError).error !== undefined;
 }
 
+/**
+ * Option instances by code, in wire order. Repeated instances (RFC 3396) are collected as parts
+ * and joined once at the end, so decoding stays linear in the datagram's size.
+ */
+class OptionParts {
+  private readonly parts = new Map<number, Buffer | Buffer[]>();
+  count = 0;
+  add(code: number, value: Buffer): void {
+    this.count++;
+    const prev = this.parts.get(code);
+    if (prev === undefined) this.parts.set(code, value);
+    else if (Array.isArray(prev)) prev.push(value);
+    else this.parts.set(code, [prev, value]);
+  }
+  get(code: number): Buffer | undefined {
+    const p = this.parts.get(code);
+    return Array.isArray(p) ? Buffer.concat(p) : p;
+  }
+  joined(): Map<number, Buffer> {
+    const out = new Map<number, Buffer>();
+    for (const [code, p] of this.parts) out.set(code, Array.isArray(p) ? Buffer.concat(p) : p);
+    return out;
+  }
+}
+
 /** Parses an options area into `into`; returns an error reason or undefined. */
-function parseOptions(buf: Buffer, start: number, end: number, into: Map<number, Buffer>, allowNoEnd: boolean): string | undefined {
+function parseOptions(buf: Buffer, start: number, end: number, into: OptionParts, allowNoEnd: boolean, maxOptions: number): string | undefined {
   let i = start;
   while (i < end) {
     const code = buf[i]!;
@@ -55,9 +94,8 @@ function parseOptions(buf: Buffer, start: number, end: number, into: Map<number,
     if (i + 1 >= end) return 'truncated-option';
     const len = buf[i + 1]!;
     if (i + 2 + len > end) return 'truncated-option';
-    const value = buf.subarray(i + 2, i + 2 + len);
-    const prev = into.get(code);
-    into.set(code, prev ? Buffer.concat([prev, value]) : value);
+    if (into.count >= maxOptions) return 'too-many-options';
+    into.add(code, buf.subarray(i + 2, i + 2 + len));
     i += 2 + len;
   }
   return allowNoEnd ? undefined : 'missing-end';
@@ -69,17 +107,18 @@ function cString(buf: Buffer, start: number, len: number): string {
   return field.subarray(0, nul < 0 ? len : nul).toString('latin1');
 }
 
-export function decode(buf: Buffer): DhcpPacket | DecodeError {
+export function decode(buf: Buffer, limits: DecodeLimits = DECODE_LIMITS): DhcpPacket | DecodeError {
   if (buf.length < HEADER_LEN) return { error: 'too-short' };
+  if (buf.length > limits.maxBytes) return { error: 'too-long' };
   const op = buf[0]!;
   if (op !== 1 && op !== 2) return { error: 'bad-op' };
   const htype = buf[1]!;
   const hlen = buf[2]!;
   if (hlen > 16) return { error: 'bad-hlen' };
   if (buf.readUInt32BE(236) !== MAGIC_COOKIE) return { error: 'bad-magic' };
-  const options = new Map<number, Buffer>();
+  const options = new OptionParts();
   // The main options area may simply run to the end of the datagram without an END option.
-  const err = parseOptions(buf, HEADER_LEN, buf.length, options, true);
+  const err = parseOptions(buf, HEADER_LEN, buf.length, options, true, limits.maxOptions);
   if (err) return { error: err };
   const overload = options.get(Opt.OVERLOAD);
   let fileHoldsOptions = false;
@@ -90,11 +129,11 @@ export function decode(buf: Buffer): DhcpPacket | DecodeError {
     snameHoldsOptions = (overload[0]! & 2) !== 0;
     // RFC 2131 §4.1: options, then the file field, then sname.
     if (fileHoldsOptions) {
-      const e = parseOptions(buf, 108, 236, options, false);
+      const e = parseOptions(buf, 108, 236, options, false, limits.maxOptions);
       if (e) return { error: `overload-${e}` };
     }
     if (snameHoldsOptions) {
-      const e = parseOptions(buf, 44, 108, options, false);
+      const e = parseOptions(buf, 44, 108, options, false, limits.maxOptions);
       if (e) return { error: `overload-${e}` };
     }
   }
@@ -113,7 +152,7 @@ export function decode(buf: Buffer): DhcpPacket | DecodeError {
     chaddr: buf.subarray(28, 44),
     sname: snameHoldsOptions ? '' : cString(buf, 44, 64),
     file: fileHoldsOptions ? '' : cString(buf, 108, 128),
-    options,
+    options: options.joined(),
   };
 }
 

@@ -16,10 +16,10 @@ async function main(): Promise<void> {
   const raw = JSON.parse(process.argv[2] ?? '{}') as Omit<DhcpServerOptions, 'events' | 'metrics'> & { quietEvents?: boolean; allowBootMacs?: string[] };
   const metrics = createMetrics();
   const write = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
-  const deny = raw.allowBootMacs ? new Set(raw.allowBootMacs) : undefined;
+  const bootable = raw.allowBootMacs ? new Set(raw.allowBootMacs) : undefined;
   const server = await startDhcp({
     ...raw,
-    boot: { ...raw.boot, allowBoot: deny ? (mac) => deny.has(mac) : undefined },
+    boot: { ...raw.boot, allowBoot: bootable ? (mac) => bootable.has(mac) : undefined },
     events: { emit: raw.quietEvents ? () => undefined : (event) => write({ event }) },
     metrics,
     onError: (err) => process.stderr.write(`internal error: ${(err as Error).stack ?? String(err)}\n`),

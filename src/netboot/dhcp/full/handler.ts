@@ -8,7 +8,6 @@
  *   - an address held by an unexpired lease (or a pending offer) of another MAC is never offered
  *     or acknowledged; declined addresses rest for `declineHoldMs`.
  */
-import type { DhcpLease } from '../index.js';
 import type { BootEvents } from '../../events.js';
 import {
   bootPart,
@@ -23,7 +22,7 @@ import {
   type Outcome,
 } from '../handler.js';
 import { Opt, MessageType, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum } from '../options.js';
-import type { LeaseChange, LeaseState, LeaseStore } from '../leases/store.js';
+import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
 
 export interface FullConfig {
   serverIp: number;
@@ -41,17 +40,18 @@ export interface FullConfig {
   declineHoldMs?: number;
 }
 
-interface Lease {
-  mac: string;
-  ip: number;
-  expiresAt: number;
-  fixed: boolean;
-  hostname?: string;
-  state: 'bound' | 'released';
+/** A lease as the handler holds it: the record, and its address as a number for the hot path. */
+interface Held {
+  lease: Lease;
+  addr: number;
+}
+
+function active(l: Lease, now: number): boolean {
+  return l.state === 'bound' && l.expiresAt > now;
 }
 
 export class FullHandler implements Handler {
-  private readonly byMac = new Map<string, Lease>();
+  private readonly byMac = new Map<string, Held>();
   private readonly byIp = new Map<number, string>();
   private readonly offers = new Map<string, { ip: number; until: number }>();
   private readonly offeredIps = new Map<number, string>();
@@ -84,23 +84,22 @@ export class FullHandler implements Handler {
 
   /** Restores the persisted leases (call before serving). */
   restore(state: LeaseState): void {
-    for (const l of state.leases) {
+    for (const lease of state.leases) {
       let ip: number;
       try {
-        ip = ipToNum(l.ip);
+        ip = ipToNum(lease.ip);
       } catch {
         continue;
       }
-      const lease: Lease = { mac: l.mac, ip, expiresAt: l.expiresAt, fixed: l.fixed, hostname: l.hostname, state: l.state };
       const holder = this.byIp.get(ip);
-      if (holder && holder !== l.mac) {
+      if (holder && holder !== lease.mac) {
         // Cannot happen with a consistent store; keep the one that expires last.
         const other = this.byMac.get(holder)!;
-        if (other.expiresAt >= lease.expiresAt) continue;
+        if (other.lease.expiresAt >= lease.expiresAt) continue;
         this.byMac.delete(holder);
       }
-      this.byMac.set(l.mac, lease);
-      this.byIp.set(ip, l.mac);
+      this.byMac.set(lease.mac, { lease, addr: ip });
+      this.byIp.set(ip, lease.mac);
     }
     for (const d of state.declines) {
       try {
@@ -112,11 +111,10 @@ export class FullHandler implements Handler {
     this.onLeasesChanged(this.activeCount(Date.now()));
   }
 
-  leases(now = Date.now()): DhcpLease[] {
-    const out: DhcpLease[] = [];
-    for (const l of this.byMac.values()) {
-      if (l.state === 'bound' && l.expiresAt > now) out.push({ mac: l.mac, ip: numToIp(l.ip), hostname: l.hostname, expiresAt: l.expiresAt, fixed: l.fixed });
-    }
+  /** The bound, unexpired leases. */
+  leases(now = Date.now()): Lease[] {
+    const out: Lease[] = [];
+    for (const h of this.byMac.values()) if (active(h.lease, now)) out.push(h.lease);
     return out;
   }
 
@@ -144,7 +142,7 @@ export class FullHandler implements Handler {
 
   private activeCount(now: number): number {
     let n = 0;
-    for (const l of this.byMac.values()) if (l.state === 'bound' && l.expiresAt > now) n++;
+    for (const h of this.byMac.values()) if (active(h.lease, now)) n++;
     return n;
   }
 
@@ -164,8 +162,8 @@ export class FullHandler implements Handler {
     if (reservedFor !== undefined && reservedFor !== mac) return false;
     const holder = this.byIp.get(ip);
     if (holder !== undefined && holder !== mac) {
-      const l = this.byMac.get(holder);
-      if (l && l.state === 'bound' && l.expiresAt > now) return false;
+      const h = this.byMac.get(holder);
+      if (h && active(h.lease, now)) return false;
     }
     const offeredTo = this.offeredIps.get(ip);
     if (offeredTo !== undefined && offeredTo !== mac) {
@@ -188,8 +186,8 @@ export class FullHandler implements Handler {
     if (fixed) return this.available(fixed.ip, mac, now) ? fixed.ip : undefined;
     const offer = this.offers.get(mac);
     if (offer && offer.until > now && this.available(offer.ip, mac, now)) return offer.ip;
-    const lease = this.byMac.get(mac);
-    if (lease && !lease.fixed && this.inRange(lease.ip) && this.available(lease.ip, mac, now)) return lease.ip;
+    const held = this.byMac.get(mac);
+    if (held && !held.lease.fixed && this.inRange(held.addr) && this.available(held.addr, mac, now)) return held.addr;
     if (requested !== undefined && this.inRange(requested) && this.available(requested, mac, now)) return requested;
     const r = this.cfg.range;
     if (!r) return undefined;
@@ -203,14 +201,14 @@ export class FullHandler implements Handler {
       }
     }
     // ... then the one whose lease ended longest ago.
-    let best: Lease | undefined;
-    for (const l of this.byMac.values()) {
-      if (l.fixed || !this.inRange(l.ip)) continue;
-      if (l.state === 'bound' && l.expiresAt > now) continue;
-      if (!this.available(l.ip, mac, now)) continue;
-      if (!best || l.expiresAt < best.expiresAt) best = l;
+    let best: Held | undefined;
+    for (const h of this.byMac.values()) {
+      if (h.lease.fixed || !this.inRange(h.addr)) continue;
+      if (active(h.lease, now)) continue;
+      if (!this.available(h.addr, mac, now)) continue;
+      if (!best || h.lease.expiresAt < best.lease.expiresAt) best = h;
     }
-    return best?.ip;
+    return best?.addr;
   }
 
   private offer(mac: string, ip: number, now: number): void {
@@ -346,9 +344,9 @@ export class FullHandler implements Handler {
       state = 'init-reboot';
       ip = requested;
       if (!this.inSubnet(ip)) return this.nak(req, 'address not on this network');
-      const lease = this.byMac.get(mac);
-      if (!fixed && (!lease || lease.ip !== ip)) {
-        if (!lease) return { drop: 'unknown-client' }; // RFC 2131 §4.3.2: no record → stay silent
+      const held = this.byMac.get(mac);
+      if (!fixed && (!held || held.addr !== ip)) {
+        if (!held) return { drop: 'unknown-client' }; // RFC 2131 §4.3.2: no record → stay silent
         return this.nak(req, 'not your address');
       }
     } else if (p.ciaddr !== 0) {
@@ -363,13 +361,13 @@ export class FullHandler implements Handler {
       if (ip !== fixed.ip) return this.nak(req, `fixed address is ${numToIp(fixed.ip)}`);
       if (!this.available(ip, mac, now)) return this.nak(req, 'fixed address in use by another client');
     } else {
-      const lease = this.byMac.get(mac);
-      const known = lease !== undefined && lease.ip === ip;
+      const known = this.byMac.get(mac)?.addr === ip;
       if (!known && !this.inRange(ip)) return this.nak(req, 'address not in the range');
       if (!this.available(ip, mac, now)) return this.nak(req, 'address in use');
     }
     // Bind: memory first (so a concurrent request cannot take the address), disk, then ACK.
-    const lease: Lease = { mac, ip, expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, hostname: fixed?.hostname, state: 'bound' };
+    const lease: Lease = { mac, ip: numToIp(ip), expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, state: 'bound' };
+    if (fixed?.hostname !== undefined) lease.hostname = fixed.hostname;
     const changes: LeaseChange[] = [];
     const prevHolder = this.byIp.get(ip);
     if (prevHolder !== undefined && prevHolder !== mac) {
@@ -377,11 +375,11 @@ export class FullHandler implements Handler {
       changes.push({ kind: 'forget', mac: prevHolder });
     }
     const old = this.byMac.get(mac);
-    if (old && old.ip !== ip && this.byIp.get(old.ip) === mac) this.byIp.delete(old.ip);
-    this.byMac.set(mac, lease);
+    if (old && old.addr !== ip && this.byIp.get(old.addr) === mac) this.byIp.delete(old.addr);
+    this.byMac.set(mac, { lease, addr: ip });
     this.byIp.set(ip, mac);
     this.dropOffer(mac);
-    changes.push({ kind: 'lease', lease: { mac, ip: numToIp(ip), expiresAt: lease.expiresAt, fixed: lease.fixed, hostname: lease.hostname, state: 'bound' } });
+    changes.push({ kind: 'lease', lease });
     try {
       await this.store.commit(changes);
     } catch (err) {
@@ -396,13 +394,14 @@ export class FullHandler implements Handler {
 
   private async release(req: DhcpRequest): Promise<Outcome> {
     if (this.serverIdOk(req) === false) return { drop: 'other-server' };
-    const lease = this.byMac.get(req.mac);
-    if (!lease || lease.ip !== req.packet.ciaddr || lease.state !== 'bound') return { drop: 'unknown-lease' };
-    lease.state = 'released';
-    lease.expiresAt = req.now;
-    emit(this.events, 'dhcp-release', req, { ip: numToIp(lease.ip) });
+    const held = this.byMac.get(req.mac);
+    if (!held || held.addr !== req.packet.ciaddr || held.lease.state !== 'bound') return { drop: 'unknown-lease' };
+    // A new record (never mutated in place: the store may still hold the old one).
+    const lease: Lease = { ...held.lease, state: 'released', expiresAt: req.now };
+    this.byMac.set(req.mac, { lease, addr: held.addr });
+    emit(this.events, 'dhcp-release', req, { ip: lease.ip });
     try {
-      await this.store.commit([{ kind: 'lease', lease: { mac: lease.mac, ip: numToIp(lease.ip), expiresAt: lease.expiresAt, fixed: lease.fixed, hostname: lease.hostname, state: 'released' } }]);
+      await this.store.commit([{ kind: 'lease', lease }]);
     } catch {
       return { drop: 'store-error' };
     }
@@ -413,14 +412,14 @@ export class FullHandler implements Handler {
   private async decline(req: DhcpRequest): Promise<Outcome> {
     if (this.serverIdOk(req) === false) return { drop: 'other-server' };
     const ip = readIp(req.packet.options.get(Opt.REQUESTED_IP));
-    const lease = this.byMac.get(req.mac);
-    if (ip === undefined || !lease || lease.ip !== ip) return { drop: 'unknown-lease' };
+    const held = this.byMac.get(req.mac);
+    if (ip === undefined || !held || held.addr !== ip) return { drop: 'unknown-lease' };
     // Another host answers on this address: take it out of use for a while.
     const until = req.now + this.declineHoldMs;
     this.byMac.delete(req.mac);
     if (this.byIp.get(ip) === req.mac) this.byIp.delete(ip);
     this.declined.set(ip, until);
-    emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
+    emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
     try {
       await this.store.commit([
         { kind: 'forget', mac: req.mac },

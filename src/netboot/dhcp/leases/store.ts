@@ -1,82 +1,30 @@
 /**
- * Lease persistence behind a small interface, so the DHCP logic can run on a crash-safe journal
- * (the server) or in memory (unit tests).
+ * Lease persistence behind a small interface (lease.ts), so the DHCP logic can run on a crash-safe
+ * journal (the server) or in memory (unit tests).
  *
- * Durability rule (write-ahead): `commit()` resolves only when the change is on disk (fdatasync);
- * the server sends a DHCPACK only after that. After `kill -9` every acknowledged lease is
- * therefore found again, and an address is never acknowledged to a second MAC.
+ * Durability rule (write-ahead): `commit()` resolves only when the change is on disk (every byte
+ * written, then fdatasync); the server sends a DHCPACK only after that. After `kill -9` every
+ * acknowledged lease is therefore found again, and an address is never acknowledged to a second MAC.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { OperationError } from '../../../common/errors.js';
 import { writeFileAtomic } from '../../../common/fs.js';
+import { openAppendOnly, type JournalFile, type OpenJournalFile } from './journal-file.js';
+import { Mirror, type LeaseChange, type LeaseState, type LeaseStore } from './lease.js';
+import { makeStateDir, stateDirProblem, takeLock } from './lock.js';
+import { readJournalLine, readSnapshot } from './records.js';
 
-export interface LeaseRecord {
-  mac: string;
-  ip: string;
-  /** Epoch ms. */
-  expiresAt: number;
-  fixed: boolean;
-  hostname?: string;
-  /** released: given back by the client (kept so it gets the same address next time). */
-  state: 'bound' | 'released';
-}
+export type { DeclineRecord, Lease, LeaseChange, LeaseState, LeaseStore } from './lease.js';
+export { MemoryLeaseStore } from './lease.js';
 
-export interface DeclineRecord {
-  ip: string;
-  /** Epoch ms until which the address is not handed out. */
-  until: number;
-  mac: string;
-}
-
-export type LeaseChange =
-  | { kind: 'lease'; lease: LeaseRecord }
-  | { kind: 'forget'; mac: string }
-  | { kind: 'decline'; decline: DeclineRecord };
-
-export interface LeaseState {
-  leases: LeaseRecord[];
-  declines: DeclineRecord[];
-}
-
-export interface LeaseStore {
-  load(): Promise<LeaseState>;
-  /** Resolves when the changes are durable. Changes are applied in call order. */
-  commit(changes: LeaseChange[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Applies changes to a state mirror (shared by the stores). */
-class Mirror {
-  readonly leases = new Map<string, LeaseRecord>();
-  readonly declines = new Map<string, DeclineRecord>();
-  apply(changes: LeaseChange[]): void {
-    for (const c of changes) {
-      if (c.kind === 'lease') this.leases.set(c.lease.mac, c.lease);
-      else if (c.kind === 'forget') this.leases.delete(c.mac);
-      else this.declines.set(c.decline.ip, c.decline);
-    }
-  }
-  state(now = Date.now()): LeaseState {
-    for (const [ip, d] of this.declines) if (d.until <= now) this.declines.delete(ip);
-    return { leases: [...this.leases.values()], declines: [...this.declines.values()] };
-  }
-}
-
-export class MemoryLeaseStore implements LeaseStore {
-  private readonly mirror = new Mirror();
-  async load(): Promise<LeaseState> {
-    return this.mirror.state();
-  }
-  async commit(changes: LeaseChange[]): Promise<void> {
-    this.mirror.apply(changes);
-  }
-  async close(): Promise<void> {}
-}
-
-interface Pending {
-  changes: LeaseChange[];
+interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
+}
+
+interface Pending extends Waiter {
+  changes: LeaseChange[];
 }
 
 export interface JournalOptions {
@@ -84,147 +32,258 @@ export interface JournalOptions {
   sync?: boolean;
   /** Rewrite the snapshot once the journal holds this many entries beyond the live lease count. */
   compactAfter?: number;
+  /** Told about damage found while loading (a dropped torn tail, a skipped line). Default: stderr. */
+  warn?(message: string): void;
+  /** Opens the journal file (tests put faults between the store and the disk). */
+  openFile?: OpenJournalFile;
+}
+
+function errnoText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'EDQUOT') return 'disk quota exceeded';
+  if (code === 'EIO') return 'I/O error';
+  return (err as Error).message;
 }
 
 /**
  * Append-only journal (`dhcp-leases.journal`, one JSON line per commit with a sequence number)
  * plus a snapshot (`dhcp-leases.json`, written atomically with the last sequence it includes).
  * Commits arriving while a write is in flight are grouped into the next write + fdatasync
- * (group commit), so the cost of a sync is shared under load. A torn last line (crash in the
- * middle of a write) was never acknowledged and is discarded on load.
- * A lock file with the owner's PID keeps two servers off one state directory.
+ * (group commit), so the cost of a sync is shared under load.
+ *
+ * Writing: the journal is opened O_APPEND, so each line lands at the end of the file after a
+ * restart or a compaction alike. A write is checked byte for byte; a short write is continued, and
+ * a write or sync that fails (ENOSPC, EIO) rejects the whole batch and cuts the file back to the
+ * last complete line, so no half line is left for later lines to follow. If even that cut fails,
+ * the store refuses every further commit (no ACK without a sound journal) until restarted.
+ *
+ * Loading: a torn last line (no newline: a write cut short by a crash, never acknowledged) is
+ * dropped with a warning. A damaged line elsewhere is skipped with a warning naming file:line, and
+ * every later line is still applied; the file is not cut. Why skip rather than refuse to start:
+ * refusing turns one damaged line into a boot network where no machine gets an address until
+ * someone edits the file by hand, while skipping costs at most the one change that line carried
+ * (and the later lines, which hold the newest state of every other client, all count); ISC Kea's
+ * lease file loader makes the same choice. The damaged line stays in the file for inspection
+ * until the next compaction. The snapshot, written atomically, is all or nothing: if it is
+ * damaged the store refuses to start with a one-line error naming it.
+ *
+ * A lock file naming the owning process (lock.ts) keeps two servers off one state directory.
  */
 export class JournalLeaseStore implements LeaseStore {
   readonly journalFile: string;
   readonly snapshotFile: string;
   readonly lockFile: string;
   private readonly mirror = new Mirror();
-  private fh?: fsp.FileHandle;
+  private file?: JournalFile;
+  /** Bytes of complete, durable lines in the journal: where a failed write is cut back to. */
+  private size = 0;
   private seq = 0;
   private entries = 0;
   private queue: Pending[] = [];
+  private compactWaiters: Waiter[] = [];
+  /** A flush loop is running; `idle` settles when it ends. */
   private flushing = false;
+  private idle: Promise<void> = Promise.resolve();
   private closed = false;
+  private broken?: Error;
   private readonly sync: boolean;
   private readonly compactAfter: number;
+  private readonly warn: (message: string) => void;
+  private readonly openFile: OpenJournalFile;
 
-  constructor(readonly dir: string, opts: JournalOptions = {}) {
+  constructor(
+    readonly dir: string,
+    opts: JournalOptions = {},
+  ) {
     this.journalFile = path.join(dir, 'dhcp-leases.journal');
     this.snapshotFile = path.join(dir, 'dhcp-leases.json');
     this.lockFile = path.join(dir, 'dhcp-leases.lock');
     this.sync = opts.sync ?? true;
     this.compactAfter = opts.compactAfter ?? 5000;
+    this.warn = opts.warn ?? ((m) => process.stderr.write(`hearth: warning: ${m}\n`));
+    this.openFile = opts.openFile ?? openAppendOnly;
   }
 
   async load(): Promise<LeaseState> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await this.lock();
-    let snapSeq = 0;
+    if (this.file || this.closed) throw new OperationError('lease store loaded twice');
+    await makeStateDir(this.dir);
+    await takeLock(this.lockFile, this.dir);
     try {
-      const snap = JSON.parse(await fsp.readFile(this.snapshotFile, 'utf8')) as { seq: number } & LeaseState;
-      snapSeq = snap.seq;
-      this.mirror.apply(snap.leases.map((lease) => ({ kind: 'lease', lease })));
-      this.mirror.apply(snap.declines.map((decline) => ({ kind: 'decline', decline })));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`lease snapshot ${this.snapshotFile} is unreadable: ${(err as Error).message}`);
-    }
-    this.seq = snapSeq;
-    let text = '';
-    try {
-      text = await fsp.readFile(this.journalFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    let goodBytes = 0;
-    for (const line of text.split('\n')) {
-      if (!line.endsWith('}')) break; // torn tail (or the empty string after the last newline)
-      let entry: { s: number; c: LeaseChange[] };
-      try {
-        entry = JSON.parse(line) as { s: number; c: LeaseChange[] };
-      } catch {
-        break;
+      const snapSeq = await this.loadSnapshot();
+      await this.replay(snapSeq);
+      this.file = await this.openFile(this.journalFile);
+      if ((await this.file.size()) > this.size) {
+        await this.file.truncate(this.size); // the torn tail: the next line starts clean
+        if (this.sync) await this.file.datasync();
       }
-      goodBytes += Buffer.byteLength(line) + 1;
-      if (entry.s > snapSeq) {
-        this.mirror.apply(entry.c);
-        this.seq = entry.s;
-      }
-      this.entries++;
+    } catch (err) {
+      await this.file?.close().catch(() => undefined);
+      this.file = undefined;
+      await fsp.rm(this.lockFile, { force: true }).catch(() => undefined);
+      throw stateDirProblem(this.dir, err);
     }
-    this.fh = await fsp.open(this.journalFile, constants.O_CREAT | constants.O_WRONLY, 0o600);
-    // Drop a torn tail so the next append starts on a clean line.
-    const size = (await this.fh.stat()).size;
-    if (size !== goodBytes) await this.fh.truncate(Math.min(size, goodBytes));
     return this.mirror.state();
   }
 
-  private async lock(): Promise<void> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const h = await fsp.open(this.lockFile, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const pid = Number((await fsp.readFile(this.lockFile, 'utf8').catch(() => '')).trim());
-        if (pid > 0 && pid !== process.pid && alive(pid)) {
-          throw new Error(`lease state ${this.dir} is in use by another hearth DHCP server (pid ${pid})`);
-        }
-        await fsp.rm(this.lockFile, { force: true }); // stale: its owner died (kill -9)
-      }
+  private async loadSnapshot(): Promise<number> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.snapshotFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
     }
-    throw new Error(`cannot lock ${this.lockFile}`);
+    const snap = readSnapshot(text);
+    if (typeof snap === 'string') throw new OperationError(`lease snapshot ${this.snapshotFile} is damaged (${snap}); restore it or move it away`);
+    this.mirror.applyState(snap);
+    this.seq = snap.seq;
+    return snap.seq;
+  }
+
+  private async replay(snapSeq: number): Promise<void> {
+    let buf: Buffer;
+    try {
+      buf = await fsp.readFile(this.journalFile);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let start = 0;
+    let lineNo = 0;
+    for (let nl = buf.indexOf(10); nl >= 0; start = nl + 1, nl = buf.indexOf(10, start)) {
+      lineNo++;
+      this.entries++;
+      const entry = readJournalLine(buf.toString('utf8', start, nl));
+      if (typeof entry === 'string') {
+        this.warn(`${this.journalFile}:${lineNo}: damaged line skipped (${entry}); later lines are kept`);
+        continue;
+      }
+      if (entry.s > snapSeq) this.mirror.apply(entry.c);
+      if (entry.s > this.seq) this.seq = entry.s;
+    }
+    if (start < buf.length) {
+      this.warn(`${this.journalFile}:${lineNo + 1}: incomplete last line dropped (${buf.length - start} bytes of a write cut short, never acknowledged)`);
+    }
+    this.size = start;
   }
 
   commit(changes: LeaseChange[]): Promise<void> {
-    if (this.closed || !this.fh) return Promise.reject(new Error('lease store is closed'));
+    if (this.closed || !this.file) return Promise.reject(new OperationError('lease store is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ changes, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.kick();
     });
   }
 
-  private async flush(): Promise<void> {
+  /** Writes a snapshot and empties the journal; queued behind the commits in flight. */
+  compact(): Promise<void> {
+    if (this.closed || !this.file) return Promise.reject(new OperationError('lease store is closed'));
+    return new Promise((resolve, reject) => {
+      this.compactWaiters.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
     this.flushing = true;
+    this.idle = this.flush().catch((err: unknown) => {
+      // A bug, not an I/O error (those are handled per batch): stop acknowledging.
+      this.broken = new OperationError(`lease journal ${this.journalFile}: ${errnoText(err)}`);
+      for (const w of [...this.queue.splice(0), ...this.compactWaiters.splice(0)]) w.reject(this.broken);
+    });
+  }
+
+  /** The only writer: batches of commits and compactions, one at a time. */
+  private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        let text = '';
-        for (const p of batch) text += JSON.stringify({ s: ++this.seq, c: p.changes }) + '\n';
-        try {
-          await this.fh!.write(text, null, 'utf8');
-          if (this.sync) await this.fh!.datasync();
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-          continue;
-        }
-        for (const p of batch) this.mirror.apply(p.changes);
-        this.entries += batch.length;
-        for (const p of batch) p.resolve();
-        if (this.entries > this.compactAfter + this.mirror.leases.size) await this.compact().catch(() => undefined);
+      while (this.queue.length > 0 || this.compactWaiters.length > 0) {
+        if (this.queue.length > 0) await this.writeBatch();
+        const due = this.entries > this.compactAfter + this.mirror.leases.size;
+        if (this.compactWaiters.length > 0 || due) await this.compactFor(this.compactWaiters.splice(0));
       }
     } finally {
+      // In the same tick as the last look at the queues, so a commit queued after it starts a new loop.
       this.flushing = false;
     }
   }
 
-  /** Snapshot (atomic rename, fsync'ed) then an empty journal. Runs between batches only. */
-  async compact(): Promise<void> {
-    const state = this.mirror.state();
-    await writeFileAtomic(this.snapshotFile, JSON.stringify({ seq: this.seq, ...state }), { mode: 0o600 });
-    await this.fh!.truncate(0);
-    if (this.sync) await this.fh!.datasync();
+  private async compactFor(waiters: Waiter[]): Promise<void> {
+    try {
+      await this.compactNow();
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      if (!waiters.length) this.warn(`lease journal compaction failed: ${errnoText(err)}`);
+    }
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (this.broken) {
+      for (const p of batch) p.reject(this.broken);
+      return;
+    }
+    let text = '';
+    batch.forEach((p, i) => (text += JSON.stringify({ s: this.seq + 1 + i, c: p.changes }) + '\n'));
+    const data = Buffer.from(text, 'utf8');
+    try {
+      await this.appendDurably(data);
+    } catch (err) {
+      const e = this.broken ?? new OperationError(`cannot write lease journal ${this.journalFile}: ${errnoText(err)}`);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.seq += batch.length;
+    this.size += data.length;
+    this.entries += batch.length;
+    for (const p of batch) this.mirror.apply(p.changes);
+    for (const p of batch) p.resolve();
+  }
+
+  /** All of `data` at the end of the journal and synced, or none of it (the file cut back). */
+  private async appendDurably(data: Buffer): Promise<void> {
+    const file = this.file!;
+    try {
+      for (let done = 0; done < data.length; ) {
+        const n = await file.append(done === 0 ? data : data.subarray(done));
+        if (!(n > 0)) throw Object.assign(new Error('the write made no progress'), { code: 'EIO' });
+        done += n;
+      }
+      if (this.sync) await file.datasync();
+    } catch (err) {
+      try {
+        await file.truncate(this.size);
+      } catch (cut) {
+        this.broken = new OperationError(
+          `lease journal ${this.journalFile} may end in a partial line: a write failed (${errnoText(err)}) and cutting it back failed (${errnoText(cut)}); no lease is acknowledged until hearth restarts`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Snapshot (atomic: temp file, fsync, rename, fsync dir), then an empty journal. */
+  private async compactNow(): Promise<void> {
+    if (this.broken) throw this.broken;
+    await writeFileAtomic(this.snapshotFile, JSON.stringify({ seq: this.seq, ...this.mirror.state() }), { mode: 0o600 });
+    // The snapshot holds everything up to seq, so the journal may start over; being O_APPEND, its
+    // next line goes to offset 0. A crash before the cut is harmless: replay skips s <= seq.
+    await this.file!.truncate(0);
+    this.size = 0;
     this.entries = 0;
+    if (this.sync) await this.file!.datasync();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
-    await this.fh?.close();
-    this.fh = undefined;
+    while (this.flushing) await this.idle;
+    await this.file?.close();
+    this.file = undefined;
     await fsp.rm(this.lockFile, { force: true });
   }
 }
@@ -241,32 +300,26 @@ export class SnapshotLeaseStore implements LeaseStore {
     this.file = path.join(dir, 'dhcp-leases.json');
   }
   async load(): Promise<LeaseState> {
+    let text: string;
     try {
-      const s = JSON.parse(await fsp.readFile(this.file, 'utf8')) as LeaseState;
-      this.mirror.apply(s.leases.map((lease) => ({ kind: 'lease', lease })));
-      this.mirror.apply(s.declines.map((decline) => ({ kind: 'decline', decline })));
+      text = await fsp.readFile(this.file, 'utf8');
     } catch {
-      // empty
+      return this.mirror.state(); // nothing stored yet
     }
+    const snap = readSnapshot(text);
+    if (typeof snap === 'string') throw new OperationError(`lease snapshot ${this.file} is damaged (${snap})`);
+    this.mirror.applyState(snap);
     return this.mirror.state();
   }
   commit(changes: LeaseChange[]): Promise<void> {
-    this.chain = this.chain.then(async () => {
+    const done = this.chain.then(async () => {
       this.mirror.apply(changes);
-      await writeFileAtomic(this.file, JSON.stringify(this.mirror.state()), { mode: 0o600 });
+      await writeFileAtomic(this.file, JSON.stringify({ seq: 0, ...this.mirror.state() }), { mode: 0o600 });
     });
-    return this.chain;
+    this.chain = done.catch(() => undefined); // one failed write does not fail the commits after it
+    return done;
   }
   async close(): Promise<void> {
     await this.chain;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
