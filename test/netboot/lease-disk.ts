@@ -34,6 +34,14 @@ export class FaultyDisk {
     return i < 0 ? undefined : this.faults.splice(i, 1)[0];
   }
 
+  private readonly files: JournalFile[] = [];
+
+  /** The process dies now: nothing more reaches the file. */
+  async kill(): Promise<void> {
+    this.dead = true;
+    for (const f of this.files.splice(0)) await f.close().catch(() => undefined);
+  }
+
   private alive(): void {
     if (this.dead) throw errno('EBADF', 'the process is gone');
   }
@@ -41,6 +49,8 @@ export class FaultyDisk {
   readonly open: OpenJournalFile = async (file) => {
     const real: JournalFile = await openAppendOnly(file);
     const disk = this;
+    disk.synced = await real.size(); // what an earlier process left is on disk
+    disk.files.push(real);
     return {
       async size() {
         disk.alive();
@@ -54,8 +64,7 @@ export class FaultyDisk {
         if (f?.kind === 'short') return real.append(data.subarray(0, Math.min(f.keep, data.length)));
         if (f?.kind === 'crash') {
           if (f.keep > 0) await real.append(data.subarray(0, Math.min(f.keep, data.length)));
-          disk.dead = true;
-          await real.close();
+          await disk.kill();
           throw errno('EBADF', 'the process is gone');
         }
         return real.append(data);
@@ -75,6 +84,7 @@ export class FaultyDisk {
       },
       async close() {
         if (disk.dead) return;
+        disk.files.splice(disk.files.indexOf(real), 1);
         await real.close();
       },
     };
