@@ -14,22 +14,13 @@ import { NetnsLab, netnsUnavailable, which } from '../helpers/netns.js';
 import { clientPacket, makeLan, metricSum, pxeOptions, serverOptions, startRunner, udpPeer, type Lan, type Runner } from './dhcp-lab.js';
 import { encode, type OptionList } from '../../src/netboot/dhcp/packet.js';
 import { Opt } from '../../src/netboot/dhcp/options.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const skip = netnsUnavailable() ?? (!which('udhcpc') && !which('busybox') ? 'busybox udhcpc is not installed' : undefined);
 const COUNT = Number(process.env.HEARTH_FUZZ_COUNT ?? 100_000);
 const SEED = Number(process.env.HEARTH_FUZZ_SEED ?? 20261124);
 
-/** mulberry32: small, seeded, good enough to drive a fuzzer reproducibly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Packets that are each malformed or must be ignored, by construction. */
 export function fuzzPackets(count: number, seed: number): Buffer[] {

@@ -21,6 +21,7 @@ import { ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { noEvents } from '../../src/netboot/events.js';
 import { clientPacket, handlerRequest } from './dhcp-lab.js';
 import { FaultyDisk, type Fault } from './lease-disk.js';
+import { mulberry32 } from '../helpers/prng.js';
 import type { Outcome } from '../../src/netboot/dhcp/handler.js';
 
 const SEED = Number(process.env.HEARTH_LEASE_SEED ?? randomInt(2 ** 31));
@@ -28,18 +29,6 @@ const RUNS = Number(process.env.HEARTH_LEASE_RUNS ?? 20);
 const STEPS = Number(process.env.HEARTH_LEASE_STEPS ?? 40);
 const MACS = 24;
 const FIXED_MAC = 0;
-
-/** mulberry32: small, seedable, good enough to pick test steps. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const mac = (i: number) => `52:54:00:cc:00:${i.toString(16).padStart(2, '0')}`;
 
@@ -82,7 +71,7 @@ test('no acknowledged lease is lost and no address is bound twice, whatever the 
   const counts: Record<string, number> = {};
   let acks = 0;
   for (let run = 0; run < RUNS; run++) {
-    const rnd = prng(SEED + run);
+    const rnd = mulberry32(SEED + run);
     const int = (n: number) => Math.floor(rnd() * n);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-lease-prop-'));
     dirs.push(dir);

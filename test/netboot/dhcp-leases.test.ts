@@ -252,14 +252,22 @@ describe('lease journal: failed writes', () => {
 
 const root = process.getuid?.() === 0;
 
+/** Runs `fn` on a tmpfs mounted (with `options`) in a directory of its own, unmounted afterwards. */
+async function withTmpfs(options: string, fn: (mnt: string) => Promise<void>): Promise<void> {
+  const mnt = path.join(await tempDir(), 'mnt');
+  await mkdir(mnt);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt]);
+  assert.equal(mounted.status, 0, String(mounted.stderr));
+  try {
+    await fn(mnt);
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+}
+
 describe('lease journal on a tiny tmpfs (a real full disk)', { skip: root ? undefined : 'needs root to mount a tmpfs' }, () => {
   test('commits that do not fit are rejected; every acknowledged one loads after more room is made', async () => {
-    const dir = await tempDir();
-    const mnt = path.join(dir, 'mnt');
-    await mkdir(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=700', 'tmpfs', mnt]);
-    assert.equal(mounted.status, 0, String(mounted.stderr));
-    try {
+    await withTmpfs('size=64k,mode=700', async (mnt) => {
       const s = await open(mnt);
       const acked: number[] = [];
       let failure = '';
@@ -281,18 +289,11 @@ describe('lease journal on a tiny tmpfs (a real full disk)', { skip: root ? unde
       for (const i of acked) assert.equal(again.leases.get(mac(i)), lease(i).ip);
       assert.deepEqual(again.warnings, []);
       await again.store.close();
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 
   test('a read-only state directory is reported as read-only, not as missing', async () => {
-    const dir = await tempDir();
-    const mnt = path.join(dir, 'ro');
-    await mkdir(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt]);
-    assert.equal(mounted.status, 0, String(mounted.stderr));
-    try {
+    await withTmpfs('ro,size=64k', async (mnt) => {
       for (const d of [mnt, path.join(mnt, 'state')]) {
         await assert.rejects(new JournalLeaseStore(d).load(), (err: Error) => {
           assert.equal(err.name, 'OperationError');
@@ -301,9 +302,7 @@ describe('lease journal on a tiny tmpfs (a real full disk)', { skip: root ? unde
           return true;
         });
       }
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });
 
