@@ -131,7 +131,9 @@ async function mkdirReason(dir: string, fallback: unknown): Promise<unknown> {
 
 /**
  * Takes the lock file (created with its content in one step, so nobody reads it half-written);
- * takes over a lock whose process is gone; refuses one whose process runs.
+ * takes over a lock whose process is gone; refuses one whose process runs, this one included (a
+ * second store on the same directory in one process). Left open: two servers started in the same
+ * instant over one stale lock could both remove it; the second then fails to bind port 67.
  */
 export async function takeLock(file: string, dir: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
