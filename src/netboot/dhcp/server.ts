@@ -68,7 +68,7 @@ export class Server {
         mac,
         srcIp: d.srcIp,
         srcPort: d.srcPort,
-        broadcast: d.dstIp === '255.255.255.255' || d.dstIp.endsWith('.255'),
+        dstIp: d.dstIp,
         localPort: d.localPort,
         now: Date.now(),
       };
