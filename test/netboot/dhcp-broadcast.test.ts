@@ -5,20 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
-import type { DhcpRequest } from '../../src/netboot/dhcp/handler.js';
 import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import { MessageType, Opt, ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { decode, encode, isDecodeError } from '../../src/netboot/dhcp/packet.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket } from './dhcp-lab.js';
+import { clientPacket, dhcpRequest } from './dhcp-lab.js';
 
-function req(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
-  const p = decode(buf);
-  if (isDecodeError(p)) throw new Error(p.error);
-  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
-  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67, now: Date.now(), ...extra };
-}
+const req = dhcpRequest;
 
 /** A handler on 198.51.100.0/25 (broadcast 198.51.100.127), with ports that are not 67/68. */
 function handler() {

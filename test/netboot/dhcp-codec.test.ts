@@ -10,9 +10,9 @@ import { chooseBoot, classify, CHAIN_MARKER } from '../../src/netboot/dhcp/boot.
 import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler } from '../../src/netboot/dhcp/proxy/handler.js';
 import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
-import type { DhcpRequest, Outcome } from '../../src/netboot/dhcp/handler.js';
+import type { Outcome } from '../../src/netboot/dhcp/handler.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket, pxeOptions } from './dhcp-lab.js';
+import { clientPacket, dhcpRequest, pxeOptions } from './dhcp-lab.js';
 
 function dec(buf: Buffer): DhcpPacket {
   const p = decode(buf);
@@ -131,12 +131,7 @@ describe('boot file choice', () => {
   });
 });
 
-function req(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
-  const p = dec(buf);
-  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
-  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67, now: Date.now(), ...extra };
-}
+const req = dhcpRequest;
 
 function reply(o: Outcome): DhcpPacket {
   assert.ok(o.reply, `expected a reply, got ${JSON.stringify(o)}`);

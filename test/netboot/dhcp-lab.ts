@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { ROOT } from '../helpers/cli.js';
 import type { Netns, NetnsLab } from '../helpers/netns.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { encode, type OptionList } from '../../src/netboot/dhcp/packet.js';
+import { decode, encode, isDecodeError, type OptionList } from '../../src/netboot/dhcp/packet.js';
+import type { DhcpRequest } from '../../src/netboot/dhcp/handler.js';
 import { MessageType, Opt, ipBytes, macBytes } from '../../src/netboot/dhcp/options.js';
 
 const COMPILED = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
@@ -308,6 +309,15 @@ export function clientPacket(p: ClientPacket): Buffer {
   const chaddr = Buffer.alloc(16);
   macBytes(p.mac).copy(chaddr);
   return encode({ op: 1, xid: p.xid ?? 0x1234, flags: p.flags ?? 0x8000, ciaddr: p.ciaddr ?? 0, chaddr, options }, 1500);
+}
+
+/** A handler's input for a client packet, as the server would build it (broadcast to port 67 unless `extra` says otherwise). */
+export function dhcpRequest(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
+  const p = decode(buf);
+  if (isDecodeError(p)) throw new Error(p.error);
+  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
+  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67, now: Date.now(), ...extra };
 }
 
 /** Options a PXE ROM sends (vendor class, arch, NDI, UUID), optionally iPXE's. */
