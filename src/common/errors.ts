@@ -27,3 +27,31 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A server socket could not be bound: the address/port is taken (`EADDRINUSE`) or needs a
+ * privilege (`EACCES`). Created where the bind failed, so the errno is known; exit code 2 (the
+ * user chooses the ports and addresses).
+ */
+export class BindError extends InputError {
+  override name = 'BindError';
+  constructor(
+    readonly code: 'EADDRINUSE' | 'EACCES',
+    /** What was being bound: `HTTP`, `TFTP`, `DHCP`. */
+    readonly service: string,
+    /** Where: `ADDRESS:PORT`, or the interface and port. */
+    readonly where: string,
+  ) {
+    super(
+      code === 'EADDRINUSE'
+        ? `${service} port already in use on ${where} (another DHCP/TFTP/HTTP server running? use --http-port/--tftp-port)`
+        : `not allowed to bind ${service} on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE`,
+    );
+  }
+}
+
+/** `err` as a BindError when its errno code says the bind was refused; otherwise `err` itself. */
+export function bindFailure(err: unknown, service: string, where: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EADDRINUSE' || code === 'EACCES' ? new BindError(code, service, where) : err;
+}

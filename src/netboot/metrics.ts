@@ -30,3 +30,22 @@ export function createMetrics() {
 }
 
 export type NetbootMetrics = ReturnType<typeof createMetrics>;
+
+/** The part of a prom-client Counter with one label that `labelCounters` needs. */
+export interface LabelledCounter {
+  labels(value: string): { inc(n?: number): void };
+}
+
+/**
+ * `inc(label)` for a counter with one label, each label's child looked up once and reused, so the
+ * per-packet paths do no label lookup. The labels are the servers' own fixed reasons and types,
+ * so the set stays small.
+ */
+export function labelCounters(counter: LabelledCounter): (label: string) => void {
+  const children = new Map<string, { inc(n?: number): void }>();
+  return (label) => {
+    let c = children.get(label);
+    if (!c) children.set(label, (c = counter.labels(label)));
+    c.inc();
+  };
+}

@@ -12,7 +12,7 @@ import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
-import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveBoot, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
 
@@ -37,7 +37,6 @@ export interface NetbootServer {
   close(): Promise<void>;
 }
 
-/** The interface's IPv4 address and netmask (the given address must be one of its addresses). */
 /**
  * IPv4 addresses of one interface from iproute2. os.networkInterfaces() (libuv) leaves out links
  * without carrier, such as a bridge whose ports are all down before the first machine powers on.
@@ -59,6 +58,7 @@ function ipRouteAddresses(iface: string): os.NetworkInterfaceInfo[] | undefined 
   }
 }
 
+/** The interface's IPv4 address and netmask (the given address must be one of its addresses). */
 function interfaceAddress(iface: string | undefined, address: string | undefined): { ip: string; netmask: string } {
   const all = os.networkInterfaces();
   if (iface !== undefined) {
@@ -140,7 +140,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
-      spec,
+      resolveBoot: (client) => resolveBoot(spec, client),
       assets: config.assets,
       ipxe: config.ipxe,
       metrics,
@@ -185,11 +185,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       close: closeAll,
     };
   } catch (e) {
+    // Each server turns a refused bind into a BindError (an InputError) where it knows the errno.
     await closeAll();
-    if (e instanceof InputError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new InputError(`port already in use on ${serverIp}: ${err.message.replace(/^.*EADDRINUSE /, '')} (another DHCP/TFTP/HTTP server running? use --http-port/--tftp-port)`);
-    if (err.code === 'EACCES') throw new InputError(`not allowed to bind ${err.message.replace(/^.*EACCES /, '')}: ports below 1024 need root or CAP_NET_BIND_SERVICE`);
     throw e;
   }
 }

@@ -11,7 +11,7 @@ import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler } from '../../src/netboot/dhcp/proxy/handler.js';
 import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket, decodeOk as dec, handlerRequest as req, pxeOptions, replyPacket as reply } from './dhcp-lab.js';
+import { clientPacket, decodeOk as dec, dhcpRequest as req, pxeOptions, replyPacket as reply } from './dhcp-lab.js';
 
 
 describe('DHCP packet codec', () => {
@@ -210,7 +210,7 @@ describe('full mode state machine (RFC 2131 §4.3)', () => {
     const offer = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac: mac(1) }))));
     const ip = numToIp(offer.yiaddr);
     reply(await h.handle(req(clientPacket({ type: 'REQUEST', mac: mac(1), requestedIp: ip, serverId: '192.0.2.1' }))));
-    const o = await h.handle(req(clientPacket({ type: 'REQUEST', mac: mac(1), ciaddr: ipToNum(ip), flags: 0 }), { broadcast: false, srcIp: ip }));
+    const o = await h.handle(req(clientPacket({ type: 'REQUEST', mac: mac(1), ciaddr: ipToNum(ip), flags: 0 }), { dstIp: '192.0.2.1', srcIp: ip }));
     assert.equal(o.reply?.ip, ip);
     assert.equal(reply(o).options.get(Opt.MESSAGE_TYPE)![0], MessageType.ACK);
     const inf = await h.handle(req(clientPacket({ type: 'INFORM', mac: mac(9), ciaddr: ipToNum('192.0.2.50'), flags: 0 }), { srcIp: '192.0.2.50' }));
@@ -263,7 +263,7 @@ describe('proxy mode replies', () => {
   });
   test('port 4011 REQUEST → ACK unicast to the client, boot item echoed', () => {
     const opts = [...pxeOptions(0), [Opt.VENDOR_SPECIFIC, Buffer.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255])] as [number, Buffer]];
-    const o = h.handle(req(clientPacket({ type: 'REQUEST', mac: '52:54:00:00:02:03', ciaddr: ipToNum('192.0.2.60'), flags: 0, options: opts }), { localPort: 4011, srcIp: '192.0.2.60', srcPort: 68, broadcast: false }));
+    const o = h.handle(req(clientPacket({ type: 'REQUEST', mac: '52:54:00:00:02:03', ciaddr: ipToNum('192.0.2.60'), flags: 0, options: opts }), { localPort: 4011, srcIp: '192.0.2.60', srcPort: 68, dstIp: '192.0.2.1' }));
     const p = reply(o);
     assert.equal(p.options.get(Opt.MESSAGE_TYPE)![0], MessageType.ACK);
     assert.equal(o.reply!.ip, '192.0.2.60');

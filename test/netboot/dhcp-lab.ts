@@ -311,6 +311,15 @@ export function clientPacket(p: ClientPacket): Buffer {
   return encode({ op: 1, xid: p.xid ?? 0x1234, flags: p.flags ?? 0x8000, ciaddr: p.ciaddr ?? 0, chaddr, options }, 1500);
 }
 
+/** A handler's input for a client packet, as the server would build it (broadcast to port 67 unless `extra` says otherwise). */
+export function dhcpRequest(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
+  const p = decode(buf);
+  if (isDecodeError(p)) throw new Error(p.error);
+  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
+  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67, now: Date.now(), ...extra };
+}
+
 /** Options a PXE ROM sends (vendor class, arch, NDI, UUID), optionally iPXE's. */
 export function pxeOptions(arch: number, opts: { ipxe?: boolean; http?: boolean; userClass?: string } = {}): OptionList {
   const cls = opts.http ? `HTTPClient:Arch:${String(arch).padStart(5, '0')}:UNDI:003016` : `PXEClient:Arch:${String(arch).padStart(5, '0')}:UNDI:002001`;
@@ -345,14 +354,6 @@ export function decodeOk(buf: Buffer): DhcpPacket {
   const p = decode(buf);
   if (isDecodeError(p)) throw new Error(p.error);
   return p;
-}
-
-/** What the server hands a mode's handler for this client datagram (broadcast from 0.0.0.0:68). */
-export function handlerRequest(buf: Buffer, extra: Partial<DhcpRequest> = {}): DhcpRequest {
-  const p = decodeOk(buf);
-  const mac = [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const type = (Object.keys(MessageType) as (keyof typeof MessageType)[]).find((k) => MessageType[k] === p.options.get(Opt.MESSAGE_TYPE)![0])!;
-  return { packet: p, type, mac, srcIp: '0.0.0.0', srcPort: 68, broadcast: true, localPort: 67, now: Date.now(), ...extra };
 }
 
 /** The reply of an outcome as the client receives it; throws when there is none. */

@@ -19,7 +19,7 @@ import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { JournalLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import { ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { noEvents } from '../../src/netboot/events.js';
-import { clientPacket, handlerRequest } from './dhcp-lab.js';
+import { clientPacket, dhcpRequest } from './dhcp-lab.js';
 import { FaultyDisk, type Fault } from './lease-disk.js';
 import { mulberry32 } from '../helpers/prng.js';
 import type { Outcome } from '../../src/netboot/dhcp/handler.js';
@@ -106,10 +106,10 @@ test('no acknowledged lease is lost and no address is bound twice, whatever the 
     const bind = async (macs: number[]) => {
       const requests: Promise<[string, string, Outcome]>[] = [];
       for (const i of macs) {
-        const offer = await srv.handler.handle(handlerRequest(clientPacket({ type: 'DISCOVER', mac: mac(i), xid: xid++ })));
+        const offer = await srv.handler.handle(dhcpRequest(clientPacket({ type: 'DISCOVER', mac: mac(i), xid: xid++ })));
         if (!offer.reply) continue;
         const ip = numToIp(offer.reply.packet.yiaddr ?? 0);
-        const req = handlerRequest(clientPacket({ type: 'REQUEST', mac: mac(i), xid: xid++, requestedIp: ip, serverId: '192.0.2.1' }));
+        const req = dhcpRequest(clientPacket({ type: 'REQUEST', mac: mac(i), xid: xid++, requestedIp: ip, serverId: '192.0.2.1' }));
         requests.push(Promise.resolve(srv.handler.handle(req)).then((o) => [mac(i), ip, o]));
       }
       for (const [m, ip, o] of await Promise.all(requests)) settle(m, ip, o);
@@ -156,12 +156,12 @@ test('no acknowledged lease is lost and no address is bound twice, whatever the 
           op = 'renew';
           const m = someAcked()!;
           const ip = acked.get(m)!;
-          const o = await srv.handler.handle(handlerRequest(clientPacket({ type: 'REQUEST', mac: m, xid: xid++, ciaddr: ipToNum(ip), flags: 0 }), { broadcast: false, srcIp: ip }));
+          const o = await srv.handler.handle(dhcpRequest(clientPacket({ type: 'REQUEST', mac: m, xid: xid++, ciaddr: ipToNum(ip), flags: 0 }), { dstIp: '192.0.2.1', srcIp: ip }));
           settle(m, ip, o);
         } else if (r < 0.5 && acked.size) {
           op = 'release';
           const m = someAcked()!;
-          await srv.handler.handle(handlerRequest(clientPacket({ type: 'RELEASE', mac: m, xid: xid++, ciaddr: ipToNum(acked.get(m)!), serverId: '192.0.2.1', flags: 0 })));
+          await srv.handler.handle(dhcpRequest(clientPacket({ type: 'RELEASE', mac: m, xid: xid++, ciaddr: ipToNum(acked.get(m)!), serverId: '192.0.2.1', flags: 0 })));
           acked.delete(m); // the client gave it up, whether or not the server stored that
         } else if (r < 0.62) {
           op = 'fault';

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
+import { resolveBoot } from '../../src/netboot/render/index.js';
 import { run, which } from '../helpers/netns.js';
 import { SPEC_YAML, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
 
@@ -32,7 +33,7 @@ describe('http server', { skip }, () => {
     srv = await startHttp({
       address: '127.0.0.1',
       port: 0,
-      spec: loaded.spec,
+      resolveBoot: (client) => resolveBoot(loaded.spec, client),
       assets: tree.assets,
       ipxe: tree.ipxe,
       metrics,

@@ -13,8 +13,8 @@ export interface DhcpRequest {
   mac: string;
   srcIp: string;
   srcPort: number;
-  /** Arrived as a broadcast (255.255.255.255 or the subnet broadcast). */
-  broadcast: boolean;
+  /** Destination address of the datagram (255.255.255.255, the subnet broadcast, or ours): the handler, which knows the subnet, tells broadcast from unicast. */
+  dstIp: string;
   /** 67, or 4011 for PXE boot-server requests (proxy mode). */
   localPort: number;
   now: number;

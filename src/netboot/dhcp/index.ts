@@ -6,6 +6,7 @@
  * in this folder; keep these names and shapes.
  */
 import { constants as osConstants } from 'node:os';
+import { bindFailure } from '../../common/errors.js';
 import type { BootEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import { FullHandler } from './full/handler.js';
@@ -104,21 +105,19 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
         reservations,
         boot,
         tftpServer,
+        clientPort,
+        serverPort: port,
       },
       store,
       opts.events,
       (n) => opts.metrics.dhcpLeases.set(n),
     );
-    full.clientPort = clientPort;
-    full.serverPort = port;
     full.restore(state);
     handler = full;
     leases = () => full.leases();
     macForIp = (ip) => full.macForIp(ip);
   } else {
-    const proxy = new ProxyHandler({ serverIp, boot, tftpServer }, opts.events);
-    proxy.clientPort = clientPort;
-    proxy.port67 = port;
+    const proxy = new ProxyHandler({ serverIp, boot, tftpServer, clientPort, serverPort: port }, opts.events);
     handler = proxy;
     macForIp = (ip) => proxy.macForIp(ip);
   }
@@ -131,7 +130,7 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
     // Keep the errno name (EADDRINUSE, ENODEV, EPERM ...) so callers can explain it.
     const errno = (err as { errno?: number }).errno;
     const code = errno ? Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] : undefined;
-    throw Object.assign(new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`), code ? { code } : {});
+    throw bindFailure(Object.assign(new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`), code ? { code } : {}), 'DHCP', `${opts.interface} (UDP ${port})`);
   }
   const server = new Server(listeners, handler, opts.metrics, opts.onError);
   server.start();

@@ -5,43 +5,36 @@
  * escapes: every datagram is counted as received and, when nothing is done with it, as dropped
  * with a reason.
  */
-import type { NetbootMetrics } from '../metrics.js';
+import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
 import { macText, messageTypeName, Opt } from './options.js';
 import { decode, encodeTransient, isDecodeError } from './packet.js';
 import type { Datagram, Listener } from './transport.js';
 
-type CounterChild = { inc(n?: number): void };
-
 export class Server {
-  private readonly received = new Map<string, CounterChild>();
-  private readonly sent = new Map<string, CounterChild>();
-  private readonly dropped = new Map<string, CounterChild>();
+  private readonly received: (type: string) => void;
+  private readonly sent: (type: string) => void;
+  private readonly dropped: (reason: string) => void;
   private inflight = 0;
   private closing = false;
 
   constructor(
     private readonly listeners: Listener[],
     private readonly handler: Handler,
-    private readonly metrics: NetbootMetrics,
+    metrics: NetbootMetrics,
     private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
+  ) {
+    this.received = labelCounters(metrics.dhcpReceived);
+    this.sent = labelCounters(metrics.dhcpSent);
+    this.dropped = labelCounters(metrics.dhcpDropped);
+  }
 
   start(): void {
     for (const l of this.listeners) l.start((d) => this.onDatagram(d, l));
   }
 
-  private count(map: Map<string, CounterChild>, counter: { labels(v: string): CounterChild }, label: string): void {
-    let c = map.get(label);
-    if (!c) {
-      c = counter.labels(label);
-      map.set(label, c);
-    }
-    c.inc();
-  }
-
   drop(reason: string): void {
-    this.count(this.dropped, this.metrics.dhcpDropped, reason);
+    this.dropped(reason);
   }
 
   private onDatagram(d: Datagram, listener: Listener): void {
@@ -50,12 +43,12 @@ export class Server {
     try {
       const p = decode(d.data);
       if (isDecodeError(p)) {
-        this.count(this.received, this.metrics.dhcpReceived, 'invalid');
+        this.received('invalid');
         return this.drop(d.data.length === 0 ? 'truncated-datagram' : p.error);
       }
       const t = p.options.get(Opt.MESSAGE_TYPE);
       const type = t && t.length === 1 ? messageTypeName(t[0]!) : undefined;
-      this.count(this.received, this.metrics.dhcpReceived, type ? type.toLowerCase() : 'invalid');
+      this.received(type ? type.toLowerCase() : 'invalid');
       if (p.op !== 1) return this.drop('not-a-request');
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
@@ -68,7 +61,7 @@ export class Server {
         mac,
         srcIp: d.srcIp,
         srcPort: d.srcPort,
-        broadcast: d.dstIp === '255.255.255.255' || d.dstIp.endsWith('.255'),
+        dstIp: d.dstIp,
         localPort: d.localPort,
         now: Date.now(),
       };
@@ -104,7 +97,7 @@ export class Server {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
       const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
-      if (listener.send(buf, o.reply.ip, o.reply.port)) this.count(this.sent, this.metrics.dhcpSent, o.reply.type.toLowerCase());
+      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(o.reply.type.toLowerCase());
       else this.drop('send-failed');
     } catch (err) {
       this.onError(err);

@@ -38,6 +38,10 @@ export interface FullConfig {
   offerHoldMs?: number;
   /** How long a declined address is not handed out (default 10 min). */
   declineHoldMs?: number;
+  /** Client UDP port replies go to (default 68; tests use others). */
+  clientPort?: number;
+  /** Our port, where replies to relay agents go (default 67). */
+  serverPort?: number;
 }
 
 /** A lease as the handler holds it: the record, and its address as a number for the hot path. */
@@ -75,6 +79,8 @@ export class FullHandler implements Handler {
     this.bcast = (this.network | (~cfg.netmask >>> 0)) >>> 0;
     this.offerHoldMs = cfg.offerHoldMs ?? 60_000;
     this.declineHoldMs = cfg.declineHoldMs ?? 600_000;
+    this.clientPort = cfg.clientPort ?? 68;
+    this.serverPort = cfg.serverPort ?? 67;
     for (const [mac, r] of cfg.reservations) this.reservedIps.set(r.ip, mac);
     this.common = [[Opt.SUBNET_MASK, ipBytes(cfg.netmask)]];
     if (cfg.router !== undefined) this.common.push([Opt.ROUTER, ipBytes(cfg.router)]);
@@ -296,10 +302,13 @@ export class FullHandler implements Handler {
     };
   }
 
-  /** Client UDP port replies go to (68; tests may change it). */
-  clientPort = 68;
-  /** Our port, where replies to relay agents go (67). */
-  serverPort = 67;
+  private readonly clientPort: number;
+  private readonly serverPort: number;
+
+  /** Whether a request was broadcast: to 255.255.255.255 or to this subnet's broadcast address. */
+  private arrivedBroadcast(req: DhcpRequest): boolean {
+    return req.dstIp === '255.255.255.255' || ipToNum(req.dstIp) === this.bcast;
+  }
 
   private discover(req: DhcpRequest): Outcome {
     const { mac, now } = req;
@@ -350,7 +359,7 @@ export class FullHandler implements Handler {
         return this.nak(req, 'not your address');
       }
     } else if (p.ciaddr !== 0) {
-      state = req.broadcast ? 'rebinding' : 'renewing';
+      state = this.arrivedBroadcast(req) ? 'rebinding' : 'renewing';
       ip = p.ciaddr;
       if (!this.inSubnet(ip)) return this.nak(req, 'address not on this network');
     } else {

@@ -14,16 +14,23 @@ export interface ProxyConfig {
   serverIp: number;
   boot: BootSettings;
   tftpServer: number;
+  /** Client UDP port for broadcast replies (default 68; tests use others). */
+  clientPort?: number;
+  /** Our own port-67 port number (default 67; tests run on others); any other is the boot-server port. */
+  serverPort?: number;
 }
 
 export class ProxyHandler implements Handler {
   private readonly chain = new ChainMemory();
-  /** Client UDP port for broadcast replies (68; tests may change it). */
-  clientPort = 68;
+  private readonly clientPort: number;
+  private readonly port67: number;
   /** Addresses the clients reported (ciaddr at port 4011), so TFTP/HTTP requests map to MACs. */
   private readonly ipToMac = new Map<string, string>();
 
-  constructor(private readonly cfg: ProxyConfig, private readonly events: BootEvents) {}
+  constructor(private readonly cfg: ProxyConfig, private readonly events: BootEvents) {
+    this.clientPort = cfg.clientPort ?? 68;
+    this.port67 = cfg.serverPort ?? 67;
+  }
 
   macForIp(ip: string): string | undefined {
     return this.ipToMac.get(ip);
@@ -45,9 +52,6 @@ export class ProxyHandler implements Handler {
     }
     return { drop: 'not-for-us' };
   }
-
-  /** Our own port-67 port number (tests run on others). */
-  port67 = 67;
 
   private answer(req: DhcpRequest, type: 'OFFER' | 'ACK'): Outcome {
     const boot = bootPart(req, this.cfg.boot, this.chain, this.cfg.tftpServer, true);

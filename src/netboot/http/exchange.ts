@@ -1,0 +1,44 @@
+/**
+ * The shape every route handler works in: a request as plain data in, a response as plain data
+ * out. Only server.ts touches node:http; handlers are tested without sockets.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface HttpRequest {
+  method: string;
+  /** URL path as sent (still percent-encoded). */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** The client's IPv4 address. */
+  ip: string;
+  /** Base URL scripts point back to (http://HOST:PORT). */
+  base: string;
+}
+
+/** A slice of a file the server streams as the body. */
+export interface FileBody {
+  path: string;
+  /** First and last byte sent (inclusive). */
+  start: number;
+  end: number;
+  /** Bytes in the body (0 for an empty file). */
+  length: number;
+  /** The name it was asked for, and what it is (`kernel`, `initrd`, `asset`, `bootfile`), for progress. */
+  name: string;
+  kind: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  /** A text body (left out for HEAD). */
+  body?: string;
+  /** A file body (left out for HEAD and when empty). */
+  file?: FileBody;
+}
+
+/** A text response; `Content-Length` is the body's, also for HEAD. */
+export function text(status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra }, body };
+}

@@ -1,0 +1,123 @@
+/**
+ * One small handler per route, each a function from request to response (exchange.ts), built
+ * from the server's config at construction:
+ *
+ *   /healthz         ok
+ *   /metrics         Prometheus text of this server's registry
+ *   /api/machines    the machines seen and their boot progress (JSON)
+ *   /boot.ipxe       the first iPXE script, chaining to /ipxe with the client's identity
+ *   /ipxe?mac=...    the machine's script (resolveBoot), or `exit 1` when it must not boot
+ *   /<iPXE binary>   undionly.kpxe, ipxe.efi ... (UEFI HTTP boot)
+ *   /assets/<file>   kernel, initrds and other assets (Range, HEAD, ETag)
+ */
+import type { Jail } from '../jail.js';
+import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, normalizeMac, renderBootScript, renderMachineScript } from '../render/index.js';
+import type { HttpConfig } from './config.js';
+import { text, type HttpRequest, type HttpResponse } from './exchange.js';
+import { fileResponse } from './files.js';
+
+export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+
+/** A handler and its name in the request metrics. */
+export interface Route {
+  name: string;
+  handle: Handler;
+}
+
+export const healthz: Handler = () => text(200, 'ok\n');
+
+export const bootScript: Handler = (req) => text(200, renderBootScript(req.base));
+
+export function metricsRoute(cfg: Pick<HttpConfig, 'metrics'>): Handler {
+  const registry = cfg.metrics.registry;
+  return async () => text(200, await registry.metrics(), registry.contentType);
+}
+
+export function machinesRoute(cfg: Pick<HttpConfig, 'machines'>): Handler {
+  return () => text(200, `${JSON.stringify({ machines: cfg.machines() }, null, 2)}\n`, 'application/json');
+}
+
+/** The machine's iPXE script. Only a well-formed MAC in the URL counts; else the lease behind the client's address. */
+export function machineScript(cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp' | 'events'>): Handler {
+  return (req) => {
+    const q = req.query;
+    const rawMac = q.get('mac') || undefined;
+    const fromUrl = rawMac && /^[0-9a-f]{12}$/i.test(rawMac.replace(/[:-]/g, '')) ? normalizeMac(rawMac) : undefined;
+    const mac = fromUrl ?? cfg.macForIp(req.ip);
+    const uuid = q.get('uuid') || undefined;
+    const arch = q.get('buildarch') || undefined;
+    const platform = q.get('platform') || undefined;
+    const plan = cfg.resolveBoot({ mac, uuid });
+    cfg.events.emit({
+      kind: 'http-script',
+      at: Date.now(),
+      ip: req.ip,
+      mac,
+      uuid,
+      arch: arch ? `${platform ?? 'ipxe'}-${arch}` : undefined,
+      file: req.path,
+      detail: `profile ${plan.profile}${plan.boot ? '' : ' (no boot)'}`,
+    });
+    return text(200, renderMachineScript(plan, req.base));
+  };
+}
+
+/** An iPXE binary from the ipxe directory; `name` is the decoded path without its leading slash. */
+export function ipxeBinary(jail: Jail, name: string): Handler {
+  return async (req) => {
+    const found = await jail.resolve(name);
+    if ('refused' in found) return text(404, `${name} not found\n`);
+    return fileResponse(req, found.file, found.st, name, 'bootfile');
+  };
+}
+
+/** A file under the assets directory; `rel` is the decoded path after /assets/. */
+export function asset(jail: Jail, cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp'>, rel: string): Handler {
+  return async (req) => {
+    const found = await jail.resolve(rel);
+    if ('refused' in found) return text(404, 'not found\n');
+    // What the file is for the machine fetching it: its kernel, one of its initrds, or another file.
+    const plan = cfg.resolveBoot({ mac: cfg.macForIp(req.ip) });
+    const kind = rel === plan.kernel ? 'kernel' : plan.initrd.includes(rel) ? 'initrd' : 'asset';
+    return fileResponse(req, found.file, found.st, rel, kind);
+  };
+}
+
+const IPXE_NAMES: ReadonlySet<string> = new Set([...IPXE_BINARIES, ...OPTIONAL_IPXE_BINARIES]);
+const ASSETS = '/assets/';
+
+/** A path's percent-encoding decoded, or undefined when it is malformed. */
+function decodePath(p: string): string | undefined {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The router: which handler answers a method and (still encoded) path. */
+export function createRouter(cfg: HttpConfig, jails: { assets: Jail; ipxe: Jail }): (method: string, path: string) => Route {
+  const fixed = new Map<string, Route>([
+    ['/healthz', { name: 'healthz', handle: healthz }],
+    ['/metrics', { name: 'metrics', handle: metricsRoute(cfg) }],
+    ['/api/machines', { name: 'api', handle: machinesRoute(cfg) }],
+    ['/boot.ipxe', { name: 'boot.ipxe', handle: bootScript }],
+    ['/ipxe', { name: 'script', handle: machineScript(cfg) }],
+  ]);
+  const notAllowed: Route = { name: 'other', handle: () => text(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' }) };
+  const notFound: Route = { name: 'other', handle: () => text(404, 'not found\n') };
+  const badPath = (name: string): Route => ({ name, handle: () => text(400, 'bad path\n') });
+  return (method, p) => {
+    if (method !== 'GET' && method !== 'HEAD') return notAllowed;
+    const hit = fixed.get(p);
+    if (hit) return hit;
+    if (p.startsWith(ASSETS)) {
+      const rel = decodePath(p.slice(ASSETS.length));
+      return rel === undefined ? badPath('asset') : { name: 'asset', handle: asset(jails.assets, cfg, rel) };
+    }
+    const name = decodePath(p.slice(1));
+    if (name === undefined) return badPath('other');
+    if (IPXE_NAMES.has(name)) return { name: 'ipxe', handle: ipxeBinary(jails.ipxe, name) };
+    return notFound;
+  };
+}

@@ -1,0 +1,323 @@
+/**
+ * One TFTP read transfer: its own socket on an ephemeral port (the transfer ID), the negotiated
+ * options, the window of DATA blocks in flight, retransmission on timeout, and the end (done,
+ * timed out, aborted) reported once through its context.
+ */
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import type { Stats } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
+import type { FileCache } from './cache.js';
+import type { TftpConfig } from './config.js';
+import { ERR, OP, dataHeader, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packet.js';
+import { ackedBlock, lastBlockOf, negotiate } from './request.js';
+
+/** Bytes read from the file at a time (per transfer, in octet mode). */
+const READ_CHUNK = 256 * 1024;
+/** netascii converts in memory; bigger files must use octet. */
+const NETASCII_MAX = 16 * 1024 * 1024;
+/** Largest set of reused DATA packets per transfer (window x (blksize + 4)); bigger ones send views. */
+const RING_MAX = 128 * 1024;
+/** A retransmission timer that fires this close to its deadline counts as expired. */
+const TIMER_SLACK_MS = 5;
+
+export type TransferResult = 'ok' | 'timeout' | 'aborted' | 'client-error' | 'error';
+
+/** What a transfer needs from the server that runs it. */
+export interface TransferContext {
+  config: TftpConfig;
+  cache: FileCache;
+  drop(reason: string): void;
+  duplicateAck(): void;
+  started(): void;
+  /** Called once when the transfer ends, whatever the result. */
+  ended(t: Transfer, result: TransferResult, bytes: number): void;
+}
+
+/**
+ * dgram's lookup for our sockets: peers are always IPv4 literals (from recvmsg), so skip
+ * dns.lookup (which validates and defers every send to the next tick) and answer synchronously.
+ */
+export function literalLookup(address: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(address)) callback(null, address, 4);
+  else dns.lookup(address, options, callback);
+}
+
+export class Transfer {
+  private readonly sock: dgram.Socket;
+  private fh?: FileHandle;
+  /** The whole content, when in memory (cached file or netascii): blocks are sent from it. */
+  private data?: Buffer;
+  private size = 0;
+  private blksize = 512;
+  private window = 1;
+  private timeout: number;
+  private lastBlock = 0; // absolute number of the final block
+  private base = 1; // first unacknowledged block (absolute)
+  private oackPending = false;
+  private oack?: Buffer;
+  private tries = 0;
+  /** One timer per transfer; it checks `lastSend` when it fires instead of being re-armed per packet. */
+  private timer?: NodeJS.Timeout;
+  private lastSend = 0;
+  /** Reused DATA packets (full-size blocks), one per window slot, when small enough. */
+  private ring?: Buffer[];
+  private cache = Buffer.alloc(0);
+  private cacheStart = 0; // file offset of cache[0]
+  private reading?: Promise<void>;
+  private readonly started = Date.now();
+  private sent = 0;
+  private done = false;
+  private readonly mac: string | undefined;
+  private readonly peerAddress: string;
+  private readonly peerPort: number;
+
+  constructor(
+    private readonly ctx: TransferContext,
+    private readonly req: Request,
+    private readonly file: string,
+    private readonly st: Stats,
+    peer: dgram.RemoteInfo,
+  ) {
+    this.peerAddress = peer.address;
+    this.peerPort = peer.port;
+    this.timeout = ctx.config.timeoutMs;
+    this.mac = ctx.config.macForIp(peer.address);
+    this.sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    this.sock.on('error', () => undefined);
+    this.sock.on('message', (m, r) => this.onMessage(m, r));
+  }
+
+  /** Binds the transfer's socket, loads the file, negotiates and sends the OACK or first window. */
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.sock.once('error', reject);
+      this.sock.bind({ address: this.ctx.config.address, port: 0 }, () => {
+        this.sock.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      this.sock.setSendBufferSize(1024 * 1024);
+    } catch {
+      /* best effort */
+    }
+    await this.load();
+    if (this.done) return; // aborted while loading
+    const n = negotiate(this.req.options, this.size, this.ctx.config);
+    this.blksize = n.blksize;
+    this.window = n.window;
+    this.timeout = n.timeoutMs;
+    this.lastBlock = lastBlockOf(this.size, this.blksize);
+    if (this.data && this.window * (this.blksize + 4) <= RING_MAX && this.lastBlock > 1) this.ring = dataRing(this.window, this.blksize);
+    this.ctx.started();
+    this.ctx.config.events.emit({ kind: 'tftp-start', at: this.started, ip: this.peerAddress, mac: this.mac, file: this.req.filename, bytes: this.size });
+    if (n.accepted.length > 0) {
+      this.oack = oackPacket(n.accepted);
+      this.oackPending = true;
+      this.sendOack();
+    } else {
+      this.sendWindow();
+    }
+  }
+
+  /** The content in memory when it fits the cache (or is netascii), else an open file to read ahead from. */
+  private async load(): Promise<void> {
+    const cache = this.ctx.cache;
+    if (this.req.mode === 'netascii') {
+      if (this.st.size > NETASCII_MAX) throw new Error('file too large for netascii; use octet mode');
+      this.data = (await cache.get(this.file, this.st, 'netascii', toNetascii)) ?? toNetascii(await readFile(this.file));
+    } else {
+      this.data = await cache.get(this.file, this.st);
+      if (!this.data) {
+        this.fh = await open(this.file, 'r');
+        this.size = (await this.fh.stat()).size;
+      }
+    }
+    if (this.data) this.size = this.data.length;
+  }
+
+  private sendOack(): void {
+    this.sock.send(this.oack!, this.peerPort, this.peerAddress);
+    this.arm();
+  }
+
+  /** Notes a send; the timer, when not running, is started (it re-checks `lastSend` when it fires). */
+  private arm(): void {
+    this.lastSend = Date.now();
+    if (!this.timer) this.timer = setTimeout(this.onTimer, this.timeout);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.done) return;
+    const idle = Date.now() - this.lastSend;
+    // Something was sent since the timer started: wait out the rest of the timeout from then.
+    if (idle < this.timeout - TIMER_SLACK_MS) {
+      this.timer = setTimeout(this.onTimer, this.timeout - idle);
+      return;
+    }
+    if (++this.tries > this.ctx.config.retries) {
+      this.finish('timeout', 'client stopped answering');
+      return;
+    }
+    if (this.oackPending) this.sendOack();
+    else this.sendWindow();
+  };
+
+  /** Bytes [off, off+len) of the file, from the read-ahead buffer (files too large for the cache). */
+  private async chunk(off: number, len: number): Promise<Buffer> {
+    const end = Math.min(off + len, this.size);
+    while (this.reading) await this.reading;
+    if (!(off >= this.cacheStart && end <= this.cacheStart + this.cache.length)) {
+      const want = Math.min(Math.max(READ_CHUNK, len), this.size - off);
+      const buf = Buffer.allocUnsafe(want);
+      this.reading = (async () => {
+        let got = 0;
+        while (got < want) {
+          const { bytesRead } = await this.fh!.read(buf, got, want - got, off + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        this.cache = buf.subarray(0, got);
+        this.cacheStart = off;
+      })();
+      try {
+        await this.reading;
+      } finally {
+        this.reading = undefined;
+      }
+    }
+    return this.cache.subarray(off - this.cacheStart, Math.min(end, this.cacheStart + this.cache.length) - this.cacheStart);
+  }
+
+  /**
+   * Sends the window at `base`. From memory (the usual case) it is synchronous: each full-size
+   * block is copied into its reused packet (header and payload rewritten together, so a packet
+   * still queued in libuv never goes out half old, half new); the short last block and big
+   * blocks go as a fresh header plus a view of the file's bytes.
+   */
+  private sendWindow(): void {
+    const first = this.base;
+    if (this.data) return this.emitWindow(first, this.data, 0);
+    const count = Math.min(this.window, this.lastBlock - first + 1);
+    const off = (first - 1) * this.blksize;
+    const end = Math.min(off + count * this.blksize, this.size);
+    if (off >= this.cacheStart && end <= this.cacheStart + this.cache.length) return this.emitWindow(first, this.cache, this.cacheStart);
+    this.chunk(off, count * this.blksize).then(
+      () => {
+        if (!this.done && first === this.base) this.emitWindow(first, this.cache, this.cacheStart);
+      },
+      (e) => this.finish('error', String(e)),
+    );
+  }
+
+  /** Sends blocks first.. of the window from `src`, which holds the file from offset `srcStart`. */
+  private emitWindow(first: number, src: Buffer, srcStart: number): void {
+    const blksize = this.blksize;
+    const last = Math.min(first + this.window - 1, this.lastBlock);
+    const ring = this.ring;
+    for (let b = first; b <= last; b++) {
+      const s = (b - 1) * blksize - srcStart;
+      const e = Math.min(s + blksize, this.size - srcStart, src.length);
+      if (ring !== undefined && e - s === blksize) {
+        const pkt = ring[(b - 1) % this.window]!;
+        pkt[2] = (b >>> 8) & 0xff;
+        pkt[3] = b & 0xff;
+        src.copy(pkt, 4, s, e);
+        this.sock.send(pkt, this.peerPort, this.peerAddress);
+      } else {
+        this.sock.send([dataHeader(b), src.subarray(s, e)], this.peerPort, this.peerAddress);
+      }
+    }
+    this.arm();
+  }
+
+  private onMessage(msg: Buffer, r: dgram.RemoteInfo): void {
+    try {
+      if (this.done) return;
+      if (r.port !== this.peerPort || r.address !== this.peerAddress) {
+        // RFC 1350: a packet from a wrong TID gets an error; the transfer goes on.
+        this.sock.send(errorPacket(ERR.UNKNOWN_TID, 'unknown transfer ID'), r.port, r.address);
+        this.ctx.drop('unknown-tid');
+        return;
+      }
+      // The hot path: a well-formed ACK, read without building a parsed object.
+      if (msg.length === 4 && msg[0] === 0 && msg[1] === OP.ACK) return this.onAck((msg[2]! << 8) | msg[3]!);
+      const p = parsePacket(msg);
+      if (p.kind === 'error') {
+        this.finish(p.code === ERR.OPTION_REFUSED ? 'aborted' : 'client-error', p.message);
+        return;
+      }
+      this.ctx.drop(p.kind === 'invalid' ? p.reason : `unexpected-${p.kind}`);
+    } catch {
+      this.ctx.drop('internal');
+    }
+  }
+
+  private onAck(block: number): void {
+    if (this.oackPending) {
+      if (block !== 0) return void this.ctx.drop('unexpected-ack');
+      this.oackPending = false;
+      this.tries = 0;
+      this.sendWindow();
+      return;
+    }
+    const acked = ackedBlock(block, this.base, this.window, this.lastBlock);
+    if (acked === undefined) return this.ctx.duplicateAck();
+    this.sent += (acked - this.base + 1) * this.blksize;
+    this.base = acked + 1;
+    this.tries = 0;
+    if (acked >= this.lastBlock) {
+      this.finish('ok');
+      return;
+    }
+    this.sendWindow();
+  }
+
+  /** Ends the transfer (once): stops its timer, closes its socket, reports the result. */
+  finish(result: TransferResult, detail?: string): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const bytes = result === 'ok' ? this.size : Math.min(this.sent, this.size);
+    this.ctx.ended(this, result, bytes);
+    if (result === 'error') this.sock.send(errorPacket(ERR.UNDEFINED, detail ?? 'error'), this.peerPort, this.peerAddress, () => this.close());
+    else this.close();
+    const now = Date.now();
+    this.ctx.config.events.emit({
+      kind: result === 'ok' ? 'tftp-done' : 'tftp-error',
+      at: now,
+      ip: this.peerAddress,
+      mac: this.mac,
+      file: this.req.filename,
+      bytes,
+      durationMs: now - this.started,
+      ...(result === 'ok' ? {} : { detail: `${result}${detail ? `: ${detail}` : ''}` }),
+    });
+  }
+
+  private close(): void {
+    try {
+      this.sock.close();
+    } catch {
+      /* already closed */
+    }
+    void this.fh?.close().catch(() => undefined);
+  }
+}
+
+/** `window` reused DATA packets of `blksize` payload, carved from one slab, opcode preset. */
+function dataRing(window: number, blksize: number): Buffer[] {
+  const slab = Buffer.allocUnsafeSlow(window * (blksize + 4));
+  const ring: Buffer[] = [];
+  for (let i = 0; i < window; i++) {
+    const pkt = slab.subarray(i * (blksize + 4), (i + 1) * (blksize + 4));
+    pkt[0] = 0;
+    pkt[1] = OP.DATA;
+    ring.push(pkt);
+  }
+  return ring;
+}
