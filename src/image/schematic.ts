@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Spec } from '../spec/index.js';
 import { catalogEntry, releaseCatalog } from './catalog/index.js';
 import { requestedNames } from './names.js';
-import { marshalV3, v3map, type V3Value } from './yamlv3.js';
+import { marshalYamlV3 } from '../common/yamlv3.js';
 
 /**
  * An Image Factory schematic (siderolabs/image-factory pkg/schematic): the customization the
@@ -49,21 +49,15 @@ export function marshalSchematic(s: Schematic): string {
   const c = s.customization;
   const nonEmpty = <T>(list: T[] | undefined) => (list && list.length > 0 ? list : undefined);
   const exts = nonEmpty(c.systemExtensions?.officialExtensions);
-  const meta = nonEmpty(c.meta);
-  return marshalV3(
-    v3map([
-      ['overlay', s.overlay ? v3map([['image', s.overlay.image], ['name', s.overlay.name]]) : undefined],
-      [
-        'customization',
-        v3map([
-          ['extraKernelArgs', nonEmpty(c.extraKernelArgs)],
-          ['meta', meta?.map((m): V3Value => v3map([['key', m.key], ['value', m.value]]))],
-          ['systemExtensions', exts ? v3map([['officialExtensions', exts]]) : undefined],
-          ['secureboot', c.secureboot?.includeWellKnownCertificates ? v3map([['includeWellKnownCertificates', true]]) : undefined],
-        ]),
-      ],
-    ]),
-  );
+  return marshalYamlV3({
+    overlay: s.overlay ? { image: s.overlay.image, name: s.overlay.name } : undefined,
+    customization: {
+      extraKernelArgs: nonEmpty(c.extraKernelArgs),
+      meta: nonEmpty(c.meta)?.map((m) => ({ key: m.key, value: m.value })),
+      systemExtensions: exts ? { officialExtensions: exts } : undefined,
+      secureboot: c.secureboot?.includeWellKnownCertificates ? { includeWellKnownCertificates: true } : undefined,
+    },
+  });
 }
 
 /** The schematic ID: sha256 of the canonical bytes, hex, exactly as the Image Factory computes it. */

@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { readInputFile } from '../common/fs.js';
+import { checkHeader, type RawSpec } from './apiversion.js';
 import { crossFieldChecks } from './checks.js';
 import { formatIssue, formatPath, locate, type LocatedIssue, type SpecIssue, type SpecPath } from './issues.js';
 import { specJsonSchema, specSchema, type Spec } from './schema.js';
@@ -23,6 +24,8 @@ export interface LoadedSpec {
 export interface LoadResult {
   loaded?: LoadedSpec;
   issues: LocatedIssue[];
+  /** Things that load but should change (a file without apiVersion and kind). */
+  warnings: LocatedIssue[];
 }
 
 /** Parses and validates spec text. Never throws on bad input: every problem comes back as an issue. */
@@ -37,33 +40,46 @@ export function parseSpec(text: string, file: string, baseDir = path.dirname(pat
         const pos = lc.linePos(e.pos[0]);
         return { file, line: pos.line, col: pos.col, path: [], message: `YAML: ${e.message.split('\n')[0]}` };
       }),
+      warnings: [],
     };
   }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 1000 }) ?? {};
   } catch (err) {
-    return { issues: [{ file, line: 1, col: 1, path: [], message: `YAML: ${(err as Error).message}` }] };
+    return { issues: [{ file, line: 1, col: 1, path: [], message: `YAML: ${(err as Error).message}` }], warnings: [] };
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { issues: at([{ path: [], message: 'the spec must be a mapping (metadata:, talos:, image:, cluster:, ...)' }]) };
+    return { issues: at([{ path: [], message: 'the spec must be a mapping (apiVersion:, kind:, metadata:, cluster:, ...)' }]), warnings: [] };
   }
 
-  const result = specSchema.safeParse(raw);
-  const issues: SpecIssue[] = result.success ? [] : result.error.issues.flatMap((i) => fromZod(i, raw));
-  issues.push(...crossFieldChecks(raw));
+  const header = checkHeader(raw as RawSpec);
+  const warnings = at(header.warnings);
+  const result = specSchema.safeParse(header.raw);
+  const issues: SpecIssue[] = [...header.issues];
+  if (!result.success) issues.push(...result.error.issues.flatMap((i) => fromZod(i, header.raw)));
+  issues.push(...crossFieldChecks(header.raw));
   if (issues.length > 0 || !result.success) {
-    return { issues: sortIssues(at(dedupe(issues))) };
+    return { issues: sortIssues(at(dedupe(issues))), warnings };
   }
   const spec = result.data;
   spec.talos.kubernetesVersion ??= defaultKubernetesVersion(spec.talos.version);
-  return { loaded: { spec, file, baseDir, locate: at }, issues: [] };
+  return { loaded: { spec, file, baseDir, locate: at }, issues: [], warnings };
 }
 
-/** Reads and validates a spec file; throws InputError listing every problem. */
-export function loadSpec(file: string): LoadedSpec {
+/** Where loadSpec reports warnings unless told otherwise: one line each on stderr, never stdout. */
+export function warnOnStderr(w: LocatedIssue): void {
+  process.stderr.write(`warning: ${formatIssue(w)}\n`);
+}
+
+/**
+ * Reads and validates a spec file; throws InputError listing every problem. Warnings go to
+ * `onWarning` (stderr by default), before any error, so stdout keeps only a command's data.
+ */
+export function loadSpec(file: string, onWarning: (w: LocatedIssue) => void = warnOnStderr): LoadedSpec {
   const text = readInputFile(file, 'spec', ' (create one with `hearth init`)');
-  const { loaded, issues } = parseSpec(text, file);
+  const { loaded, issues, warnings } = parseSpec(text, file);
+  warnings.forEach(onWarning);
   if (!loaded) throw specError(issues);
   return loaded;
 }

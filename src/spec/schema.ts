@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SPEC_API_GROUP, SPEC_API_VERSION, SPEC_KIND, SPEC_VERSION } from './apiversion.js';
 import { clusterSchema, imageSchema, metadataSchema, talosSchema } from './sections/core.js';
 import { machineSchema } from './sections/machines.js';
 import { netbootSchema } from './sections/netboot.js';
@@ -11,6 +12,8 @@ import { platformSchema } from './sections/platform.js';
 export const specSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+    apiVersion: z.literal(SPEC_API_VERSION).describe(`Version of this file's format: ${SPEC_API_VERSION}. Older versions are converted when read.`),
+    kind: z.literal(SPEC_KIND).describe(`What this file describes: ${SPEC_KIND}.`),
     metadata: metadataSchema,
     talos: talosSchema.prefault({}),
     image: imageSchema.prefault({}),
@@ -30,13 +33,16 @@ export type NetbootSpec = Spec['netboot'];
 export type PlatformSpec = Spec['platform'];
 export type Patch = Spec['cluster']['patches']['common'][number];
 
+/** Where the JSON Schema of this apiVersion is published: one URL per version of the format. */
+export const SCHEMA_ID = `https://${SPEC_API_GROUP}/schema/${SPEC_VERSION}/hearth.schema.json`;
+
 let cachedJsonSchema: Record<string, unknown> | undefined;
 
 /** The JSON Schema (draft 2020-12) of hearth.yaml, as an editor wants it: input shape, defaults shown. */
 export function specJsonSchema(): Record<string, unknown> {
   cachedJsonSchema ??= {
     ...(z.toJSONSchema(specSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>),
-    $id: 'https://hearth.invalid/schema/hearth.schema.json',
+    $id: SCHEMA_ID,
     title: 'hearth.yaml',
   };
   return cachedJsonSchema;

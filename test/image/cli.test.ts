@@ -118,7 +118,7 @@ test('an unknown extension stops every image command with exit 2 and the located
       const r = await runHearth(['image', sub, '-f', s.file]);
       assert.equal(r.code, 2, sub);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^error: .*hearth\.yaml: 1 problem\n {2}.*hearth\.yaml:6:16 image\.extensions\[0\]: unknown extension "zsf" for Talos v1\.13\.9 \(did you mean "zfs"\?\)/);
+      assert.match(r.stderr, /^error: .*hearth\.yaml: 1 problem\n {2}.*hearth\.yaml:8:16 image\.extensions\[0\]: unknown extension "zsf" for Talos v1\.13\.9 \(did you mean "zfs"\?\)/);
     }
   } finally {
     s.done();

@@ -2,7 +2,9 @@ import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
 
 /** A minimal valid spec with an image section given as YAML lines (indented by two). */
 export function specText(image: string, talos = 'v1.13.9'): string {
-  return `metadata:
+  return `apiVersion: hearth.dev/v1alpha1
+kind: Cluster
+metadata:
   name: lab
 talos:
   version: ${talos}

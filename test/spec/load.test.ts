@@ -216,5 +216,5 @@ test('YAML syntax errors and non-mapping documents', () => {
   assert.match(e[0]!, /^hearth.yaml:\d+:\d+ \(root\): YAML: /);
   assert.equal(one('metadata: {name: a}\nmetadata: {name: b}\n'), 'hearth.yaml:2:1 (root): YAML: Map keys must be unique');
   assert.deepEqual(errors(''), ['hearth.yaml:1:1 metadata: required field is missing', 'hearth.yaml:1:1 cluster: required field is missing']);
-  assert.equal(one('- just\n- a list\n'), 'hearth.yaml:1:1 (root): the spec must be a mapping (metadata:, talos:, image:, cluster:, ...)');
+  assert.equal(one('- just\n- a list\n'), 'hearth.yaml:1:1 (root): the spec must be a mapping (apiVersion:, kind:, metadata:, cluster:, ...)');
 });
