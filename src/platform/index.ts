@@ -1,12 +1,14 @@
 /**
  * The platform stage: the system components as Flux HelmReleases with dependencies.
- * bundles -> resolve (spec applied, graph checked) -> render (pure) -> install / status (cluster).
+ * bundles -> resolve (spec applied, graph checked; check.ts: its issues) -> render (pure) -> install /
+ * status (cluster).
  */
 import type { Artifact } from '../common/artifacts.js';
-import type { LoadedSpec, Spec, SpecIssue } from '../spec/index.js';
+import type { LoadedSpec } from '../spec/index.js';
 import { resolvePlatform, waves, type Resolution } from './resolve.js';
 import { platformArtifacts, renderPlatform } from './render.js';
 
+export { checkPlatform } from './check.js';
 export { resolvePlatform, waves, deepMerge, cycleIssues, type Resolution } from './resolve.js';
 export { renderPlatform, allObjects, platformArtifacts, toYamlStream, type RenderedPlatform } from './render.js';
 export { BUNDLES, bundleComponents, type BundleName } from './bundles/index.js';
@@ -18,26 +20,9 @@ export { clientFromKubeconfig, type KubeClient } from './kube/client.js';
 export { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from './status.js';
 export { listReleases, watchReleases } from './watch.js';
 
-/** Checks of the spec that only this stage can make; each names its field. */
-/**
- * How the platform shapes the cluster's networking, for the Talos configs: a platform that installs
- * its own CNI needs Talos to deploy none (cluster.network.cni.name: none), and Cilium with
- * kubeProxyReplacement needs Talos to skip kube-proxy (cluster.proxy.disabled).
- */
-export function platformNetworking(spec: Spec): { cniNone: boolean; kubeProxyDisabled: boolean } {
-  const cni = resolvePlatform(spec).components.filter((c) => c.traits?.includes('cni'));
-  const cilium = cni.find((c) => c.name === 'cilium');
-  const kpr = cilium?.values.kubeProxyReplacement;
-  return { cniNone: cni.length > 0, kubeProxyDisabled: kpr === true || kpr === 'true' };
-}
-
-export function checkPlatform(loaded: LoadedSpec): SpecIssue[] {
-  return resolvePlatform(loaded.spec).issues;
-}
-
-/** What `hearth plan` writes into DIR/platform/. */
-export async function planPlatform(loaded: LoadedSpec): Promise<Artifact[]> {
-  const r = resolvePlatform(loaded.spec);
+/** What `hearth plan` writes into DIR/platform/; `resolution` as already resolved, when it is. */
+export async function planPlatform(loaded: LoadedSpec, resolution?: Resolution): Promise<Artifact[]> {
+  const r = resolution ?? resolvePlatform(loaded.spec);
   return [...platformArtifacts(renderPlatform(r.components)), { path: 'waves.txt', content: formatWaves(r), description: 'reconcile order' }];
 }
 

@@ -62,6 +62,27 @@ export async function generateSecrets(contract: TalosContract, now: Date = new D
   };
 }
 
+/**
+ * A bundle of the same shape as generateSecrets' for the contract, every value a distinct
+ * placeholder: what a config rendered for review (every secret redacted) is rendered with, so no
+ * key is generated for output that never shows one. The PEM placeholders are PEM-shaped, the
+ * tokens token-shaped; Talos's schemas constrain none of these fields further.
+ */
+export function placeholderSecrets(contract: TalosContract): SecretsBundle {
+  const pem = (what: string) => `-----BEGIN HEARTH PLACEHOLDER ${what}-----\n-----END HEARTH PLACEHOLDER ${what}-----\n`;
+  const pair = (name: string): PemPair => ({ crt: pem(`${name} CERTIFICATE`), key: pem(`${name} PRIVATE KEY`) });
+  const encryption = 'hearth-placeholder-encryption-secret';
+  return {
+    cluster: { id: 'hearth-placeholder-cluster-id', secret: 'hearth-placeholder-cluster-secret' },
+    secrets: {
+      bootstraptoken: 'hearth.placeholder00001',
+      ...(contract.secretboxEncryption ? { secretboxencryptionsecret: encryption } : { aescbcencryptionsecret: encryption }),
+    },
+    trustdinfo: { token: 'hearth.placeholder00002' },
+    certs: { etcd: pair('ETCD CA'), k8s: pair('KUBERNETES CA'), k8saggregator: pair('AGGREGATOR CA'), k8sserviceaccount: { key: pem('SERVICE ACCOUNT KEY') }, os: pair('TALOS CA') },
+  };
+}
+
 /** The bundle as talosctl writes secrets.yaml (yaml.v3, four-space indent, base64 PEMs). */
 export function serializeSecrets(bundle: SecretsBundle): string {
   const pair = (p: PemPair, ind: string) => `${ind}crt: ${b64(p.crt)}\n${ind}key: ${b64(p.key ?? '')}\n`;
