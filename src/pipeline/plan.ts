@@ -5,7 +5,7 @@
 import { under, writeArtifacts, type Artifact } from '../common/artifacts.js';
 import { planImage } from '../image/index.js';
 import { planNetboot } from '../netboot/index.js';
-import { planPlatform } from '../platform/index.js';
+import { planPlatform } from '../platform/plan.js';
 import { planTalos } from '../talos/index.js';
 import type { Prepared } from './prepare.js';
 

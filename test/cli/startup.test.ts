@@ -29,10 +29,12 @@ const packages = (modules: string[]) => new Set(modules.flatMap((u) => /\/node_m
 const ours = (modules: string[], dir: string) => modules.filter((u) => u.includes(`/src/${dir}/`));
 
 test('the tracer sees the heavy packages when a command does load them', async () => {
-  const r = await traced(['plan', '-f', EXAMPLE, '--out', path.join(tmpDir('trace-plan'), 'out')]);
-  assert.equal(r.code, 0, r.stderr);
-  const loaded = packages(r.modules);
-  for (const p of ['@kubernetes/client-node', '@peculiar/x509', 'ajv']) assert.ok(loaded.has(p), `plan loads ${p}; saw ${[...loaded].join(', ')}`);
+  const plan = await traced(['plan', '-f', EXAMPLE, '--out', path.join(tmpDir('trace-plan'), 'out')]);
+  assert.equal(plan.code, 0, plan.stderr);
+  for (const p of ['@peculiar/x509', 'ajv']) assert.ok(packages(plan.modules).has(p), `plan loads ${p}`);
+  const status = await traced(['platform', 'status', '-f', EXAMPLE, '--kubeconfig', path.join(tmpDir('trace-kube'), 'missing')]);
+  assert.equal(status.code, 2, status.stderr);
+  assert.ok(packages(status.modules).has('@kubernetes/client-node'), 'platform status loads the Kubernetes client');
 });
 
 for (const args of [['--help'], ['image', '--help'], ['netboot', '--help'], ['talos', 'config', '--help'], ['platform', 'install', '--help']]) {
