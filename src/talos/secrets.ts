@@ -160,7 +160,7 @@ export function parseSecrets(text: string): SecretsBundle {
   } catch (err) {
     throw new SecretsError(`certs.k8sserviceaccount.key is invalid: ${(err as Error).message}`);
   }
-  return {
+  const bundle: SecretsBundle = {
     cluster: { id: str(raw.cluster?.id, 'cluster.id')!, secret: str(raw.cluster?.secret, 'cluster.secret')! },
     secrets: {
       bootstraptoken: str(secrets.bootstraptoken, 'secrets.bootstraptoken')!,
@@ -176,6 +176,10 @@ export function parseSecrets(text: string): SecretsBundle {
       os: pair(certs.os, 'certs.os'),
     },
   };
+  // The talosconfig client certificate is signed with this key: Ed25519 (talosctl's) or ECDSA.
+  const osKind = parsePrivateKey(bundle.certs.os.key!).asymmetricKeyType;
+  if (osKind !== 'ed25519' && osKind !== 'ec') throw new SecretsError(`certs.os.key is a ${osKind} key; the Talos API CA needs Ed25519 or ECDSA`);
+  return bundle;
 }
 
 /** The talosconfig client identity: a certificate for the given roles signed by the os CA. */
