@@ -9,7 +9,7 @@
  */
 import { stringify } from 'yaml';
 import type { Artifact } from '../common/artifacts.js';
-import type { LoadedSpec, SpecIssue } from '../spec/index.js';
+import type { LoadedSpec } from '../spec/index.js';
 import { renderBootScript, renderMachineScript, resolveBoot, resolveServerConfig } from './render/index.js';
 
 export { checkNetboot } from './check.js';
