@@ -1,9 +1,9 @@
+/**
+ * What every command definition shares. Command definitions (./commands) load only commander and
+ * this: each command's code is in ./actions and is imported when that command runs, so
+ * `hearth --help` and `hearth validate` load nothing they do not use (test/cli/startup.test.ts).
+ */
 import { Option, type Command } from 'commander';
-import { assertNoIssues, loadSpec, type LoadedSpec, type SpecIssue } from '../spec/index.js';
-import { checkImage } from '../image/index.js';
-import { checkNetboot } from '../netboot/index.js';
-import { checkTalos } from '../talos/index.js';
-import { checkPlatform } from '../platform/index.js';
 
 export const DEFAULT_SPEC = 'hearth.yaml';
 
@@ -17,14 +17,10 @@ export function withOutput(cmd: Command, formats: string[] = ['text', 'json', 'y
   return cmd.addOption(new Option('-o, --output <FORMAT>', 'output format').choices(formats).default(def));
 }
 
-/** Every stage's own checks of a loaded spec (catalog names, patch files, dependency graph...). */
-export function stageIssues(loaded: LoadedSpec): SpecIssue[] {
-  return [...checkImage(loaded), ...checkNetboot(loaded), ...checkTalos(loaded), ...checkPlatform(loaded)];
-}
-
-/** Loads a spec and runs every stage's checks: the gate before anything is written or run. */
-export function loadChecked(file: string): LoadedSpec {
-  const loaded = loadSpec(file);
-  assertNoIssues(loaded, stageIssues(loaded));
-  return loaded;
+/** A command action whose module is imported only when the command runs. */
+export function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const action = await load();
+    await action(...args);
+  };
 }

@@ -1,9 +1,4 @@
-import { stringify } from 'yaml';
-
-/** Serialises data for stdout in the chosen machine format. */
-export function formatData(data: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });
-}
+/** Writing to the terminal. (Machine formats are ./format.ts, which loads the YAML library.) */
 
 export function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import type { Spec } from '../spec/index.js';
 import { InputError } from '../common/errors.js';
 import { catalogEntry, entryRef, releaseCatalog } from './catalog/index.js';
+import type { ProfileKind } from './kinds.js';
 import { atLeast, requestedNames } from './names.js';
 
 /**
@@ -12,8 +13,7 @@ import { atLeast, requestedNames } from './names.js';
  * baseInstaller, secureboot, systemExtensions). hearth writes only what it decides and leaves the
  * rest to the imager's own defaults (Input.FillDefaults), as the seed's profile does.
  */
-export const PROFILE_KINDS = ['installer', 'kernel', 'initramfs', 'iso', 'uki'] as const;
-export type ProfileKind = (typeof PROFILE_KINDS)[number];
+export { PROFILE_KINDS, type ProfileKind } from './kinds.js';
 
 /** Kinds `--kind all` means: what netboot and installation need. SecureBoot swaps kernel+initramfs for a UKI. */
 export function allKinds(spec: Spec): ProfileKind[] {

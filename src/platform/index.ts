@@ -1,12 +1,10 @@
 /**
  * The platform stage: the system components as Flux HelmReleases with dependencies.
- * bundles -> resolve (spec applied, graph checked) -> render (pure) -> install / status (cluster).
+ * bundles -> resolve (spec applied, graph checked; check.ts: its issues) -> render (pure; plan.ts:
+ * the plan's files and waves) -> install / status (cluster, the Kubernetes client).
  */
-import type { Artifact } from '../common/artifacts.js';
-import type { LoadedSpec, Spec, SpecIssue } from '../spec/index.js';
-import { resolvePlatform, waves, type Resolution } from './resolve.js';
-import { platformArtifacts, renderPlatform } from './render.js';
-
+export { checkPlatform } from './check.js';
+export { formatWaves, planData, planPlatform, type PlanData } from './plan.js';
 export { resolvePlatform, waves, deepMerge, cycleIssues, type Resolution } from './resolve.js';
 export { renderPlatform, allObjects, platformArtifacts, toYamlStream, type RenderedPlatform } from './render.js';
 export { BUNDLES, bundleComponents, type BundleName } from './bundles/index.js';
@@ -17,71 +15,3 @@ export { expectedReleases, installPlatform } from './install.js';
 export { clientFromKubeconfig, type KubeClient } from './kube/client.js';
 export { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from './status.js';
 export { listReleases, watchReleases } from './watch.js';
-
-/** Checks of the spec that only this stage can make; each names its field. */
-/**
- * How the platform shapes the cluster's networking, for the Talos configs: a platform that installs
- * its own CNI needs Talos to deploy none (cluster.network.cni.name: none), and Cilium with
- * kubeProxyReplacement needs Talos to skip kube-proxy (cluster.proxy.disabled).
- */
-export function platformNetworking(spec: Spec): { cniNone: boolean; kubeProxyDisabled: boolean } {
-  const cni = resolvePlatform(spec).components.filter((c) => c.traits?.includes('cni'));
-  const cilium = cni.find((c) => c.name === 'cilium');
-  const kpr = cilium?.values.kubeProxyReplacement;
-  return { cniNone: cni.length > 0, kubeProxyDisabled: kpr === true || kpr === 'true' };
-}
-
-export function checkPlatform(loaded: LoadedSpec): SpecIssue[] {
-  return resolvePlatform(loaded.spec).issues;
-}
-
-/** What `hearth plan` writes into DIR/platform/. */
-export async function planPlatform(loaded: LoadedSpec): Promise<Artifact[]> {
-  const r = resolvePlatform(loaded.spec);
-  return [...platformArtifacts(renderPlatform(r.components)), { path: 'waves.txt', content: formatWaves(r), description: 'reconcile order' }];
-}
-
-export interface PlanData {
-  bundle: string;
-  fluxVersion: string;
-  waves: { wave: number; components: { name: string; namespace: string; chart: string; version: string; dependsOn: string[]; privileged: boolean }[] }[];
-  warnings: string[];
-}
-
-export function planData(r: Resolution): PlanData {
-  return {
-    bundle: r.bundle,
-    fluxVersion: r.ctx.fluxVersion,
-    waves: waves(r.components).map((w, i) => ({
-      wave: i + 1,
-      components: w.map((c) => ({
-        name: c.name,
-        namespace: c.namespace,
-        chart: `${c.chart.repository.replace(/\/+$/, '')}/${c.chart.name}`,
-        version: c.chart.version,
-        dependsOn: c.dependsOn,
-        privileged: c.privileged,
-      })),
-    })),
-    warnings: r.warnings,
-  };
-}
-
-/** The waves as text: one block per wave, one line per component. */
-export function formatWaves(r: Resolution): string {
-  const d = planData(r);
-  const all = d.waves.flatMap((w) => w.components);
-  const nameW = Math.max(0, ...all.map((c) => c.name.length));
-  const nsW = Math.max(0, ...all.map((c) => c.namespace.length));
-  const chartW = Math.max(0, ...all.map((c) => `${c.chart.split('/').pop()}@${c.version}`.length));
-  const lines = [`bundle ${d.bundle}, Flux ${d.fluxVersion}: ${r.components.length} components in ${d.waves.length} waves`];
-  for (const w of d.waves) {
-    lines.push('', `wave ${w.wave} (${w.components.length} in parallel${w.wave > 1 ? ', after earlier waves' : ''}):`);
-    for (const c of w.components) {
-      const deps = c.dependsOn.length > 0 ? `  after ${c.dependsOn.join(', ')}` : '';
-      const chart = `${c.chart.split('/').pop()}@${c.version}`;
-      lines.push(`  ${c.name.padEnd(nameW)}  ${c.namespace.padEnd(nsW)}  ${chart.padEnd(chartW)}  ${c.privileged ? 'privileged' : '          '}${deps}`.trimEnd());
-    }
-  }
-  return lines.join('\n') + '\n';
-}

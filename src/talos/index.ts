@@ -2,35 +2,46 @@
  * The talos stage: the Talos secrets bundle, machine configs and talosconfig from hearth.yaml,
  * interchangeable with what talosctl makes (`talosctl gen secrets`, `talosctl gen config`).
  *
- * Layout: contract.ts (version -> features), pki.ts + secrets.ts (bundle), generate.ts (base
- * configs), patch.ts (strategic merge + RFC 6902), node.ts (per-machine patch), schema.ts (ajv +
- * key order), render.ts (the pure pipeline), yaml.ts (talosctl's YAML layout). This file is the edge:
- * it reads patch files and secrets, makes keys, and turns results into artifacts.
+ * Layout: contract.ts (version -> features), check.ts (spec checks, patch files), pki.ts +
+ * secrets.ts (bundle), generate.ts (base configs), patch.ts (strategic merge + RFC 6902), node.ts
+ * (per-machine patch), schema.ts (ajv + key order), render.ts (the pure pipeline), yaml.ts
+ * (talosctl's YAML layout). This file is the edge: it reads secrets, makes keys, and turns results
+ * into artifacts.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { writeArtifacts, type Artifact } from '../common/artifacts.js';
 import { InputError } from '../common/errors.js';
 import { exists, readInputFile, writeFileAtomic } from '../common/fs.js';
 import * as imageStage from '../image/index.js';
-import type { LoadedSpec, Spec, SpecIssue, SpecPath } from '../spec/index.js';
-import { contractFor, contractSupported, type TalosContract } from './contract.js';
+import { assertNoIssues, type LoadedSpec, type Spec } from '../spec/index.js';
+import { checkTalos, loadPatches, type LoadedPatches } from './check.js';
+import { contractFor, type TalosContract } from './contract.js';
 import type { Doc } from './generate.js';
-import { parsePatchText, PatchError, toPatch, type Patch } from './patch.js';
-import { renderTalos, TalosConfigError, type ClusterNetworking, type PatchSet, type RenderedTalos, type SourcedPatch } from './render.js';
-import { generateSecrets, parseSecrets, SecretsError, serializeSecrets, talosClientCert, type SecretsBundle } from './secrets.js';
+import type { CertAndKey } from './pki.js';
+import { renderTalos, TalosConfigError, type ClusterNetworking, type PatchSet, type RenderedTalos } from './render.js';
+import { generateSecrets, parseSecrets, placeholderSecrets, SecretsError, serializeSecrets, talosClientCert, type SecretsBundle } from './secrets.js';
 import { docsToYaml } from './yaml.js';
 
+export { checkTalos, loadPatches, type LoadedPatches } from './check.js';
 export { contractFor, type TalosContract } from './contract.js';
 export { generateBase, type Doc, type GenOptions } from './generate.js';
 export { applyPatch, applyJsonPatch, parsePatchText, toPatch, PatchError, type Patch } from './patch.js';
 export { renderTalos, TalosConfigError, semanticProblems, networkingPatches, type ClusterNetworking, type RenderedTalos } from './render.js';
-export { generateSecrets, parseSecrets, serializeSecrets, talosClientCert, SecretsError, type SecretsBundle } from './secrets.js';
+export { generateSecrets, parseSecrets, placeholderSecrets, serializeSecrets, talosClientCert, SecretsError, type SecretsBundle } from './secrets.js';
 export { validateDocument, canonicalOrder } from './schema.js';
 export { docsToYaml, yamlToDocs } from './yaml.js';
 
 /** The marker Talos uses in redacted configs (config.RedactSecrets). */
 export const REDACTED = '******';
+
+/** What the stage takes besides the spec, from the pipeline that already has it (src/pipeline). */
+export interface TalosInputs {
+  /** The spec's patches as already read; read from the files when absent. */
+  patches?: LoadedPatches;
+  /** The platform's networking choice; absent: Talos's defaults (flannel, kube-proxy). */
+  networking?: ClusterNetworking;
+}
 
 /**
  * The installer image nodes install from: the image stage's ref (imager or Image Factory installer)
@@ -38,121 +49,6 @@ export const REDACTED = '******';
  */
 export function installImageFor(spec: Spec): string {
   return imageStage.installerImage(spec) || `ghcr.io/siderolabs/installer:${spec.talos.version}`;
-}
-
-// ---- patches (edge: reads files) ----
-
-type RawPatch = Spec['cluster']['patches']['common'][number];
-
-/** How a string patch is meant: a file (path, or @path) or inline YAML text. */
-function stringPatchKind(s: string): 'file' | 'inline' {
-  if (s.startsWith('@')) return 'file';
-  if (s.includes('\n') || /^\s*[[{]/.test(s) || /^\s*[\w.$/-]+:(\s|$)/.test(s)) return 'inline';
-  return 'file';
-}
-
-interface LoadedPatch {
-  at: SpecPath;
-  sourced?: SourcedPatch;
-  issue?: SpecIssue;
-}
-
-function loadOne(raw: RawPatch, at: SpecPath, baseDir: string): LoadedPatch {
-  const pos = formatSpecPath(at);
-  try {
-    if (typeof raw === 'string') {
-      if (stringPatchKind(raw) === 'file') {
-        const rel = raw.replace(/^@/, '');
-        const file = path.resolve(baseDir, rel);
-        if (!existsSync(file)) return { at, issue: { path: at, message: `patch file ${rel} does not exist (paths are relative to the spec file)` } };
-        if (!statSync(file).isFile()) return { at, issue: { path: at, message: `patch ${rel} is not a file` } };
-        try {
-          return { at, sourced: { source: rel, patch: parsePatchText(readFileSync(file, 'utf8')) } };
-        } catch (err) {
-          if (err instanceof PatchError) return { at, issue: { path: at, message: `patch file ${rel}: ${err.message}` } };
-          throw err;
-        }
-      }
-      return { at, sourced: { source: pos, patch: parsePatchText(raw) } };
-    }
-    return { at, sourced: { source: pos, patch: toPatch(raw) } };
-  } catch (err) {
-    if (err instanceof PatchError) return { at, issue: { path: at, message: `patch: ${err.message}` } };
-    throw err;
-  }
-}
-
-function formatSpecPath(p: SpecPath): string {
-  return p.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
-}
-
-/** Reads every patch the spec names; problems come back as issues at the patch's spec position. */
-export function loadPatches(loaded: LoadedSpec): { patches: PatchSet; issues: SpecIssue[] } {
-  const { spec, baseDir } = loaded;
-  const issues: SpecIssue[] = [];
-  const take = (list: RawPatch[], at: SpecPath): SourcedPatch[] =>
-    list.flatMap((raw, i) => {
-      const r = loadOne(raw, [...at, i], baseDir);
-      if (r.issue) issues.push(r.issue);
-      return r.sourced ? [r.sourced] : [];
-    });
-  const patches: PatchSet = {
-    common: take(spec.cluster.patches.common, ['cluster', 'patches', 'common']),
-    controlplane: take(spec.cluster.patches.controlplane, ['cluster', 'patches', 'controlplane']),
-    worker: take(spec.cluster.patches.worker, ['cluster', 'patches', 'worker']),
-    machines: {},
-  };
-  spec.machines.forEach((m, i) => {
-    patches.machines[m.name] = take(m.patches, ['machines', i, 'patches']);
-  });
-  return { patches, issues };
-}
-
-// ---- checks ----
-
-/**
- * Spec-level checks of the talos stage; each names its field. (Address/gateway/VIP arithmetic,
- * installDisk-or-diskSelector and interface-or-bond exclusivity and the control-plane count are
- * checked by the spec loader already.)
- */
-export function checkTalos(loaded: LoadedSpec): SpecIssue[] {
-  const { spec } = loaded;
-  const issues: SpecIssue[] = [];
-  if (!contractSupported(spec.talos.version)) {
-    issues.push({ path: ['talos', 'version'], message: `hearth generates machine configs for Talos v1.6 and later, not ${spec.talos.version}` });
-    return issues;
-  }
-  const contract = contractFor(spec.talos.version);
-  issues.push(...loadPatches(loaded).issues);
-  const hostnames = new Map<string, number>();
-  spec.machines.forEach((m, i) => {
-    const at = (...p: (string | number)[]): SpecPath => ['machines', i, ...p];
-    const h = m.hostname ?? m.name;
-    if (hostnames.has(h)) issues.push({ path: at(m.hostname ? 'hostname' : 'name'), message: `hostname ${h} is already used by machines[${hostnames.get(h)}]` });
-    else hostnames.set(h, i);
-    if (m.role === 'controlplane' && !m.installDisk && !m.diskSelector) {
-      issues.push({ path: at('installDisk'), message: 'a control plane needs installDisk or diskSelector' });
-    }
-    if ((m.address || m.gateway) && m.interface === undefined && !m.bond) {
-      issues.push({ path: at(m.address ? 'address' : 'gateway'), message: 'a static address needs an interface or a bond to sit on' });
-    }
-    if (m.role === 'controlplane' && spec.cluster.vip && m.interface === undefined && !m.bond) {
-      issues.push({ path: at('interface'), message: 'the VIP needs an interface or a bond on every control plane' });
-    }
-    if (contract.multiDocNetwork && m.interface && typeof m.interface === 'object' && 'physical' in m.interface) {
-      issues.push({ path: at('interface', 'physical'), message: `Talos ${contract.name} selects links with CEL over LinkStatus, which has no "physical" field: use hardwareAddr, permanentAddr, driver, busPath or pciID` });
-    }
-    if (!contract.multiDocNetwork && m.interface && typeof m.interface === 'object') {
-      for (const k of ['permanentAddr', 'physical'] as const) {
-        if (k in m.interface) issues.push({ path: at('interface', k), message: `Talos ${contract.name} device selectors have no ${k} (busPath, hardwareAddr, pciID, driver)` });
-      }
-    }
-    if (m.bond && m.interface === undefined) {
-      const dup = m.bond.interfaces.find((x, j) => m.bond!.interfaces.indexOf(x) !== j);
-      if (dup) issues.push({ path: at('bond', 'interfaces'), message: `link ${dup} is listed twice` });
-    }
-  });
-  return issues;
 }
 
 // ---- generation (edge: keys, files) ----
@@ -181,27 +77,37 @@ export async function newSecrets(spec: Spec, now = new Date()): Promise<SecretsB
 }
 
 /**
- * Renders every config for a loaded spec with the given secrets. Throws InputError (nothing written
- * yet) when a patch or the spec breaks a config: the message names the patch and the field.
+ * The stage's checks, every issue at once (InputError with one line per issue, as the spec loader
+ * reports them); the contract and patches to render with when there are none.
  */
-export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, now = new Date(), networking?: ClusterNetworking): Promise<TalosOutput> {
-  const issues = checkTalos(loaded);
-  if (issues.length > 0) {
-    const first = loaded.locate(issues)[0]!;
-    throw new InputError(`${first.file}:${first.line}:${first.col} ${formatSpecPath(first.path)}: ${first.message}`);
-  }
-  const { spec } = loaded;
-  const contract = contractFor(spec.talos.version);
-  const { patches } = loadPatches(loaded);
-  const installImage = installImageFor(spec);
-  const client = await talosClientCert(secrets, ['os:admin'], now);
+function checked(loaded: LoadedSpec, patches?: LoadedPatches): { contract: TalosContract; patches: PatchSet } {
+  const read = patches ?? loadPatches(loaded);
+  assertNoIssues(loaded, checkTalos(loaded, read));
+  return { contract: contractFor(loaded.spec.talos.version), patches: read.patches };
+}
+
+type Checked = ReturnType<typeof checked>;
+
+function render(loaded: LoadedSpec, { contract, patches }: Checked, secrets: SecretsBundle, client: CertAndKey, networking?: ClusterNetworking): TalosOutput {
+  const installImage = installImageFor(loaded.spec);
   try {
-    const rendered = renderTalos({ spec, contract, secrets, patches, installImage, client, networking });
+    const rendered = renderTalos({ spec: loaded.spec, contract, secrets, patches, installImage, client, networking });
     return { secrets, rendered, contract, installImage };
   } catch (err) {
     if (err instanceof TalosConfigError) throw new InputError(`patch ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * Renders every config for a loaded spec with the given secrets. Throws InputError (nothing written
+ * yet) when the spec, a patch or a rendered config has problems: every spec issue at its
+ * FILE:LINE:COL, or the patch and field that broke a config.
+ */
+export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, opts: TalosInputs & { now?: Date } = {}): Promise<TalosOutput> {
+  const ok = checked(loaded, opts.patches); // before making a client certificate for a spec that cannot render
+  const client = await talosClientCert(secrets, ['os:admin'], opts.now ?? new Date());
+  return render(loaded, ok, secrets, client, opts.networking);
 }
 
 const SECRET_MODE = 0o600;
@@ -252,7 +158,7 @@ export async function writeSecrets(spec: Spec, dir: string, opts: { force?: bool
  */
 export async function writeConfigs(
   loaded: LoadedSpec,
-  opts: { out: string; secretsFile?: string; force?: boolean; networking?: ClusterNetworking },
+  opts: TalosInputs & { out: string; secretsFile?: string; force?: boolean },
 ): Promise<{ files: WrittenFile[]; result: TalosOutput; warnings: string[] }> {
   const warnings: string[] = [];
   const secretsFile = opts.secretsFile ?? path.join(opts.out, 'secrets.yaml');
@@ -262,7 +168,7 @@ export async function writeConfigs(
     const mode = statSync(secretsFile).mode & 0o777;
     if (mode & 0o077) warnings.push(`${secretsFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
   }
-  const result = await generateTalos(loaded, bundle, new Date(), opts.networking);
+  const result = await generateTalos(loaded, bundle, opts);
   const artifacts = configArtifacts(result);
   if (!opts.force) {
     for (const a of artifacts) {
@@ -310,20 +216,22 @@ export function redactDocs(docs: Doc[], b: SecretsBundle): Doc[] {
  * What `hearth plan` writes into DIR/talos/.
  * Without --with-secrets: the configs with every value from the secrets bundle (CA certificates and
  * keys, tokens, cluster id/secret) replaced by "******" — reviewable, diffable and deterministic, but
- * not appliable; no secrets.yaml and no talosconfig. They are rendered (and validated) with a real
- * bundle (--secrets FILE, else a throwaway one), so they show exactly what the real files hold.
+ * not appliable; no secrets.yaml and no talosconfig. They are rendered and validated like the real
+ * ones, with the --secrets bundle or else placeholders (placeholderSecrets: no keys are generated
+ * for values nobody sees), so they show exactly what the real files hold.
  * With --with-secrets: the real configs, talosconfig and secrets.yaml, all mode 0600.
  */
-export async function planTalos(
-  loaded: LoadedSpec,
-  opts: { withSecrets: boolean; secretsFile?: string; networking?: ClusterNetworking },
-): Promise<Artifact[]> {
-  const secrets = opts.secretsFile ? readSecretsFile(opts.secretsFile) : await newSecrets(loaded.spec);
-  const result = await generateTalos(loaded, secrets, new Date(), opts.networking);
+export async function planTalos(loaded: LoadedSpec, opts: TalosInputs & { withSecrets: boolean; secretsFile?: string }): Promise<Artifact[]> {
   if (opts.withSecrets) {
+    const secrets = opts.secretsFile ? readSecretsFile(opts.secretsFile) : await newSecrets(loaded.spec);
+    const result = await generateTalos(loaded, secrets, opts);
     return [{ path: 'secrets.yaml', content: serializeSecrets(secrets), mode: SECRET_MODE, description: 'Talos secrets bundle' }, ...configArtifacts(result)];
   }
-  const r = result.rendered;
+  const given = opts.secretsFile ? readSecretsFile(opts.secretsFile) : undefined;
+  const ok = checked(loaded, opts.patches);
+  const secrets = given ?? placeholderSecrets(ok.contract);
+  // No talosconfig is written here, so it needs no client certificate.
+  const r = render(loaded, ok, secrets, NO_CLIENT, opts.networking).rendered;
   const red = (docs: Doc[]) => docsToYaml(redactDocs(docs, secrets));
   return [
     { path: 'controlplane.yaml', content: red(r.controlplane), description: 'control-plane base config (secrets redacted)' },
@@ -331,3 +239,5 @@ export async function planTalos(
     ...r.nodes.map((n) => ({ path: `nodes/${n.name}.yaml`, content: red(n.docs), description: `${n.role} ${n.name} (secrets redacted)` })),
   ];
 }
+
+const NO_CLIENT: CertAndKey = { crt: '', key: '' };

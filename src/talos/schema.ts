@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
+import { OperationError } from '../common/errors.js';
 import type { Doc } from './generate.js';
 
 type SchemaName = 'v1.6' | 'v1.13';
@@ -19,7 +20,7 @@ function schemaFile(name: SchemaName): string {
     const f = path.join(dir, `${name}-config.schema.json`);
     if (existsSync(f)) return f;
   }
-  throw new Error(`Talos schema ${name} not found (looked in ${candidates.join(', ')})`);
+  throw new OperationError(`Talos schema ${name} is missing from this installation (looked in ${candidates.join(', ')})`);
 }
 
 const loaded = new Map<SchemaName, Json>();

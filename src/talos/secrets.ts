@@ -62,6 +62,27 @@ export async function generateSecrets(contract: TalosContract, now: Date = new D
   };
 }
 
+/**
+ * A bundle of the same shape as generateSecrets' for the contract, every value a distinct
+ * placeholder: what a config rendered for review (every secret redacted) is rendered with, so no
+ * key is generated for output that never shows one. The PEM placeholders are PEM-shaped, the
+ * tokens token-shaped; Talos's schemas constrain none of these fields further.
+ */
+export function placeholderSecrets(contract: TalosContract): SecretsBundle {
+  const pem = (what: string) => `-----BEGIN HEARTH PLACEHOLDER ${what}-----\n-----END HEARTH PLACEHOLDER ${what}-----\n`;
+  const pair = (name: string): PemPair => ({ crt: pem(`${name} CERTIFICATE`), key: pem(`${name} PRIVATE KEY`) });
+  const encryption = 'hearth-placeholder-encryption-secret';
+  return {
+    cluster: { id: 'hearth-placeholder-cluster-id', secret: 'hearth-placeholder-cluster-secret' },
+    secrets: {
+      bootstraptoken: 'hearth.placeholder00001',
+      ...(contract.secretboxEncryption ? { secretboxencryptionsecret: encryption } : { aescbcencryptionsecret: encryption }),
+    },
+    trustdinfo: { token: 'hearth.placeholder00002' },
+    certs: { etcd: pair('ETCD CA'), k8s: pair('KUBERNETES CA'), k8saggregator: pair('AGGREGATOR CA'), k8sserviceaccount: { key: pem('SERVICE ACCOUNT KEY') }, os: pair('TALOS CA') },
+  };
+}
+
 /** The bundle as talosctl writes secrets.yaml (yaml.v3, four-space indent, base64 PEMs). */
 export function serializeSecrets(bundle: SecretsBundle): string {
   const pair = (p: PemPair, ind: string) => `${ind}crt: ${b64(p.crt)}\n${ind}key: ${b64(p.key ?? '')}\n`;
@@ -139,7 +160,7 @@ export function parseSecrets(text: string): SecretsBundle {
   } catch (err) {
     throw new SecretsError(`certs.k8sserviceaccount.key is invalid: ${(err as Error).message}`);
   }
-  return {
+  const bundle: SecretsBundle = {
     cluster: { id: str(raw.cluster?.id, 'cluster.id')!, secret: str(raw.cluster?.secret, 'cluster.secret')! },
     secrets: {
       bootstraptoken: str(secrets.bootstraptoken, 'secrets.bootstraptoken')!,
@@ -155,6 +176,10 @@ export function parseSecrets(text: string): SecretsBundle {
       os: pair(certs.os, 'certs.os'),
     },
   };
+  // The talosconfig client certificate is signed with this key: Ed25519 (talosctl's) or ECDSA.
+  const osKind = parsePrivateKey(bundle.certs.os.key!).asymmetricKeyType;
+  if (osKind !== 'ed25519' && osKind !== 'ec') throw new SecretsError(`certs.os.key is a ${osKind} key; the Talos API CA needs Ed25519 or ECDSA`);
+  return bundle;
 }
 
 /** The talosconfig client identity: a certificate for the given roles signed by the os CA. */

@@ -223,3 +223,29 @@ test('the platform decides the CNI: none (and no kube-proxy with Cilium) when Fl
   assert.equal(read(hostedOut, 'controlplane.yaml').cluster.network.cni, undefined);
   assert.equal(read(hostedOut, 'controlplane.yaml').cluster.proxy.disabled, undefined);
 });
+
+test('plan without --with-secrets: placeholder secrets render the same redacted files as a real bundle', async () => {
+  const secretsFile = path.join(TALOS_REF, 'secrets-from-talosctl.yaml');
+  for (const edit of [() => {}, (s: any) => (s.talos.version = 'v1.6.4')]) {
+    const loaded = loadSpec(writeSpec(edit).file);
+    const placeholders = await planTalos(loaded, { withSecrets: false });
+    const real = await planTalos(loaded, { withSecrets: false, secretsFile });
+    assert.deepEqual(placeholders, real, loaded.spec.talos.version);
+    for (const a of placeholders) assert.doesNotMatch(String(a.content), /placeholder/i, `${a.path}: every placeholder is redacted`);
+  }
+});
+
+test('generateTalos reports every issue of the stage at once, each at FILE:LINE:COL', async () => {
+  const { file } = writeSpec((s) => {
+    delete s.machines[0].installDisk;
+    s.machines[4].hostname = 'cp1';
+  });
+  await assert.rejects(generateTalos(loadSpec(file), refSecrets), (e: Error & { details?: string[] }) => {
+    assert.equal(e.name, 'InputError');
+    assert.equal(e.message, `${file}: 2 problems`);
+    assert.equal(e.details?.length, 2);
+    assert.match(e.details![0]!, new RegExp(`^${file}:\\d+:\\d+ machines\\[0\\]\\.installDisk: a control plane needs installDisk or diskSelector$`));
+    assert.match(e.details![1]!, new RegExp(`^${file}:\\d+:\\d+ machines\\[4\\]\\.hostname: hostname cp1 is already used by machines\\[0\\]$`));
+    return true;
+  });
+});

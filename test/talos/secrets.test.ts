@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { KeyObject, webcrypto } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { contractFor, generateSecrets, parseSecrets, serializeSecrets, talosClientCert, type SecretsBundle } from '../../src/talos/index.js';
@@ -57,6 +58,26 @@ test('broken bundles are refused with the field named', () => {
   // etcd key swapped for the k8s key: the key does not belong to the certificate
   const k8sKey = /k8s:\n\s+crt: \S+\n\s+key: (\S+)/.exec(REF_TEXT)![1]!;
   assert.throws(() => parseSecrets(REF_TEXT.replace(/(etcd:\n\s+crt: \S+\n\s+key: )\S+/, `$1${k8sKey}`)), /certs.etcd.key is invalid/);
+});
+
+test('a bundle whose Talos API CA has an RSA key is refused: the talosconfig certificate needs Ed25519 or ECDSA', async () => {
+  const x509 = await import('@peculiar/x509'); // after src/talos: it installs the reflection polyfill x509 needs
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const now = new Date();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'O=talos',
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 86_400_000),
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    signingAlgorithm: alg,
+  });
+  const keyPem = KeyObject.from(keys.privateKey).export({ type: 'pkcs1', format: 'pem' }) as string;
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  const text = REF_TEXT.replace(/(\n {4}os:\n\s+crt: )\S+(\n\s+key: )\S+/, `$1${b64(cert.toString('pem'))}$2${b64(keyPem)}`);
+  assert.notEqual(text, REF_TEXT);
+  assert.throws(() => parseSecrets(text), { name: 'SecretsError', message: 'certs.os.key is a rsa key; the Talos API CA needs Ed25519 or ECDSA' });
 });
 
 test('new bundles: same shape as talosctl, tokens and ids in its formats', async () => {

@@ -1,24 +1,5 @@
 import type { Command } from 'commander';
-import { writeConfigs, writeSecrets } from '../../talos/index.js';
-import { platformNetworking } from '../../platform/index.js';
-import { loadChecked, withOutput, withSpecFile } from '../context.js';
-import { formatData, out, say, table, warn } from '../output.js';
-
-interface Common {
-  file: string;
-  out: string;
-  force?: boolean;
-  output: string;
-}
-
-function report(opts: Common, rows: { file: string; mode: string; what: string }[], summary: string): void {
-  if (opts.output === 'json' || opts.output === 'yaml') {
-    out(formatData({ out: opts.out, files: rows }, opts.output));
-    return;
-  }
-  say(table(['FILE', 'MODE', 'WHAT'], rows.map((r) => [r.file, r.mode, r.what])).trimEnd());
-  say(summary);
-}
+import { lazy, withOutput, withSpecFile } from '../context.js';
 
 export function registerTalos(program: Command): void {
   const talos = program
@@ -35,11 +16,7 @@ export function registerTalos(program: Command): void {
         .option('--force', 'overwrite an existing secrets.yaml')
         .addHelpText('after', '\nExample:\n  hearth talos secrets -f hearth.yaml --out cluster/'),
     ),
-  ).action(async (opts: Common) => {
-    const loaded = loadChecked(opts.file);
-    const written = await writeSecrets(loaded.spec, opts.out, { force: opts.force });
-    report(opts, [written], `wrote ${written.file}`);
-  });
+  ).action(lazy(async () => (await import('../actions/talos.js')).secrets));
 
   withOutput(
     withSpecFile(
@@ -56,20 +33,5 @@ export function registerTalos(program: Command): void {
             '\nExamples:\n  hearth talos config -f hearth.yaml --out cluster/\n  hearth talos config --secrets secrets.yaml --out cluster/ --force',
         ),
     ),
-  ).action(async (opts: Common & { secrets?: string }) => {
-    const loaded = loadChecked(opts.file);
-    // The platform stage decides the CNI and kube-proxy; the Talos configs follow it.
-    const { files, result, warnings } = await writeConfigs(loaded, {
-      out: opts.out,
-      secretsFile: opts.secrets,
-      force: opts.force,
-      networking: platformNetworking(loaded.spec),
-    });
-    for (const w of warnings) warn(w);
-    report(
-      opts,
-      files,
-      `wrote ${files.length} files for ${loaded.spec.metadata.name} (Talos ${result.contract.name}, installer ${result.installImage}); talosconfig endpoints: ${result.rendered.endpoints.join(', ')}`,
-    );
-  });
+  ).action(lazy(async () => (await import('../actions/talos.js')).config));
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadChecked, withSpecFile } from '../context.js';
-import { out } from '../output.js';
+import { lazy, withSpecFile } from '../context.js';
 
 export function registerValidate(program: Command): void {
   withSpecFile(
@@ -8,8 +7,5 @@ export function registerValidate(program: Command): void {
       .command('validate')
       .description('check hearth.yaml; print "valid" or every problem as FILE:LINE:COL path: message')
       .addHelpText('after', '\nExample:\n  hearth validate -f examples/hearth.yaml'),
-  ).action((opts: { file: string }) => {
-    loadChecked(opts.file);
-    out('valid');
-  });
+  ).action(lazy(async () => (await import('../actions/validate.js')).validate));
 }

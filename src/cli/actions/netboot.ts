@@ -1,0 +1,99 @@
+import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
+import { prepare } from '../../pipeline/prepare.js';
+import { formatData } from '../format.js';
+import { out, paint, say, table, warn } from '../output.js';
+
+function logLine(m: MachineProgress, e: BootEvent): string {
+  const t = new Date(e.at).toISOString().slice(11, 19);
+  const who = `${m.mac}${m.name ? ` ${m.name}` : ''}`;
+  const what = [
+    e.kind,
+    e.ip,
+    e.file,
+    e.bytes !== undefined ? `${e.bytes}B` : undefined,
+    e.durationMs !== undefined ? `${e.durationMs}ms` : undefined,
+    e.detail,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return `${t} ${who} ${what}`;
+}
+
+
+export async function serve(opts: { file: string; interface?: string; address?: string; dhcp?: 'full' | 'proxy' | 'off'; state?: string; httpPort?: number; tftpPort?: number; dhcpPort?: number; log?: boolean }): Promise<void> {
+  const loaded = prepare(opts.file).loaded;
+  const srv = await startNetboot(loaded, {
+    interface: opts.interface,
+    address: opts.address,
+    dhcpMode: opts.dhcp,
+    stateDir: opts.state,
+    httpPort: opts.httpPort,
+    tftpPort: opts.tftpPort,
+    dhcpPort: opts.dhcpPort,
+  });
+  for (const w of srv.warnings) warn(w);
+  const c = srv.config;
+  say(
+    `hearth netboot: serving on ${c.interface ?? c.serverIp} (${c.serverIp}): DHCP ${c.dhcp.mode}, TFTP :${srv.tftp.port}, HTTP ${c.httpBase} ` +
+      `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
+  );
+  const live = Boolean(process.stderr.isTTY) && !opts.log;
+  let lastLines = 0;
+  const draw = () => {
+    const { headers, rows } = progressRows(srv.progress.list());
+    const width = process.stderr.columns || 200;
+    // Cut lines to the terminal width: a wrapped line would break the in-place redraw.
+    let lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1).map((l) => l.slice(0, width));
+    lines = lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
+    let s = '';
+    if (lastLines > 0) s += `\x1b[${lastLines}A`;
+    s += lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n';
+    process.stderr.write(s);
+    lastLines = lines.length;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let pending = false;
+  if (live) {
+    draw();
+    srv.progress.onChange(() => {
+      pending = true;
+    });
+    timer = setInterval(() => {
+      if (pending) {
+        pending = false;
+        draw();
+      }
+    }, 250);
+  } else {
+    srv.progress.onChange((m, e) => say(logLine(m, e)));
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      say(`hearth netboot: ${sig}, shutting down`);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  clearInterval(timer);
+  await srv.close();
+  say('hearth netboot: stopped');
+}
+
+export async function machines(opts: { server: string; output: 'text' | 'json' | 'yaml' }): Promise<void> {
+  const machines = await fetchMachines(opts.server);
+  if (opts.output !== 'text') {
+    out(formatData({ machines }, opts.output));
+    return;
+  }
+  if (machines.length === 0) {
+    say('no machines seen yet');
+    return;
+  }
+  const { headers, rows } = progressRows(machines);
+  out(table(headers, rows));
+}

@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs';
+import { writeArtifacts } from '../../common/artifacts.js';
+import { InputError, OperationError } from '../../common/errors.js';
+import { prepare } from '../../pipeline/prepare.js';
+import { isDuration, parseDuration } from '../../spec/index.js';
+import {
+  allObjects,
+  clientFromKubeconfig,
+  expectedReleases,
+  fluxManifestsFromFile,
+  fluxManifestsFromRelease,
+  formatWaves,
+  installPlatform,
+  listReleases,
+  planData,
+  platformArtifacts,
+  releaseStatuses,
+  renderPlatform,
+  STATUS_HEADERS,
+  statusRow,
+  toYamlStream,
+  waitingLines,
+  watchReleases,
+  type ExpectedRelease,
+  type KubeObject,
+  type Resolution,
+} from '../../platform/index.js';
+import { DEFAULT_SPEC } from '../context.js';
+import { formatData } from '../format.js';
+import { out, paint, say, table, warn } from '../output.js';
+
+/** The platform of a checked spec (unknown names, duplicates and cycles exit 2 in prepare). */
+function resolved(file: string): Resolution {
+  const r = prepare(file).platform;
+  for (const w of r.warnings) warn(w);
+  return r;
+}
+
+function timeoutMs(text: string): number {
+  if (!isDuration(text)) throw new InputError(`--timeout ${text}: expected a duration like 90s, 15m or 1h30m`);
+  return parseDuration(text);
+}
+
+
+export function plan(opts: { file: string; output: 'text' | 'json' | 'yaml' }): void {
+  const r = resolved(opts.file);
+  if (opts.output === 'text') out(formatWaves(r));
+  else out(formatData(planData(r), opts.output));
+}
+
+export async function render(opts: { file: string; out?: string }): Promise<void> {
+  const r = resolved(opts.file);
+  const rendered = renderPlatform(r.components);
+  if (!opts.out) {
+    out(toYamlStream(allObjects(rendered)));
+    return;
+  }
+  const written = await writeArtifacts(opts.out, platformArtifacts(rendered));
+  say(`wrote ${written.length} files (${allObjects(rendered).length} objects, ${rendered.releases.length} HelmReleases) into ${opts.out}/`);
+}
+
+export async function install(opts: { file: string; kubeconfig?: string; fluxManifests?: string; timeout: string; forceConflicts?: boolean }): Promise<void> {
+  const ms = timeoutMs(opts.timeout);
+  const r = resolved(opts.file);
+  const rendered = renderPlatform(r.components);
+  const client = clientFromKubeconfig(opts.kubeconfig);
+  // A local Flux file is read up front: a bad file is invalid input, found before anything is written.
+  const local = opts.fluxManifests ? await fluxManifestsFromFile(opts.fluxManifests) : undefined;
+  const loadFlux = local ? async () => local : () => fluxManifestsFromRelease(r.ctx.fluxVersion);
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      // A second Ctrl-C: leave now. A write in flight is one request the server applies whole or not at all.
+      say(paint('red', 'second interrupt: exiting now; rerun `hearth platform install` to finish'));
+      process.exit(130);
+    }
+    say(paint('yellow', 'interrupt: finishing the current write, then stopping (the cluster stays consistent)'));
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    say(`installing ${rendered.releases.length} releases (bundle ${r.bundle}) into ${client.server}`);
+    const report = await installPlatform({
+      client,
+      rendered,
+      loadFlux,
+      timeoutMs: ms,
+      signal: controller.signal,
+      forceConflicts: Boolean(opts.forceConflicts),
+      log: (line) => say(line),
+    });
+    if (report.outcome !== 'ready') throw new OperationError(report.message);
+    say(paint('green', report.message));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'KubeApiError') throw new OperationError(err.message);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+export async function status(opts: { file: string; kubeconfig?: string; watch?: boolean; output: 'text' | 'json' }): Promise<void> {
+  const expected: ExpectedRelease[] =
+    opts.file !== DEFAULT_SPEC || existsSync(opts.file) ? expectedReleases(renderPlatform(resolved(opts.file).components)) : [];
+  const client = clientFromKubeconfig(opts.kubeconfig);
+  let first;
+  try {
+    first = await listReleases(client);
+  } catch (err) {
+    throw new OperationError(`cannot list HelmReleases: ${(err as Error).message}`);
+  }
+  const print = (items: KubeObject[]) => {
+    const rows = releaseStatuses(items, new Date(), expected);
+    if (opts.output === 'json') {
+      // With -w, one compact document per line (JSON Lines), so a consumer can parse each as it comes.
+      out(JSON.stringify({ releases: rows, ready: rows.filter((r) => r.state === 'ready').length, total: rows.length }, null, opts.watch ? undefined : 2));
+      return;
+    }
+    out(table(STATUS_HEADERS, rows.map(statusRow)).trimEnd());
+    const waiting = waitingLines(rows);
+    if (waiting.length > 0) out(['', 'waiting:', ...waiting.map((l) => `  ${l}`)].join('\n'));
+  };
+  print(first.items);
+  if (!opts.watch) return;
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    await watchReleases(client, first, stop.signal, (current, changed) => {
+      if (opts.output === 'json') return print(current);
+      // On a change, one line for the changed release.
+      const row = releaseStatuses(current, new Date(), expected).find((r) => `${r.namespace}/${r.name}` === changed);
+      if (row) out(table(STATUS_HEADERS, [statusRow(row)]).split('\n')[1]! + (row.waitingFor ? `   (${row.waitingFor})` : ''));
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

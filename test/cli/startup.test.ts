@@ -1,0 +1,60 @@
+/**
+ * Start-up stays cheap: `hearth --help`, `hearth <stage> --help` and `hearth validate` must not load
+ * the Kubernetes client, the gRPC stack, the X.509 library, the Talos schema validator or the code
+ * of commands they do not run (src/cli/context.ts: each command's code is imported when it runs).
+ * Every module the CLI imports is recorded by a loader hook (module-trace.mjs).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, runHearth, tmpDir } from '../helpers/cli.js';
+
+const EXAMPLE = path.join(ROOT, 'examples/hearth.yaml');
+const HEAVY = ['@kubernetes/client-node', '@grpc/grpc-js', '@peculiar/x509', 'ajv'];
+
+/** Runs hearth and returns its exit code and the URL of every module it imported. */
+async function traced(args: string[]): Promise<{ code: number | null; stderr: string; modules: string[] }> {
+  const file = path.join(tmpDir('trace'), 'modules.txt');
+  const hook = pathToFileURL(path.join(ROOT, 'test/cli/module-trace.mjs')).href;
+  const r = await runHearth(args, {
+    env: { HEARTH_TRACE_MODULES: file, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${hook}`.trim() },
+  });
+  const modules = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  return { code: r.code, stderr: r.stderr, modules };
+}
+
+const packages = (modules: string[]) => new Set(modules.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.slice(1) ?? []));
+const ours = (modules: string[], dir: string) => modules.filter((u) => u.includes(`/src/${dir}/`));
+
+test('the tracer sees the heavy packages when a command does load them', async () => {
+  const plan = await traced(['plan', '-f', EXAMPLE, '--out', path.join(tmpDir('trace-plan'), 'out')]);
+  assert.equal(plan.code, 0, plan.stderr);
+  for (const p of ['@peculiar/x509', 'ajv']) assert.ok(packages(plan.modules).has(p), `plan loads ${p}`);
+  const status = await traced(['platform', 'status', '-f', EXAMPLE, '--kubeconfig', path.join(tmpDir('trace-kube'), 'missing')]);
+  assert.equal(status.code, 2, status.stderr);
+  assert.ok(packages(status.modules).has('@kubernetes/client-node'), 'platform status loads the Kubernetes client');
+});
+
+for (const args of [['--help'], ['image', '--help'], ['netboot', '--help'], ['talos', 'config', '--help'], ['platform', 'install', '--help']]) {
+  test(`hearth ${args.join(' ')} loads only the command tree`, async () => {
+    const r = await traced(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.modules.some((u) => u.endsWith('/src/cli/main.js') || u.endsWith('/src/cli/main.ts')), 'the tracer saw the CLI');
+    const loaded = [...packages(r.modules)];
+    assert.deepEqual(loaded, ['commander'], `only commander among the packages; saw ${loaded.join(', ')}`);
+    assert.deepEqual(ours(r.modules, 'cli/actions'), [], 'no command code');
+  });
+}
+
+test('hearth validate loads the spec and the checks, not the renderers or clients', async () => {
+  const r = await traced(['validate', '-f', EXAMPLE]);
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = packages(r.modules);
+  for (const p of HEAVY) assert.ok(!loaded.has(p), `validate loads ${p}`);
+  for (const m of ['talos/pki', 'talos/schema', 'talos/render', 'platform/kube/client', 'netboot/server', 'image/build/index']) {
+    assert.ok(!r.modules.some((u) => u.includes(`/src/${m}.`)), `validate loads src/${m}`);
+  }
+  assert.deepEqual(ours(r.modules, 'cli/actions').map((u) => path.basename(u).replace(/\.[jt]s$/, '')), ['validate']);
+});
