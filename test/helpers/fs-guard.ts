@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { ROOT } from './cli.js';
 
 /** Directories a test may read besides the repository: temporary files, devices, kernel and system packages. */
-const SYSTEM = ['/dev', '/proc', '/sys', '/usr', '/etc', '/lib', '/lib32', '/lib64', '/bin', '/sbin', '/run', '/var'];
+const SYSTEM = ['/dev', '/proc', '/sys', '/usr', '/etc', '/lib', '/lib32', '/lib64', '/bin', '/sbin', '/boot', '/run', '/var'];
 
 function allowedRoots(): string[] {
-  const roots = [ROOT, os.tmpdir(), path.dirname(path.dirname(process.execPath)), ...SYSTEM];
+  // Node's own installation, and the PATH directories that tests search for tools (which()).
+  const tools = (process.env.PATH ?? '').split(path.delimiter).filter((d) => path.isAbsolute(d));
+  const roots = [ROOT, os.tmpdir(), path.dirname(path.dirname(process.execPath)), ...SYSTEM, ...tools];
   for (const r of [ROOT, os.tmpdir()]) {
     try {
       roots.push(fs.realpathSync(r));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, tmpDir } from '../helpers/cli.js';
 
 /** Every TypeScript file under test/, relative to the repository root. */
@@ -53,9 +54,28 @@ test('the scan patterns catch the forms that used to reach ../shared', () => {
 
 const GUARD = path.join(ROOT, 'dist/test/helpers/fs-guard.js');
 
-test('npm test preloads the read guard into every test process', () => {
+test('npm test runs every test file once, with the read guard preloaded, QEMU files alone and last', async () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.test!, /--import[= ]\.\/dist\/test\/helpers\/fs-guard\.js/);
+  assert.equal(pkg.scripts.test, 'npm run build && node test/run-suite.mjs');
+  const runner = (await import(pathToFileURL(path.join(ROOT, 'test/run-suite.mjs')).href)) as {
+    GUARD: string;
+    testFiles: () => string[];
+    groups: (files?: string[]) => { concurrent: string[]; serial: string[] };
+    nodeTestArgs: (files: string[], jobs: number, extra?: string[]) => string[];
+  };
+  assert.equal(runner.GUARD, path.join(ROOT, 'dist/test/helpers/fs-guard.js'));
+  const files = runner.testFiles();
+  assert.ok(files.includes('suite/self-contained.test.js') && files.includes('talos/golden.test.js'), files.join(' '));
+  assert.ok(files.every((f) => f.endsWith('.test.js')), 'helpers are not run as tests');
+  const { concurrent, serial } = runner.groups(files);
+  assert.deepEqual([...concurrent, ...serial].sort(), files);
+  assert.deepEqual(runner.groups(['a/x.test.js', 'netboot/qemu.test.js', 'netboot/dhcp-qemu.test.js', 'cli/cli.test.js']), {
+    concurrent: ['cli/cli.test.js', 'a/x.test.js'],
+    serial: ['netboot/dhcp-qemu.test.js', 'netboot/qemu.test.js'],
+  });
+  const argv = runner.nodeTestArgs(['a/x.test.js'], 1);
+  assert.deepEqual(argv.slice(0, 4), ['--import', runner.GUARD, '--test', '--test-concurrency=1']);
+  assert.equal(argv.at(-1), path.join(ROOT, 'dist/test/a/x.test.js'));
 });
 
 test('the read guard fails a process that reads beside the checkout, and passes one that reads the fixtures', () => {
