@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, tmpDir } from '../helpers/cli.js';
@@ -85,7 +86,10 @@ test('the read guard fails a process that reads beside the checkout, and passes 
     writeFileSync(file, `import fs from 'node:fs';\nimport { readFile } from 'node:fs/promises';\n${body}\n`);
     return spawnSync(process.execPath, ['--import', GUARD, file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   };
-  const beside = path.resolve(ROOT, '..', 'shared', 'reference');
+  // ../shared beside the checkout; a checkout inside the temporary directory (whose files tests may
+  // read) has its siblings there too, so a fixed path outside every allowed root stands in for it.
+  const sibling = path.resolve(ROOT, '..', 'shared', 'reference');
+  const beside = path.relative(os.tmpdir(), sibling).startsWith('..') ? sibling : '/hearth-guard-probe/shared/reference';
   const sync = probe('sync.mjs', `fs.existsSync(${JSON.stringify(beside)});`);
   assert.equal(sync.status, 1, sync.stderr);
   assert.equal(sync.stderr, `this test read outside the repository (copy what it needs into test/fixtures): ${beside}\n`);
