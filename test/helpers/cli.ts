@@ -10,8 +10,11 @@ export const ROOT = (() => {
   return here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../..') : path.resolve(here, '../..');
 })();
 
-/** ../shared/reference beside the checkout. */
-export const REFERENCE = path.resolve(ROOT, '../shared/reference');
+/** Test fixtures kept in the repository (see test/fixtures/README.md for their provenance). */
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+/** Upstream reference data (Talos schemas and talosctl outputs, Flux CRDs), copied unchanged. */
+export const REFERENCE = path.join(FIXTURES, 'upstream');
 
 export interface RunResult {
   code: number | null;

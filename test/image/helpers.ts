@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FIXTURES } from '../helpers/cli.js';
 import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
 
 /** A minimal valid spec with an image section given as YAML lines (indented by two). */
@@ -21,32 +24,11 @@ export function load(image: string, talos = 'v1.13.9'): LoadedSpec {
   return loaded;
 }
 
-/** The seed's installer profile, verbatim from the blog post (../shared/seed). */
-export const SEED_PROFILE = `arch: amd64
-platform: metal
-secureboot: false
-version: v1.6.4
-input:
-  kernel:
-    path: /usr/install/amd64/vmlinuz
-  initramfs:
-    path: /usr/install/amd64/initramfs.xz
-  baseInstaller:
-    imageRef: ghcr.io/siderolabs/installer:v1.6.4
-  systemExtensions:
-    - imageRef: ghcr.io/siderolabs/amd-ucode:20240115
-    - imageRef: ghcr.io/siderolabs/amdgpu-firmware:20240115
-    - imageRef: ghcr.io/siderolabs/bnx2-bnx2x:20240115
-    - imageRef: ghcr.io/siderolabs/i915-ucode:20240115
-    - imageRef: ghcr.io/siderolabs/intel-ice-firmware:20240115
-    - imageRef: ghcr.io/siderolabs/intel-ucode:20231114
-    - imageRef: ghcr.io/siderolabs/qlogic-firmware:20240115
-    - imageRef: ghcr.io/siderolabs/drbd:9.2.6-v1.6.4
-    - imageRef: ghcr.io/siderolabs/zfs:2.1.14-v1.6.4
-output:
-  kind: installer
-  outFormat: raw
-`;
+/**
+ * The seed's installer profile, verbatim from the blog post hearth was started from
+ * (test/fixtures/seed/installer-profile.yaml; provenance in test/fixtures/README.md).
+ */
+export const SEED_PROFILE = readFileSync(path.join(FIXTURES, 'seed/installer-profile.yaml'), 'utf8');
 
 export const SEED_IMAGE = `  firmware: [amd-ucode, amdgpu-firmware, bnx2-bnx2x, i915-ucode, intel-ice-firmware, intel-ucode, qlogic-firmware]
   extensions: [drbd, zfs]

@@ -47,7 +47,9 @@ describe('DHCP proxy mode beside dnsmasq', { skip, timeout: 120_000 }, () => {
     // The PXE client has no address yet: it broadcasts from 0.0.0.0 like a ROM.
     await lan.clients[0]!.must(['ip', 'route', 'add', '255.255.255.255/32', 'dev', 'c0']);
     peer = await udpPeer(lan.clients[0]!, 68);
-    await new Promise((r) => setTimeout(r, 500)); // dnsmasq up
+    // dnsmasq serves once it holds UDP port 67 in its namespace: wait for that, not for a fixed time.
+    const listening = await waitFor(async () => ((await site.exec(['ss', '-Hlun', 'sport = :67'])).stdout.trim() ? true : undefined), 30_000);
+    assert.ok(listening, 'dnsmasq listens on port 67');
   });
 
   after(async () => {

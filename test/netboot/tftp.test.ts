@@ -242,14 +242,21 @@ describe('tftp server', () => {
     await p.open();
     try {
       const beforeActive = srv.active();
+      const results = async () => parseProm(await metrics.registry.metrics());
+      const before = await results();
       p.send(rrqPacket('snponly.efi', 'octet', { tsize: 0 }), srv.port);
       const oack = await p.next();
       assert.equal(oack?.msg.readUInt16BE(0), 6);
+      assert.equal(srv.active(), beforeActive + 1);
       p.send(Buffer.from([0, 5, 0, 8, ...Buffer.from('User aborted the transfer'), 0]), oack!.port);
-      await new Promise((r) => setTimeout(r, 100));
+      // The transfer ends when the server counts it; wait for that, not for a fixed time.
+      let after = await results();
+      for (let i = 0; i < 1000 && sum(after, 'hearth_tftp_transfers_total', 'aborted') === sum(before, 'hearth_tftp_transfers_total', 'aborted'); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        after = await results();
+      }
+      assert.equal(sum(after, 'hearth_tftp_transfers_total', 'aborted') - sum(before, 'hearth_tftp_transfers_total', 'aborted'), 1);
       assert.equal(srv.active(), beforeActive);
-      const text = await metrics.registry.metrics();
-      assert.ok(sum(parseProm(text), 'hearth_tftp_transfers_total', 'aborted') >= 1);
     } finally {
       p.close();
     }

@@ -53,16 +53,18 @@ test('server-side apply conventions: content type, fieldManager, no-op applies, 
   }
 });
 
-test('CRDs: Established after a delay, discovery, schema validation (422), namespaces required (404), generation vs status', async () => {
+test('CRDs: not Established at once but when the double lets them, discovery, schema validation (422), namespaces required (404), generation vs status', async () => {
   const api = new FakeKubeApiServer();
-  api.establishDelayMs = 50;
+  api.holdEstablish = true;
   await api.start();
   try {
     assert.equal((await raw(api, 'GET', '/apis/helm.toolkit.fluxcd.io/v2')).status, 404);
     await raw(api, 'PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HR_CRD.metadata.name}?fieldManager=t`, HR_CRD);
-    const crd = (await raw(api, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HR_CRD.metadata.name}`)).body;
-    assert.equal(crd.status, undefined, 'not established at once');
-    await until(() => JSON.stringify(api.get('CustomResourceDefinition', HR_CRD.metadata.name)?.status ?? {}).includes('Established'), 5000);
+    const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HR_CRD.metadata.name}`;
+    assert.equal((await raw(api, 'GET', crdPath)).body.status, undefined, 'not established at once');
+    assert.equal(api.establishHeld(), 1);
+    const established = (await raw(api, 'GET', crdPath)).body;
+    assert.deepEqual(established.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`), ['NamesAccepted=True', 'Established=True']);
     const disc = await raw(api, 'GET', '/apis/helm.toolkit.fluxcd.io/v2');
     assert.equal(disc.body.resources[0].name, 'helmreleases');
     const hr = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'n' }, spec: { interval: '10m', chartRef: { kind: 'OCIRepository', name: 'x' } } };

@@ -151,10 +151,18 @@ export class FakeKubeApiServer {
   readonly requests: RequestRecord[] = [];
   /** Answer matching requests with an error instead. */
   readonly errors: { match: (method: string, obj: { kind: string; name: string; namespace?: string }) => boolean; error: InjectedError }[] = [];
-  /** Delay before each write is carried out (to interrupt an install half-way). */
+  /** Delay before each write is carried out. */
   writeDelayMs = 0;
+  /** Awaited before each apply is carried out: a test can hold a write in flight (to interrupt an install half-way). */
+  beforeWrite: ((obj: { kind: string; name: string; namespace?: string }) => Promise<void> | void) | undefined;
   /** How long after a CRD is applied it reports Established. */
   establishDelayMs = 20;
+  /**
+   * When true, applied CRDs stay un-Established (whatever establishDelayMs says) until
+   * establishHeld() is called: a test can look at the "not yet" state without racing a timer.
+   */
+  holdEstablish = false;
+  private heldCrds = new Set<string>();
   bookmarkMs = 100;
   private timers = new Set<NodeJS.Timeout>();
   url = '';
@@ -375,22 +383,38 @@ export class FakeKubeApiServer {
     this.bump(obj, existing ? 'MODIFIED' : 'ADDED');
     if (res.kind === 'CustomResourceDefinition') {
       this.registerCrd(obj);
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        const s = this.store.get(k);
-        if (!s) return;
-        const now = new Date().toISOString();
-        s.obj.status = {
-          conditions: [
-            { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', lastTransitionTime: now },
-            { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', lastTransitionTime: now },
-          ],
-        };
-        this.bump(s.obj, 'MODIFIED');
-      }, this.establishDelayMs);
-      this.timers.add(t);
+      if (this.holdEstablish) {
+        this.heldCrds.add(k);
+      } else {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.establish(k);
+        }, this.establishDelayMs);
+        this.timers.add(t);
+      }
     }
     return { obj: clone(obj), changed: true, created: !existing };
+  }
+
+  /** Marks every CRD applied while holdEstablish was set as Established; returns how many. */
+  establishHeld(): number {
+    const held = [...this.heldCrds];
+    this.heldCrds.clear();
+    for (const k of held) this.establish(k);
+    return held.length;
+  }
+
+  private establish(k: string): void {
+    const s = this.store.get(k);
+    if (!s) return;
+    const now = new Date().toISOString();
+    s.obj.status = {
+      conditions: [
+        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', lastTransitionTime: now },
+        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', lastTransitionTime: now },
+      ],
+    };
+    this.bump(s.obj, 'MODIFIED');
   }
 
   private discovery(path: string): unknown | undefined {
@@ -487,6 +511,7 @@ export class FakeKubeApiServer {
         obj.metadata.namespace = ns;
       }
       if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
+      if (this.beforeWrite) await this.beforeWrite({ kind: info.kind, name, namespace: ns });
       const injected = this.errors.find((e) => e.match('PATCH', { kind: info.kind, name, namespace: ns }));
       if (injected) return reply(injected.error.code, status(injected.error.code, injected.error.reason, injected.error.message));
       if (info.namespaced && !this.store.get(this.key(this.resources[0]!, undefined, ns!))) {

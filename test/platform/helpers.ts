@@ -24,7 +24,7 @@ export function specWith(platform: Record<string, unknown>, dir: string, name = 
 }
 
 /**
- * A stand-in for Flux's install.yaml: the upstream CRDs from the reference directory plus the
+ * A stand-in for Flux's install.yaml: the upstream CRDs from test/fixtures/upstream/flux plus the
  * flux-system Namespace, a ServiceAccount and a Deployment shaped like Flux's.
  */
 export function fluxInstallManifest(dir: string): string {

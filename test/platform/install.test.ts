@@ -134,10 +134,10 @@ test('a timeout ends the install with exit 1 naming what is not Ready and what i
   const env = await setup({ bundle: 'distro-hosted' });
   const ctl = new FakeHelmController(env.api, { hold: new Set(['victoria-metrics-operator']) }).start();
   try {
-    const started = Date.now();
-    const r = await runHearth(env.args('--timeout', '4s'));
+    // A run that ignored --timeout would be killed by runHearth (exit code null), not exit 1 with the timeout line.
+    // 6 s leaves the unheld releases ample time to become Ready on a loaded machine (an idle one needs ~0.5 s).
+    const r = await runHearth(env.args('--timeout', '6s'), { timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stderr);
-    assert.ok(Date.now() - started < 20_000);
     const line = r.stderr.trimEnd().split('\n').at(-1)!;
     assert.match(line, /^error: timed out with 3 of \d+ releases not Ready: /);
     assert.match(line, /hearth-victoria-metrics-operator\/victoria-metrics-operator \(waiting for helm-controller to reconcile it\)/);
@@ -213,17 +213,29 @@ test('an object the API finds invalid (422) is reported with the server message'
 
 test('Ctrl-C stops between objects: every object is whole, the run says what was applied, a rerun finishes', async () => {
   const env = await setup({});
-  env.api.writeDelayMs = 60;
+  // Hold the fourth HelmRepository write in flight, interrupt, then let it complete.
+  let sources = 0;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let reached = false;
+  env.api.beforeWrite = async ({ kind }) => {
+    if (kind !== 'HelmRepository' || ++sources !== 4) return;
+    reached = true;
+    await held;
+  };
   try {
     const run = startHearth(env.args('--timeout', '60s'));
-    await until(() => (run.stderr().match(/^created +HelmRepository /gm) ?? []).length >= 3, 60_000, 'a few sources applied');
+    await until(() => reached, 60_000, 'the fourth source write');
     run.child.kill('SIGINT');
+    await until(() => /interrupt: finishing the current write/.test(run.stderr()), 30_000, 'the interrupt notice');
+    release();
     const code = await run.exit;
     assert.equal(code, 1, run.stderr());
     assert.match(run.stderr(), /interrupt: finishing the current write, then stopping/);
     const m = /error: interrupted: applied (\d+) of (\d+) objects \(last: (\w+) ([^)]+)\); every object is either fully applied or untouched/.exec(run.stderr());
     assert.ok(m, run.stderr());
     const [appliedCount, total] = [Number(m[1]), Number(m[2])];
+    assert.equal(m[3], 'HelmRepository', 'the write in flight was completed and is the last one applied');
     assert.ok(appliedCount < total);
     // No request was cut off, and every platform object in the cluster is exactly as rendered.
     assert.ok(env.api.requests.every((q) => q.completed || q.query.watch === 'true'));
@@ -239,7 +251,7 @@ test('Ctrl-C stops between objects: every object is whole, the run says what was
     assert.ok(present > 0 && present < platform.length, `${present} of ${platform.length}`);
     assert.equal(env.api.objects('HelmRelease').length, 0, 'interrupted before the releases');
 
-    env.api.writeDelayMs = 0;
+    env.api.beforeWrite = undefined;
     const ctl = new FakeHelmController(env.api).start();
     try {
       const rerun = await runHearth(env.args('--timeout', '60s'));

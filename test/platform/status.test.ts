@@ -103,8 +103,10 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     });
     await until(() => /^hearth-cert-manager +cert-manager +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'the watched change');
     // The server ends the watch: status relists and keeps following.
+    const watchCount = () => api.requests.filter((q) => q.query.watch === 'true').length;
+    const watchesBefore = watchCount();
     api.closeWatches();
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => watchCount() > watchesBefore, 30_000, 'a new watch after the relist');
     api.setStatus('HelmRelease', 'cert-manager-issuers', 'hearth-cert-manager', {
       observedGeneration: 1,
       conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1 }],

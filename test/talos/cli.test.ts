@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runHearth } from '../helpers/cli.js';
 import { TALOS_REF, writeSpec } from './helpers.js';
@@ -66,10 +66,14 @@ test('talos config: creates DIR/secrets.yaml when missing, writes every file 060
 test('talos config --secrets with the talosctl bundle: nothing of it is printed', async () => {
   const { dir, file } = writeSpec();
   const out = path.join(dir, 'out');
-  const r = await runHearth(['talos', 'config', '-f', file, '--out', out, '--secrets', REF_SECRETS, '-o', 'yaml']);
+  // A read-only copy that others may read (git does not keep the fixture's mode).
+  const bundle = path.join(dir, 'secrets-from-talosctl.yaml');
+  copyFileSync(REF_SECRETS, bundle);
+  chmodSync(bundle, 0o444);
+  const r = await runHearth(['talos', 'config', '-f', file, '--out', out, '--secrets', bundle, '-o', 'yaml']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(existsSync(path.join(out, 'secrets.yaml')), false, 'no copy of a given bundle');
-  assert.match(r.stderr, /readable by others \(mode 0444\); chmod 600 it/, 'the reference bundle is 0444');
+  assert.match(r.stderr, /readable by others \(mode 0444\); chmod 600 it/, 'the bundle is 0444');
   for (const s of refSecretStrings) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), 'secret printed');
   assert.ok(readFileSync(path.join(out, 'nodes/cp1.yaml'), 'utf8').includes(refSecretStrings[0]!));
 });

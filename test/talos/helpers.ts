@@ -19,8 +19,8 @@ export function writeSpec(edit: (spec: any, dir: string) => void = () => {}, dir
 }
 
 /**
- * Validates documents against the UNMODIFIED upstream schemas in the reference directory (not the
- * copies hearth ships), tolerating exactly what the reference README lists.
+ * Validates documents against the UNMODIFIED upstream schemas in test/fixtures/upstream (not the
+ * annotation-free copies hearth ships), tolerating exactly what the reference README lists.
  */
 const validators = new Map<string, any>();
 export function referenceValidate(version: 'v1.6' | 'v1.13', doc: any): string[] {
