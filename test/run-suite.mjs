@@ -60,13 +60,27 @@ export function nodeTestArgs(files, jobs, extra = []) {
   return ['--import', GUARD, '--test', `--test-concurrency=${jobs}`, ...extra, ...files.map((f) => path.join(DIST, f))];
 }
 
-/** Runs `node --test` on files with the guard preloaded; resolves with its exit code. */
+/** Totals over the groups, read from each run's closing `# pass N` / `# fail N` / `# skipped N` lines. */
+const totals = { pass: 0, fail: 0, skipped: 0 };
+
+/** Runs `node --test` on files with the guard preloaded, passing its output through; resolves with its exit code. */
 function nodeTest(files, jobs, extra) {
   const args = nodeTestArgs(files, jobs, extra);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk).slice(-4096);
+    });
     child.on('error', () => resolve(1));
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('close', (code, signal) => {
+      for (const key of Object.keys(totals)) {
+        const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+        if (m) totals[key] += Number(m[1]);
+      }
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -80,6 +94,8 @@ async function main() {
   let failed = false;
   if (concurrent.length > 0) failed = (await nodeTest(concurrent, concurrency(), extra)) !== 0 || failed;
   if (serial.length > 0) failed = (await nodeTest(serial, 1, extra)) !== 0 || failed;
+  // One closing line for the whole suite (the groups above each print their own TAP summary).
+  process.stdout.write(`\nsuite: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped\n`);
   return failed ? 1 : 0;
 }
 

@@ -26,7 +26,9 @@ export function writeRandom(file: string, size: number): void {
 
 /** hearth's netboot spec for a benchmark: DHCP off, assets = dir. */
 export function benchSpec(dir: string): string {
-  return `metadata: { name: bench }
+  return `apiVersion: hearth.dev/v1alpha1
+kind: Cluster
+metadata: { name: bench }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
 netboot:

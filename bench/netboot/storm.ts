@@ -70,7 +70,9 @@ async function main() {
     const spec = path.join(dir, 'hearth.yaml');
     await writeFile(
       spec,
-      `metadata: { name: storm }
+      `apiVersion: hearth.dev/v1alpha1
+kind: Cluster
+metadata: { name: storm }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
 netboot:

@@ -46,6 +46,8 @@ for (const version of ['v1.13.9', 'v1.6.4']) {
     patches: [{ machine: { nodeLabels: { rack: `r${i % 4}` } } }],
   }));
   const spec = {
+    apiVersion: 'hearth.dev/v1alpha1',
+    kind: 'Cluster',
     metadata: { name: 'bench' },
     talos: { version },
     image: { arch: 'amd64', platform: 'metal' },

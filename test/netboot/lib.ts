@@ -45,7 +45,9 @@ export function makeTree(sizes: Record<string, number> = {}): Tree {
   return { dir, assets, ipxe, files, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const SPEC_YAML = (extra = '') => `
+export const SPEC_YAML = (extra = '') => `apiVersion: hearth.dev/v1alpha1
+kind: Cluster
+
 metadata: { name: lab }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }

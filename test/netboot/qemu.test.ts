@@ -56,7 +56,9 @@ interface Site {
 }
 
 function specYaml(payload: string, mode: 'full' | 'proxy', chainload: boolean, macs: string[]): string {
-  return `metadata: { name: e2e }
+  return `apiVersion: hearth.dev/v1alpha1
+kind: Cluster
+metadata: { name: e2e }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
 netboot:
