@@ -132,11 +132,30 @@ export async function newECKey(): Promise<string> {
   return privateKeyPem(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }));
 }
 
+/** What a leaf certificate says about its holder: Subject O (roles) and CN, and for servers the SANs. */
+export interface LeafOptions {
+  organizations: string[];
+  commonName?: string;
+  now: Date;
+  validityMs?: number;
+  /** A server certificate (ExtKeyUsage serverAuth) with these IP / DNS SANs; a client one otherwise. */
+  server?: { ipAddresses: string[]; dnsNames: string[] };
+}
+
 /**
  * A client certificate signed by the given CA: talosctl's NewAdminCertificateAndKey (the talosconfig
  * identity, Organization = roles such as os:admin).
  */
-export async function newClientCert(ca: CertAndKey, opts: { organizations: string[]; now: Date; validityMs?: number }): Promise<CertAndKey> {
+export function newClientCert(ca: CertAndKey, opts: { organizations: string[]; now: Date; validityMs?: number }): Promise<CertAndKey> {
+  return newLeafCert(ca, opts);
+}
+
+/**
+ * A leaf certificate signed by the given CA, its key of the CA's kind: a client identity (Subject
+ * O=roles, clientAuth) or, with `server`, a server certificate carrying IP and DNS SANs (serverAuth),
+ * as Talos signs apid's certificate with the os CA.
+ */
+export async function newLeafCert(ca: CertAndKey, opts: LeafOptions): Promise<CertAndKey> {
   const caCert = new x509.X509Certificate(ca.crt);
   const caKeyObj = parsePrivateKey(ca.key);
   const kind: KeyKind = caKeyObj.asymmetricKeyType === 'ed25519' ? 'ed25519' : 'ecdsa';
@@ -154,12 +173,19 @@ export async function newClientCert(ca: CertAndKey, opts: { organizations: strin
   const ski = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
   const extensions: x509.Extension[] = [
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+    new x509.ExtendedKeyUsageExtension([opts.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false),
   ];
   if (ski) extensions.push(new x509.AuthorityKeyIdentifierExtension(ski.keyId, false));
+  if (opts.server) {
+    const names = [
+      ...opts.server.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+      ...opts.server.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ];
+    if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
+  }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialHex(),
-    subject: opts.organizations.map((o) => `O=${o}`).join(', '),
+    subject: [...opts.organizations.map((o) => `O=${o}`), ...(opts.commonName ? [`CN=${opts.commonName}`] : [])].join(', '),
     issuer: caCert.subject,
     notBefore: opts.now,
     notAfter: new Date(opts.now.getTime() + (opts.validityMs ?? CLIENT_CERT_VALIDITY_MS)),

@@ -1,0 +1,48 @@
+/**
+ * What several Talos node doubles share: who answers at which address (so one node can proxy a
+ * call to another, as apid does for the `node` metadata key) and each cluster's etcd membership.
+ */
+import type { TalosNodeDouble } from './double.js';
+
+export class TalosDoubleNetwork {
+  private readonly nodes = new Set<TalosNodeDouble>();
+  /** clusterId -> etcd members, in join order. */
+  private readonly etcd = new Map<string, TalosNodeDouble[]>();
+
+  register(node: TalosNodeDouble): void {
+    this.nodes.add(node);
+  }
+
+  unregister(node: TalosNodeDouble): void {
+    this.nodes.delete(node);
+  }
+
+  /** The double currently answering at `address`, if any. */
+  at(address: string): TalosNodeDouble | undefined {
+    return [...this.nodes].find((n) => n.answering && n.address === address);
+  }
+
+  bootstrapped(clusterId: string): boolean {
+    return (this.etcd.get(clusterId)?.length ?? 0) > 0;
+  }
+
+  members(clusterId: string): TalosNodeDouble[] {
+    return [...(this.etcd.get(clusterId) ?? [])];
+  }
+
+  /** Founds etcd with this member, then lets every running control plane of the cluster join. */
+  bootstrap(clusterId: string, founder: TalosNodeDouble): void {
+    this.etcd.set(clusterId, [founder]);
+    for (const n of this.nodes) n.clusterChanged(clusterId);
+  }
+
+  join(clusterId: string, member: TalosNodeDouble): void {
+    const list = this.etcd.get(clusterId);
+    if (list && !list.includes(member)) list.push(member);
+  }
+
+  leave(clusterId: string, member: TalosNodeDouble): void {
+    const list = this.etcd.get(clusterId);
+    if (list) this.etcd.set(clusterId, list.filter((m) => m !== member));
+  }
+}
