@@ -7,7 +7,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { parseResource, parseEvent, RESOURCES, type CosiEvent, type CosiResource, type WireEvent } from './cosi.js';
 import { checkMessage, unwrapAll, unwrapOne, type Enveloped } from './envelope.js';
-import { TalosApiError, TalosNotFoundError, TalosUnimplementedError, toTalosError } from './errors.js';
+import { TalosApiError, TalosNotFoundError, TalosUnavailableError, TalosUnimplementedError, toTalosError } from './errors.js';
 import { loadTalosServices } from './protos.js';
 import { TarError, untarSingleFile } from './tar.js';
 import { TalosChannelCredentials } from './transport.js';
@@ -66,6 +66,15 @@ export class TalosClient implements TalosApi {
 
   close(): void {
     this.machine.close();
+  }
+
+  waitReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.machine.waitForReady(Date.now() + timeoutMs, (err) => {
+        if (!err) return resolve();
+        reject(this.refusal ?? new TalosUnavailableError(this.node, 'UNAVAILABLE', `not answering after ${timeoutMs} ms`));
+      });
+    });
   }
 
   private metadata(): grpc.Metadata {

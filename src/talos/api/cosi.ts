@@ -2,7 +2,7 @@
  * COSI resources as the Talos API returns them (`cosi.resource.State`): metadata plus a spec that
  * Talos also renders as YAML (`yaml_spec`), which hearth parses instead of decoding `proto_spec`.
  */
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { TalosApiError } from './errors.js';
 
 export interface CosiResource<S = Record<string, unknown>> {
@@ -45,12 +45,12 @@ interface WireResource {
 export function parseResource<S = Record<string, unknown>>(node: string, r: WireResource | null | undefined): CosiResource<S> {
   const md = r?.metadata;
   if (!md) throw new TalosApiError(node, 'BAD_REPLY', 'a COSI resource without metadata');
-  let spec: unknown;
-  try {
-    spec = parse(r?.spec?.yaml_spec ?? '') ?? {};
-  } catch (err) {
-    throw new TalosApiError(node, 'BAD_REPLY', `resource ${md.type}/${md.id}: unreadable yaml_spec (${(err as Error).message.split('\n')[0]})`);
-  }
+  const docs = parseAllDocuments(r?.spec?.yaml_spec ?? '');
+  const bad = docs.flatMap((d) => d.errors)[0];
+  if (bad) throw new TalosApiError(node, 'BAD_REPLY', `resource ${md.type}/${md.id}: unreadable yaml_spec (${bad.message.split('\n')[0]})`);
+  // one document is the usual spec; several (never seen from Talos so far) are kept as a list
+  const values = docs.map((d) => d.toJS() as unknown);
+  const spec = values.length === 0 ? {} : values.length === 1 ? (values[0] ?? {}) : values;
   return {
     namespace: md.namespace ?? '',
     type: md.type ?? '',

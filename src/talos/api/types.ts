@@ -119,5 +119,7 @@ export interface TalosApi {
   get<S = Record<string, unknown>>(namespace: string, type: string, id: string): Promise<CosiResource<S>>;
   list<S = Record<string, unknown>>(namespace: string, type: string): Promise<CosiResource<S>[]>;
   watch<S = Record<string, unknown>>(namespace: string, type: string, opts?: StreamOptions & { id?: string; bootstrapContents?: boolean }): AsyncIterable<CosiEvent<S>>;
+  /** Resolves once a connection to the node is up (e.g. after a reboot); TalosUnavailableError after timeoutMs. */
+  waitReady(timeoutMs: number): Promise<void>;
   close(): void;
 }

@@ -129,7 +129,8 @@ export function refreshResources(store: ResourceStore, hw: DoubleHardware, v: No
       ),
     );
   }
-  if (v.config) store.putYaml('config', 'MachineConfigs.config.talos.dev', 'v1alpha1', v.config.text);
+  // the machine config resource's spec is the config text itself (`spec: |` in talosctl get mc -o yaml)
+  if (v.config) store.put('config', 'MachineConfigs.config.talos.dev', 'v1alpha1', v.config.text);
   else store.remove('config', 'MachineConfigs.config.talos.dev', 'v1alpha1');
 }
 
