@@ -4,13 +4,13 @@
  * back at after the reboot (v1.6: machine.network.interfaces; v1.13: LinkConfig / BondConfig docs).
  */
 import { parseAllDocuments } from 'yaml';
-import type { CertAndKey } from '../../../src/talos/pki.js';
 
 export interface AppliedConfig {
   text: string;
   machineType: 'controlplane' | 'worker' | 'init';
-  machineCa: CertAndKey;
-  clusterCa: CertAndKey;
+  /** Workers get the CA certificates without keys; their API certificate comes from trustd. */
+  machineCa: { crt: string; key?: string };
+  clusterCa: { crt: string; key?: string };
   clusterName: string;
   clusterId: string;
   endpoint: string;
@@ -25,6 +25,7 @@ const pem = (b64: unknown, what: string): string => {
   if (typeof b64 !== 'string' || b64 === '') throw new ConfigParseError(`${what} is missing`);
   return Buffer.from(b64, 'base64').toString('utf8');
 };
+const optionalPem = (b64: unknown): { key?: string } => (typeof b64 === 'string' && b64 !== '' ? { key: Buffer.from(b64, 'base64').toString('utf8') } : {});
 
 export function parseAppliedConfig(data: Buffer): AppliedConfig {
   const text = data.toString('utf8');
@@ -40,6 +41,7 @@ export function parseAppliedConfig(data: Buffer): AppliedConfig {
   const m = main.machine;
   const type = m.type;
   if (type !== 'controlplane' && type !== 'worker' && type !== 'init') throw new ConfigParseError(`unknown machine type "${type}"`);
+  if (type !== 'worker' && !m.ca?.key) throw new ConfigParseError('machine.ca.key is missing (a control plane signs its own API certificate)');
   const addresses: AppliedConfig['addresses'] = [];
   for (const i of m.network?.interfaces ?? []) {
     for (const a of i.addresses ?? []) addresses.push({ link: i.interface ?? '', cidr: String(a) });
@@ -54,8 +56,8 @@ export function parseAppliedConfig(data: Buffer): AppliedConfig {
   return {
     text,
     machineType: type,
-    machineCa: { crt: pem(m.ca?.crt, 'machine.ca.crt'), key: pem(m.ca?.key, 'machine.ca.key') },
-    clusterCa: { crt: pem(main.cluster?.ca?.crt, 'cluster.ca.crt'), key: pem(main.cluster?.ca?.key, 'cluster.ca.key') },
+    machineCa: { crt: pem(m.ca?.crt, 'machine.ca.crt'), ...optionalPem(m.ca?.key) },
+    clusterCa: { crt: pem(main.cluster?.ca?.crt, 'cluster.ca.crt'), ...optionalPem(main.cluster?.ca?.key) },
     clusterName: main.cluster?.clusterName ?? 'talos',
     clusterId: main.cluster?.id ?? main.cluster?.clusterName ?? '',
     endpoint: main.cluster?.controlPlane?.endpoint ?? '',

@@ -233,7 +233,10 @@ export class TalosNodeDouble extends EventEmitter {
   async serveConfigured(): Promise<void> {
     const config = this.config!;
     const ips = [this.address, ...config.addresses.map((a) => a.cidr.split('/')[0]!)];
-    await this.serve(serverCredentials(await configuredIdentity(config, [...new Set(ips)]), config.machineCa.crt));
+    const own = config.machineCa.key ? { crt: config.machineCa.crt, key: config.machineCa.key } : undefined;
+    const issuer = own ?? this.network.trustdFor(config.machineCa.crt);
+    if (!issuer) throw new Error(`worker double at ${this.address}: no trustd (control plane) to sign its API certificate`);
+    await this.serve(serverCredentials(await configuredIdentity(config, issuer, [...new Set(ips)]), config.machineCa.crt));
   }
 
   private async serve(creds: grpc.ServerCredentials): Promise<void> {

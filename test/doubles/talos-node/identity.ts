@@ -20,8 +20,9 @@ export async function maintenanceIdentity(ips: string[], now = new Date()): Prom
   return newLeafCert(ca, { organizations: [], now, validityMs: 24 * HOUR, server: { ipAddresses: ips, dnsNames: ['talos'] } });
 }
 
-export async function configuredIdentity(config: AppliedConfig, ips: string[], now = new Date()): Promise<CertAndKey> {
-  return newLeafCert(config.machineCa, {
+/** The API certificate of a configured node, signed by `issuer` (the os CA, its own or trustd's). */
+export async function configuredIdentity(config: AppliedConfig, issuer: CertAndKey, ips: string[], now = new Date()): Promise<CertAndKey> {
+  return newLeafCert(issuer, {
     organizations: [],
     commonName: config.hostname ?? 'talos',
     now,
@@ -37,7 +38,8 @@ export function serverCredentials(id: CertAndKey, clientCa?: string): grpc.Serve
 
 /** The admin kubeconfig a control plane returns: client certificate O=system:masters, CN=admin, signed by the cluster CA. */
 export async function adminKubeconfig(config: AppliedConfig, now = new Date()): Promise<string> {
-  const client = await newLeafCert(config.clusterCa, { organizations: ['system:masters'], commonName: 'admin', now, validityMs: 365 * 24 * HOUR });
+  if (!config.clusterCa.key) throw new Error('cluster.ca.key is missing');
+  const client = await newLeafCert({ crt: config.clusterCa.crt, key: config.clusterCa.key }, { organizations: ['system:masters'], commonName: 'admin', now, validityMs: 365 * 24 * HOUR });
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const context = `admin@${config.clusterName}`;
   return stringify({

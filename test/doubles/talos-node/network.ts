@@ -2,12 +2,32 @@
  * What several Talos node doubles share: who answers at which address (so one node can proxy a
  * call to another, as apid does for the `node` metadata key) and each cluster's etcd membership.
  */
+import type { CertAndKey } from '../../../src/talos/pki.js';
 import type { TalosNodeDouble } from './double.js';
 
 export class TalosDoubleNetwork {
   private readonly nodes = new Set<TalosNodeDouble>();
   /** clusterId -> etcd members, in join order. */
   private readonly etcd = new Map<string, TalosNodeDouble[]>();
+
+  /** os CAs whose trustd answers although no control plane double plays it (tests of lone workers). */
+  private readonly trustd: CertAndKey[] = [];
+
+  addTrustd(osCa: CertAndKey): void {
+    this.trustd.push(osCa);
+  }
+
+  /**
+   * The os CA (with key) a worker's trustd request is signed with: a configured control plane of the
+   * same CA on this network, or a CA given to addTrustd.
+   */
+  trustdFor(caCrt: string): CertAndKey | undefined {
+    for (const n of this.nodes) {
+      const ca = n.config?.machineCa;
+      if (n.answering && ca?.key && ca.crt === caCrt) return { crt: ca.crt, key: ca.key };
+    }
+    return this.trustd.find((c) => c.crt === caCrt);
+  }
 
   register(node: TalosNodeDouble): void {
     this.nodes.add(node);

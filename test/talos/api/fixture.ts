@@ -50,13 +50,16 @@ export interface Cluster {
 
 export async function cluster(version: string): Promise<Cluster> {
   const secrets = await generateSecrets(contractFor(version));
+  const network = new TalosDoubleNetwork();
+  // workers get their API certificate from trustd on a control plane; stand one in for lone workers
+  network.addTrustd({ crt: secrets.certs.os.crt, key: secrets.certs.os.key! });
   return {
     version,
     secrets,
     admin: await talosClientCert(secrets, ['os:admin']),
     reader: await talosClientCert(secrets, ['os:reader']),
     port: await freePort(),
-    network: new TalosDoubleNetwork(),
+    network,
     doubles: [],
   };
 }
@@ -81,7 +84,8 @@ export function machineConfig(c: Cluster, opts: { type: 'controlplane' | 'worker
     machine: {
       type: opts.type,
       token: b.trustdinfo.token,
-      ca: { crt: Buffer.from(b.certs.os.crt).toString('base64'), key: Buffer.from(b.certs.os.key!).toString('base64') },
+      // as talosctl renders them: workers get the CA certificates without keys
+      ca: { crt: Buffer.from(b.certs.os.crt).toString('base64'), key: opts.type === 'worker' ? '' : Buffer.from(b.certs.os.key!).toString('base64') },
       install: { disk: '/dev/sda', image: `ghcr.io/siderolabs/installer:${c.version}` },
       ...(v113 ? {} : { network: { hostname: opts.hostname, interfaces: [{ interface: 'eth0', addresses: [`${opts.address}/8`] }] } }),
     },
@@ -90,7 +94,7 @@ export function machineConfig(c: Cluster, opts: { type: 'controlplane' | 'worker
       secret: b.cluster.secret,
       clusterName: 'lab',
       controlPlane: { endpoint: 'https://192.0.2.100:6443' },
-      ca: { crt: Buffer.from(b.certs.k8s.crt).toString('base64'), key: Buffer.from(b.certs.k8s.key!).toString('base64') },
+      ca: { crt: Buffer.from(b.certs.k8s.crt).toString('base64'), key: opts.type === 'worker' ? '' : Buffer.from(b.certs.k8s.key!).toString('base64') },
     },
   };
   const docs: object[] = [main];
