@@ -53,7 +53,7 @@ export class TalosClient implements TalosApi {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const host = opts.endpoint;
     const target = `${net.isIPv6(host) ? `[${host}]` : host}:${opts.port ?? TALOS_API_PORT}`;
-    const creds = new TalosChannelCredentials(host, opts.tls, (err) => (this.refusal = err));
+    const creds = new TalosChannelCredentials(host, opts.tls, (err) => (this.refusal = err), this.timeoutMs);
     const channelOptions: grpc.ChannelOptions = { 'grpc.enable_retries': 0, 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
     const svc = loadTalosServices('v1.13');
     this.machine = new svc.machine(target, creds, channelOptions) as Stub;

@@ -91,6 +91,16 @@ const BY_CODE: Partial<Record<number, new (node: string, code: string, detail: s
   [Status.INVALID_ARGUMENT]: TalosInvalidArgumentError,
 };
 
+/** grpc-js details carry resolver/LB diagnostics; keep what a user can act on. */
+function tidy(code: number, detail: string): string {
+  if (code === Status.DEADLINE_EXCEEDED) return detail.split(',')[0]!;
+  if (code === Status.UNAVAILABLE) {
+    const m = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*)?$/.exec(detail);
+    if (m?.[1]) return `not answering (${m[1].replace(/\.$/, '')})`;
+  }
+  return detail;
+}
+
 function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
 }
@@ -100,7 +110,7 @@ export function toTalosError(node: string, err: unknown): Error {
   if (err instanceof TalosApiError) return err;
   if (isServiceError(err)) {
     const codeName = Status[err.code] ?? String(err.code);
-    const detail = (err.details || err.message).split('\n')[0]!;
+    const detail = tidy(err.code, (err.details || err.message).split('\n')[0]!);
     const Kind = BY_CODE[err.code] ?? TalosApiError;
     return new Kind(node, codeName, detail);
   }

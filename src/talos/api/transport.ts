@@ -32,6 +32,7 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
     private readonly host: string,
     private readonly auth: TalosTlsMode,
     private readonly onRefused: (err: Error) => void,
+    private readonly handshakeTimeoutMs = 10_000,
   ) {
     super();
     // talosctl writes Ed25519 keys under a label OpenSSL does not read; hand Node plain PKCS#8.
@@ -97,6 +98,9 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
           })
           .catch((err: unknown) => refuse(err instanceof Error ? err : new Error(String(err))));
       });
+      // a peer that accepts TCP but never completes TLS must not hold the connection attempt forever
+      tlsSocket.setTimeout(this.handshakeTimeoutMs, () => tlsSocket.destroy(new Error(`TLS handshake not finished within ${this.handshakeTimeoutMs} ms`)));
+      tlsSocket.once('secureConnect', () => tlsSocket.setTimeout(0));
       tlsSocket.on('error', (err) => {
         if (this.auth.mode === 'configured' && /certificate|self.signed|altnames|SSL/i.test(err.message)) {
           this.onRefused(new TalosTlsError(this.host, 'TLS', err.message));
