@@ -33,6 +33,12 @@ type Stub = grpc.Client & Record<string, (...args: any[]) => any>;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** Whether a failed call still got an answer from the node (a gRPC status it sent, not a transport failure). */
+function answered(err: unknown): boolean {
+  const code = (err as grpc.ServiceError | null)?.code;
+  return typeof code === 'number' && code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED && code !== grpc.status.CANCELLED;
+}
+
 /** Minor version of a "v1.6.4"-style tag, or undefined. */
 function minorOf(version: string | undefined): number | undefined {
   const m = /^v?1\.(\d+)/.exec(version ?? '');
@@ -47,6 +53,7 @@ export class TalosClient implements TalosApi {
   private readonly state: Stub;
   private readonly timeoutMs: number;
   private refusal: Error | undefined;
+  private readonly creds: TalosChannelCredentials;
 
   constructor(private readonly opts: TalosClientOptions) {
     this.node = opts.node ?? opts.endpoint;
@@ -54,6 +61,7 @@ export class TalosClient implements TalosApi {
     const host = opts.endpoint;
     const target = `${net.isIPv6(host) ? `[${host}]` : host}:${opts.port ?? TALOS_API_PORT}`;
     const creds = new TalosChannelCredentials(host, opts.tls, (err) => (this.refusal = err), this.timeoutMs);
+    this.creds = creds;
     const channelOptions: grpc.ChannelOptions = { 'grpc.enable_retries': 0, 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
     const svc = loadTalosServices('v1.13');
     this.machine = new svc.machine(target, creds, channelOptions) as Stub;
@@ -92,9 +100,9 @@ export class TalosClient implements TalosApi {
   private unary<T>(stub: Stub, method: string, request: object, timeoutMs = this.timeoutMs): Promise<T> {
     return new Promise((resolve, reject) => {
       stub[method]!(request, this.metadata(), { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, reply: T) => {
-        if (err) return reject(this.fail(err));
+        if (err && !answered(err)) return reject(this.fail(err));
         this.refusal = undefined;
-        resolve(reply);
+        this.creds.confirm().then(() => (err ? reject(this.fail(err)) : resolve(reply)), reject);
       });
     });
   }
@@ -106,12 +114,16 @@ export class TalosClient implements TalosApi {
     const onAbort = (): void => call.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      let first = true;
       for await (const msg of call) {
         this.refusal = undefined;
+        if (first) await this.creds.confirm();
+        first = false;
         yield msg as T;
       }
     } catch (err) {
       if ((err as grpc.ServiceError)?.code === grpc.status.CANCELLED && opts.signal?.aborted) return;
+      if (answered(err)) await this.creds.confirm();
       throw this.fail(err);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

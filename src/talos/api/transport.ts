@@ -27,6 +27,8 @@ type SecureConnector = ReturnType<grpc.ChannelCredentials['_createSecureConnecto
  */
 export class TalosChannelCredentials extends grpc.ChannelCredentials {
   private readonly key?: string;
+  /** A first-seen maintenance certificate, pinned once the node has answered a call (see confirm). */
+  private firstSeen?: string;
 
   constructor(
     private readonly host: string,
@@ -37,6 +39,17 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
     super();
     // talosctl writes Ed25519 keys under a label OpenSSL does not read; hand Node plain PKCS#8.
     if (auth.mode === 'configured') this.key = parsePrivateKey(auth.key).export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+
+  /**
+   * Records a first-seen pin. Called after a successful reply, so a configured node (which accepts
+   * the handshake and then refuses a client without a certificate) never gets a maintenance pin.
+   */
+  async confirm(): Promise<void> {
+    const seen = this.firstSeen;
+    if (this.auth.mode !== 'maintenance' || seen === undefined) return;
+    this.firstSeen = undefined;
+    if ((await this.auth.pins.get(this.host)) === undefined) await this.auth.pins.set(this.host, seen);
   }
 
   _isSecure(): boolean {
@@ -91,8 +104,8 @@ export class TalosChannelCredentials extends grpc.ChannelCredentials {
         const presented = spkiFingerprint(raw);
         pins
           .get(this.host)
-          .then(async (pinned) => {
-            if (pinned === undefined) await pins.set(this.host, presented);
+          .then((pinned) => {
+            if (pinned === undefined) this.firstSeen = presented;
             else if (pinned !== presented) return refuse(new TalosPinMismatchError(this.host, pinned, presented));
             resolve({ socket: tlsSocket, secure: true });
           })

@@ -61,7 +61,7 @@ test('mutual TLS against a maintenance node: refused as untrusted, nothing sent'
   }
 });
 
-test('no client certificate against a configured node: refused', async () => {
+test('no client certificate against a configured node: refused, and no pin recorded', async () => {
   const d = await startDouble(c, 63);
   const m = maintenanceClient(c, d.address);
   await m.applyConfiguration(machineConfig(c, { type: 'controlplane', address: loopback(163), hostname: 'cp-e' }));
@@ -69,10 +69,14 @@ test('no client certificate against a configured node: refused', async () => {
   await d.settled();
   await d.stepUntil('running');
   const before = d.calls.length;
-  const anon = maintenanceClient(c, loopback(163));
+  const pins = new MemoryPinStore();
+  const anon = maintenanceClient(c, loopback(163), pins);
   try {
-    await assert.rejects(anon.version(), TalosUnavailableError);
+    const err = await anon.version().then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+    assert.ok(err instanceof TalosUnavailableError, String(err));
+    assert.match(err.message, /certificate required/);
     assert.equal(d.calls.length, before);
+    assert.equal(await pins.get(loopback(163)), undefined, 'a configured node never gets a maintenance pin');
   } finally {
     anon.close();
   }
