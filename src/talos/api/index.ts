@@ -10,3 +10,4 @@ export { FilePinStore, MemoryPinStore, spkiFingerprint, type PinStore } from './
 export { untarSingleFile, TarError, type TarFile } from './tar.js';
 export type { TalosTlsMode } from './transport.js';
 export * from './types.js';
+export { discoverNodes, expandTargets, matchMachines, probeNode, type DiscoveredNode, type DiscoverOptions } from './discover.js';
