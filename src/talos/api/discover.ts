@@ -8,7 +8,7 @@ import { RESOURCES } from './cosi.js';
 import { connectTalos } from './client.js';
 import { TalosApiError, TalosPinMismatchError, TalosUnavailableError, TalosTimeoutError, TalosUnimplementedError } from './errors.js';
 import type { PinStore } from './pins.js';
-import type { TalosApi } from './types.js';
+import type { TalosApi, TalosDisk } from './types.js';
 
 export interface DiscoveredLink {
   name: string;
@@ -18,15 +18,7 @@ export interface DiscoveredLink {
   state: string;
 }
 
-export interface DiscoveredDisk {
-  name: string;
-  size: number;
-  model: string;
-  serial: string;
-  wwid: string;
-  transport: string;
-  rotational: boolean;
-}
+export type DiscoveredDisk = Pick<TalosDisk, 'name' | 'size' | 'model' | 'serial' | 'wwid' | 'transport' | 'rotational'>;
 
 export interface DiscoveredNode {
   address: string;

@@ -11,9 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { run } from '../../helpers/netns.js';
 import { expandTargets, FilePinStore } from '../../../src/talos/api/index.js';
-import { writeSpec } from '../helpers.js';
 import { tmpDir } from '../../helpers/cli.js';
-import { cluster, loopback, machineConfig, maintenanceClient, startDouble, stopAll, type Cluster } from './fixture.js';
+import { cluster, loopback, loopbackSpec, machineConfig, maintenanceClient, startDouble, stopAll, type Cluster } from './fixture.js';
 
 let c6: Cluster;
 let c13: Cluster;
@@ -31,17 +30,7 @@ before(async () => {
   c6 = await cluster('v1.6.4');
   c13 = await cluster('v1.13.9');
   c13.port = c6.port;
-  spec = writeSpec((s) => {
-    s.machines.forEach((m: any, i: number) => {
-      m.address = `${loopback(180 + i)}/8`;
-      m.gateway = loopback(1);
-      m.nameservers = [loopback(1)];
-    });
-    s.cluster.endpoint = `https://${loopback(180)}:6443`;
-    delete s.cluster.vip;
-    s.netboot.address = loopback(1);
-    s.netboot.dhcp = { ...s.netboot.dhcp, range: `${loopback(200)}-${loopback(220)}`, router: loopback(1), dns: [loopback(1)] };
-  }).file;
+  spec = loopbackSpec(undefined, 180);
   const b64 = (t: string) => Buffer.from(t).toString('base64');
   talosconfig = path.join(tmpDir('discover'), 'talosconfig');
   writeFileSync(talosconfig, stringify({ context: 'lab', contexts: { lab: { endpoints: [], ca: b64(c13.secrets.certs.os.crt), crt: b64(c13.admin.crt), key: b64(c13.admin.key) } } }));

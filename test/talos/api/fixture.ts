@@ -6,6 +6,7 @@ import { contractFor } from '../../../src/talos/contract.js';
 import { generateSecrets, talosClientCert, type SecretsBundle } from '../../../src/talos/secrets.js';
 import { connectTalos, MemoryPinStore, type PinStore, type TalosApi } from '../../../src/talos/api/index.js';
 import { TalosDoubleNetwork, TalosNodeDouble, type DoubleHardware } from '../../doubles/talos-node/index.js';
+import { writeSpec } from '../helpers.js';
 
 /** A 127.x.y.0/24 block of this process (any 127/8 address answers on Linux lo). */
 const block = `127.${100 + (process.pid % 100)}.${randomInt(1, 250)}`;
@@ -103,6 +104,25 @@ export function machineConfig(c: Cluster, opts: { type: 'controlplane' | 'worker
     docs.push({ apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'eth0', up: true, addresses: [{ address: `${opts.address}/8` }] });
   }
   return docs.map((d) => stringify(d)).join('---\n');
+}
+
+/**
+ * The example spec moved onto loopback: machine i at loopback(first + i)/8, the API endpoint on the
+ * first machine, no VIP, and the netboot addresses inside the same subnet (only so the spec is valid).
+ */
+export function loopbackSpec(version: string | undefined, first: number): string {
+  return writeSpec((s) => {
+    if (version) s.talos.version = version;
+    s.machines.forEach((m: any, i: number) => {
+      m.address = `${loopback(first + i)}/8`;
+      m.gateway = loopback(1);
+      m.nameservers = [loopback(1)];
+    });
+    s.cluster.endpoint = `https://${loopback(first)}:6443`;
+    delete s.cluster.vip;
+    s.netboot.address = loopback(1);
+    s.netboot.dhcp = { ...s.netboot.dhcp, range: `${loopback(200)}-${loopback(220)}`, router: loopback(1), dns: [loopback(1)] };
+  }).file;
 }
 
 export function maintenanceClient(c: Cluster, address: string, pins: PinStore = new MemoryPinStore(), extra: { node?: string } = {}): TalosApi {

@@ -12,8 +12,7 @@ import { docsToYaml, generateTalos, newSecrets } from '../../../src/talos/index.
 import { connectTalos, MemoryPinStore } from '../../../src/talos/api/index.js';
 import { parseAppliedConfig } from '../../doubles/talos-node/config.js';
 import { TalosDoubleNetwork, TalosNodeDouble } from '../../doubles/talos-node/index.js';
-import { writeSpec } from '../helpers.js';
-import { freePort, hardware, loopback } from './fixture.js';
+import { freePort, hardware, loopback, loopbackSpec } from './fixture.js';
 
 for (const version of ['v1.6.4', 'v1.13.9']) {
   describe(`rendered ${version} configs`, () => {
@@ -21,19 +20,7 @@ for (const version of ['v1.6.4', 'v1.13.9']) {
     after(() => Promise.all(doubles.map((d) => d.stop())));
 
     test('every machine: role, hostname and address as rendered; the bond carries the address', async () => {
-      const { file } = writeSpec((s) => {
-        s.talos.version = version;
-        s.machines.forEach((m: any, i: number) => {
-          m.address = `${loopback(150 + i)}/8`;
-          m.gateway = loopback(1);
-          m.nameservers = [loopback(1)];
-        });
-        s.cluster.endpoint = `https://${loopback(150)}:6443`;
-        delete s.cluster.vip;
-        // the netboot stage is not under test: keep its addresses inside the (loopback) machine subnet
-        s.netboot.address = loopback(1);
-        s.netboot.dhcp = { ...s.netboot.dhcp, range: `${loopback(200)}-${loopback(220)}`, router: loopback(1), dns: [loopback(1)] };
-      });
+      const file = loopbackSpec(version, 150);
       const loaded = loadSpec(file);
       const out = await generateTalos(loaded, await newSecrets(loaded.spec));
       const bonded = loaded.spec.machines.find((m: any) => m.bond);
