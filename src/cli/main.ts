@@ -62,6 +62,14 @@ function report(err: unknown): void {
   process.stderr.write(lines.join('\n') + '\n');
 }
 
+// A reader that went away (`hearth ... | head`) ends the command quietly, as it does for other CLIs.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

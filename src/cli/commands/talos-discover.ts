@@ -1,7 +1,6 @@
 /**
  * `hearth talos discover`: finds the nodes that answer the Talos API and shows what they report,
  * matched to the spec's machines. The action (and the gRPC client) load only when it runs.
- * Wiring: in registerTalos (commands/talos.ts), `registerTalosDiscover(talos);`.
  */
 import { Option, type Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';

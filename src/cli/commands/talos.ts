@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';
+import { registerTalosDiscover } from './talos-discover.js';
 
 export function registerTalos(program: Command): void {
   const talos = program
@@ -34,4 +35,5 @@ export function registerTalos(program: Command): void {
         ),
     ),
   ).action(lazy(async () => (await import('../actions/talos.js')).config));
+  registerTalosDiscover(talos);
 }
