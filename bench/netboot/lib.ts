@@ -43,13 +43,13 @@ netboot:
 }
 
 /**
- * How hearth is started: HEARTH_CLI=/path/to/main.js, else the built dist/src/cli/main.js, else
+ * How hearth is started: HEARTH_CLI=/path/to/hearth.js, else the built binary dist/cli/hearth.js, else
  * tsx on the sources (then RSS figures include tsx's compiler, about 90 MiB more).
  */
 export function hearthEntry(): { argv: string[]; how: string } {
   const env = process.env.HEARTH_CLI;
   if (env) return { argv: [process.execPath, env], how: env };
-  const dist = path.join(ROOT, 'dist/src/cli/main.js');
+  const dist = path.join(ROOT, 'dist/cli/hearth.js');
   if (existsSync(dist)) return { argv: [process.execPath, dist], how: dist };
   return { argv: [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')], how: 'tsx src/cli/main.ts (RSS includes tsx)' };
 }
