@@ -57,7 +57,10 @@ function mutateDhcp(b: Buffer, r: Rng): Buffer {
     else if (k === 1) out = Buffer.concat([out.subarray(0, at), Buffer.from([1 + intOf(r, 254), intOf(r, 256)]), bytesOf(r, intOf(r, 40)), out.subarray(at)]); // option inserted
     else if (k === 2) out = Buffer.concat([out.subarray(0, out.length - 1), out.subarray(240)]); // options repeated
     else if (k === 3) out = out.subarray(0, out.lastIndexOf(255) > 240 ? out.lastIndexOf(255) : out.length); // END removed
-    else if (k === 4) out[intOf(r, 240)] = intOf(r, 256); // header byte flip
+    else if (k === 4) {
+      const i = intOf(r, 224);
+      out[i < 28 ? i : i + 16] = intOf(r, 256); // header byte flip, chaddr kept (the MAC set stays bounded)
+    }
     else out = Buffer.concat([out, bytesOf(r, intOf(r, 300))]); // junk after END
   }
   return out;

@@ -300,7 +300,7 @@ netboot:
       const xs = samples.filter((s) => s.phase === name).map((s) => s.rss);
       console.log(`  ${name.padEnd(13)} min ${MiB(Math.min(...xs))}  median ${MiB(median(xs))}  max ${MiB(Math.max(...xs))}`);
     }
-    console.log(`server log lines: ${logLines}; hearth_dhcp_leases at the end: ${metricSum(final, 'hearth_dhcp_leases')}; internal errors: DHCP ${metricSum(final, 'hearth_dhcp_packets_dropped_total', 'reason="internal-error"')}, HTTP 500 ${metricSum(final, 'hearth_http_requests_total', 'status="500"')}`);
+    console.log(`server log lines: ${logLines}; at the end: hearth_dhcp_leases ${metricSum(final, 'hearth_dhcp_leases')}, hearth_tftp_active_transfers ${metricSum(final, 'hearth_tftp_active_transfers')}; internal errors: DHCP ${metricSum(final, 'hearth_dhcp_packets_dropped_total', 'reason="internal-error"')}, HTTP 500 ${metricSum(final, 'hearth_http_requests_total', 'status="500"')}`);
     if (crash) failures.unshift(`crash during "${phase}" after ${lastProgress} packets/requests of that phase (replay: same --seed and counts): ${crash}`);
     if (end && end.rss > baseline + OPT.rssBoundMiB * 1024) failures.push(`unbounded memory: end RSS ${MiB(end.rss)} MiB is more than ${OPT.rssBoundMiB} MiB above the ${MiB(baseline)} MiB after warm-up`);
     failures.push(...post);
