@@ -38,6 +38,8 @@ interface Job {
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The content of the file outside the served trees: in a reply, it leaked. */
+const MARKER = 'HEARTH-SOAK-SECRET';
 /** TFTP ERROR 0 "x": ends a transfer. */
 const CANCEL = Buffer.from([0, 5, 0, 0, 0x78, 0]);
 const kinds: Record<string, number> = {};
@@ -151,6 +153,7 @@ async function tftp(r: Rng): Promise<Record<string, unknown>> {
     holders.push({ ...h, timeout });
   }
   let cancelled = 0;
+  const leaks: string[] = [];
   const live = holders.filter((h) => h.timeout === 255 && h.port !== undefined).map((h) => h.port!);
   const templates = tftpTemplates(r);
   const res = await pacedUdp(
@@ -163,6 +166,7 @@ async function tftp(r: Rng): Promise<Record<string, unknown>> {
     (m) => metricSum(m, 'hearth_tftp_packets_dropped_total') + metricSum(m, 'hearth_tftp_transfers_total', 'result="started"'),
     // Transfers of the small file that bad-option requests start are cancelled as soon as they answer.
     (sock, m, port) => {
+      if (m.includes(MARKER) && leaks.length < 20) leaks.push(`TFTP reply from port ${port}`);
       if (port !== 69 && m.length >= 2 && (m.readUInt16BE(0) === 3 || m.readUInt16BE(0) === 6)) {
         cancelled++;
         sock.send(CANCEL, port, job.server);
@@ -176,7 +180,7 @@ async function tftp(r: Rng): Promise<Record<string, unknown>> {
   await sleep(1000);
   holders.forEach((h) => h.sock.close());
   const activeAfter = metricSum(await metrics(), 'hearth_tftp_active_transfers');
-  return { ...res, cancelled, stalledTransfers: holders.length, stalledOpened: holders.filter((h) => h.port !== undefined).length, activeBeforeCancel, activeAfter };
+  return { ...res, leaks, cancelled, stalledTransfers: holders.length, stalledOpened: holders.filter((h) => h.port !== undefined).length, activeBeforeCancel, activeAfter };
 }
 
 
@@ -206,8 +210,6 @@ function exchange(data: Buffer, halfClose: boolean, source: string, timeoutMs: n
     });
   });
 }
-
-const MARKER = 'HEARTH-SOAK-SECRET';
 
 async function http(r: Rng): Promise<Record<string, unknown>> {
   const statuses: Record<string, number> = {};

@@ -20,7 +20,7 @@
  * or when the load does not finish within `--max-seconds`. Exit 2: invalid flags or no netns.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,6 +122,7 @@ async function main(): Promise<number> {
     writeRandom(path.join(assets, 'small.bin'), 4096);
     for (const b of ['undionly.kpxe', 'ipxe.efi', 'snponly.efi']) writeRandom(path.join(ipxe, b), 65536);
     await writeFile(path.join(dir, 'secret.txt'), 'HEARTH-SOAK-SECRET\n');
+    await symlink('../secret.txt', path.join(assets, 'escape')); // a link out of the jail: must not be followed
     const spec = path.join(dir, 'hearth.yaml');
     await writeFile(
       spec,
@@ -289,9 +290,9 @@ netboot:
         if (r.statuses) console.log(`  client saw: statuses ${JSON.stringify(r.statuses)}, connections ${JSON.stringify(r.outcomes)}`);
         if (r.serverErrors && Object.keys(r.serverErrors).length) console.log(`  5xx by kind: ${JSON.stringify(r.serverErrors)}; e.g. ${JSON.stringify(r.serverErrorExamples)}`);
         if (r.opened) console.log(`  slow clients: opened ${JSON.stringify(r.opened)}, answered ${JSON.stringify(r.answered)}, closed by the server within ${OPT.slowSeconds} s ${JSON.stringify(r.closedByServer)}`);
-        const leaks = (r.leaks ?? []) as string[];
-        if (leaks.length) failures.push(`traversal leaked a file outside the jail, e.g. ${JSON.stringify(leaks[0])}`);
       }
+      const leaks = (r.leaks ?? []) as string[];
+      if (leaks.length) failures.push(`${p.phase}: a file outside the jail was served, e.g. to ${JSON.stringify(leaks[0])}`);
       if (p.sent < p.wanted) failures.push(`${p.phase}: only ${p.sent} of ${p.wanted} sent within --max-seconds ${OPT.maxSeconds}`);
     }
     const rss = samples.map((s) => s.rss);
