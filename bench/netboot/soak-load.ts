@@ -30,9 +30,8 @@ interface Job {
   concurrency?: number;
   /** HTTP: per-connection limit, ms. */
   timeoutMs?: number;
-  /** slow: how long the slow clients hold on, ms; trickle interval, ms. */
+  /** slow: how long the slow clients hold on, ms. */
   holdMs?: number;
-  trickleMs?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -257,6 +256,10 @@ async function slow(r: Rng): Promise<Record<string, unknown>> {
   const timers: NodeJS.Timeout[] = [];
   const bump = (o: Record<string, number>, k: string) => (o[k] = (o[k] ?? 0) + 1);
   let ending = false;
+  const holdMs = job.holdMs ?? 30_000;
+  const request = Buffer.from('GET /healthz HTTP/1.1\r\nHost: 192.0.2.1\r\nConnection: close\r\n\r\n');
+  /** A trickled request is complete at half the hold time, so whether it is answered shows. */
+  const trickleMs = Math.max(10, Math.floor(holdMs / 2 / request.length));
   for (let i = 0; i < job.count; i++) {
     const kind = kindsOf[i % kindsOf.length]!;
     const s = net.connect({ host: job.server, port: 8080, localAddress: job.sources[i % job.sources.length] });
@@ -275,14 +278,13 @@ async function slow(r: Rng): Promise<Record<string, unknown>> {
     });
     s.on('connect', () => {
       if (kind === 'trickle') {
-        const msg = Buffer.from('GET /healthz HTTP/1.1\r\nHost: 192.0.2.1\r\nConnection: close\r\n\r\n');
         let k = 0;
-        const t = setInterval(() => (k < msg.length && !s.destroyed ? s.write(msg.subarray(k, ++k)) : clearInterval(t)), job.trickleMs ?? 500);
+        const t = setInterval(() => (k < request.length && !s.destroyed ? s.write(request.subarray(k, ++k)) : clearInterval(t)), trickleMs);
         timers.push(t);
       } else if (kind === 'stall-headers') s.write('GET /assets/small.bin HTTP/1.1\r\nHost: 192.0.2.1\r\nX-Slow: ');
       else if (kind === 'stall-body') {
         s.write('POST /healthz HTTP/1.1\r\nHost: 192.0.2.1\r\nContent-Length: 1000000\r\n\r\n');
-        const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('x')), job.trickleMs ?? 500);
+        const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('x')), trickleMs);
         timers.push(t);
       } else {
         s.write('GET /assets/initramfs HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n');
@@ -291,7 +293,7 @@ async function slow(r: Rng): Promise<Record<string, unknown>> {
     });
     if (i % 50 === 49) await sleep(10 + intOf(r, 10));
   }
-  const until = Math.min(Date.now() + (job.holdMs ?? 30_000), job.deadline);
+  const until = Math.min(Date.now() + holdMs, job.deadline);
   while (Date.now() < until) {
     await sleep(Math.min(2000, Math.max(0, until - Date.now())));
     out({ progress: socks.filter((s) => !s.destroyed).length });
