@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
 import { metricSum } from '../../test/netboot/dhcp-lab.js';
 import { ROOT, arg, hearthEntry, hearthServe, median, procKiB, rssKiB, waitPort, writeRandom } from './lib.js';
@@ -127,7 +128,9 @@ async function main(): Promise<number> {
     const spec = path.join(dir, 'hearth.yaml');
     await writeFile(
       spec,
-      `metadata: { name: soak }
+      `apiVersion: ${SPEC_API_VERSION}
+kind: ${SPEC_KIND}
+metadata: { name: soak }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
 netboot:

@@ -6,9 +6,11 @@
 import { encode, type OptionList } from '../../src/netboot/dhcp/packet.js';
 import { Opt } from '../../src/netboot/dhcp/options.js';
 import { ackPacket, rrqPacket } from '../../src/netboot/tftp/packet.js';
+import { mulberry32 } from '../helpers/prng.js';
 import { clientPacket, pxeOptions } from './dhcp-lab.js';
 
-export { mulberry32 as rng } from '../helpers/prng.js';
+/** The seeded PRNG the generators draw from. */
+export const rng = mulberry32;
 
 export type Rng = () => number;
 
