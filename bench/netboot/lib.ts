@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { which, type Netns } from '../../test/helpers/netns.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository (also when this file runs compiled, as dist/bench/netboot/lib.js). */
+export const ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'));
 /** Servers on CPU 1, clients on CPU 0 (2-core hosts), so neither steals the other's time. */
 export const PIN = os.cpus().length >= 2 && which('taskset') !== undefined;
 export const SERVER_CPU = PIN ? ['taskset', '-c', '1'] : [];
@@ -58,13 +59,18 @@ export function hearthServe(spec: string, extra: string[]): string[] {
   return [...SERVER_CPU, ...hearthEntry().argv, 'netboot', 'serve', '-f', spec, '--log', ...extra];
 }
 
-export function rssKiB(pid: number): number {
+/** A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 when the process or field is gone. */
+export function procKiB(pid: number, field: string): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
+}
+
+export function rssKiB(pid: number): number {
+  return procKiB(pid, 'VmRSS');
 }
 
 export async function waitPort(ns: Netns, check: string[], ms = 30_000): Promise<void> {
