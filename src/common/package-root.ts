@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OperationError } from './errors.js';
 
 let cached: string | undefined;
 
@@ -22,7 +23,7 @@ export function packageRoot(): string {
       }
     }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error(`hearth's package.json not found above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir) throw new OperationError(`this hearth installation is incomplete: its package.json is not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { OperationError } from '../../common/errors.js';
 import { packagePath } from '../../common/package-root.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -14,7 +15,7 @@ export type ApiEra = 'v1.6' | 'v1.13';
 /** The shipped .proto files (src/talos/api/proto in hearth's package). */
 function protoDir(): string {
   const dir = packagePath('src', 'talos', 'api', 'proto');
-  if (!existsSync(path.join(dir, 'v1.13'))) throw new Error(`Talos API definitions not found in ${dir}`);
+  if (!existsSync(path.join(dir, 'v1.13'))) throw new OperationError(`the Talos API definitions are missing from this installation (${dir})`);
   return dir;
 }
 
