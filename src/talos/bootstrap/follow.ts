@@ -2,7 +2,9 @@
  * Following one node from its apply to `running` by watching its MachineStatus (COSI), never by
  * ping: the watch runs at the address the node answers at now; when the node reboots the stream is
  * cut, and hearth reconnects at the node's configured address with mutual TLS (the channel
- * retries its TLS connection with backoff) and watches again. Bounded by a deadline.
+ * retries its TLS connection with backoff) and watches again. Until a reboot was seen, a node that
+ * does not answer at one address is looked for at the other (hearth may have missed the reboot).
+ * Bounded by a deadline.
  */
 import { RESOURCES, TalosTlsError, type TalosApi } from '../api/index.js';
 import { backoff, type Clock } from './clock.js';
@@ -21,7 +23,9 @@ export interface FollowTarget {
   lastStage?: string;
 }
 
-const MAX_ATTEMPTS = 200;
+const MAX_ATTEMPTS = 500;
+/** How long one connection attempt may take before hearth tries the other address again. */
+const CONNECT_MS = 3000;
 
 /** Resolves when the node reports stage `running`; NodeLostError at the deadline. */
 export async function followToRunning(t: FollowTarget, clock: Clock, deadline: number, signal: AbortSignal): Promise<void> {
@@ -37,7 +41,7 @@ export async function followToRunning(t: FollowTarget, clock: Clock, deadline: n
     const stop = AbortSignal.any([signal, clock.timeout(remaining)]);
     const api = t.connect(address);
     try {
-      await api.waitReady(remaining);
+      await api.waitReady(Math.min(remaining, CONNECT_MS));
       for await (const e of api.watch<{ stage?: string }>(RESOURCES.machineStatus.namespace, RESOURCES.machineStatus.type, { id: 'machine', signal: stop })) {
         const stage = e.resource?.spec.stage;
         if (!stage) continue;
@@ -55,7 +59,8 @@ export async function followToRunning(t: FollowTarget, clock: Clock, deadline: n
     } finally {
       api.close();
     }
-    if (rebooted || last === 'rebooting') address = t.to;
+    // after the reboot the node can only be at its configured address; before it, either address
+    address = rebooted || last === 'rebooting' ? t.to : address === t.from ? t.to : t.from;
     const pause = Math.min(backoff(attempt), Math.max(0, deadline - clock.now()));
     if (pause > 0) await clock.sleep(pause, signal).catch(() => undefined);
   }
