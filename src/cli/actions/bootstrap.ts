@@ -25,7 +25,7 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 function logLine(e: BootstrapEvent): string | undefined {
   switch (e.event) {
     case 'discovered':
-      return `probed ${e.probed} addresses: ${e.found} Talos nodes, ${e.matched} machines ready to go`;
+      return `probed ${e.probed} addresses: ${e.found} Talos node${e.found === 1 ? '' : 's'} answered, ${e.matched} machine${e.matched === 1 ? '' : 's'} passed pre-flight`;
     case 'apply':
       return e.dryRun ? undefined : `${e.machine}: config applied at ${e.address} (${e.mode}) +${secs(e.elapsedMs)}`;
     case 'unchanged':
