@@ -18,7 +18,7 @@ export const CONTROL_PLANES = ['cp1', 'cp2', 'cp3'];
 
 /** Where machine i (0-based, spec order) answers once configured, and in maintenance mode. */
 export const configuredAt = (i: number): string => loopback(10 + i);
-export const maintenanceAt = (i: number): string => loopback(50 + i);
+export const maintenanceAt = (i: number): string => loopback(100 + i);
 export const vip = (): string => loopback(9);
 
 export interface LabOptions {
@@ -31,6 +31,8 @@ export interface LabOptions {
   /** Machine indexes whose double moves only when the test steps it. */
   manual?: number[];
   stageDelayMs?: number;
+  /** More machines than the example's five: workers cloned from worker2 (benchmarks). */
+  count?: number;
 }
 
 export interface Lab {
@@ -42,6 +44,8 @@ export interface Lab {
   kubePort: number;
   network: TalosDoubleNetwork;
   doubles: Map<string, TalosNodeDouble>;
+  /** Machine names in spec order. */
+  names: string[];
   kube?: FakeKubeApiServer;
   /** The --endpoints argument: every double's maintenance address. */
   endpoints: string;
@@ -54,7 +58,14 @@ export interface Lab {
 export async function lab(version: string, opts: LabOptions = {}): Promise<Lab> {
   const port = await freePort();
   const kubePort = await freePort();
+  const count = opts.count ?? MACHINES.length;
+  const names: string[] = [];
   const { dir, file } = writeSpec((s) => {
+    for (let i = s.machines.length; i < count; i++) {
+      const hex = (i + 1).toString(16).padStart(2, '0');
+      s.machines.push({ ...s.machines[4], name: `worker${i - 2}`, mac: `52:54:00:00:00:${hex}` });
+    }
+    names.push(...s.machines.map((m: any) => m.name));
     s.talos.version = version;
     s.image.firmware = ['intel-ucode']; // a name every release uses
     s.machines.forEach((m: any, i: number) => {
@@ -79,6 +90,7 @@ export async function lab(version: string, opts: LabOptions = {}): Promise<Lab> 
     kubePort,
     network,
     doubles,
+    names,
     endpoints: '',
     args: (...extra) => ['bootstrap', '-f', file, '--out', path.join(dir, 'out'), '--endpoints', l.endpoints, '--port', String(port), ...extra],
     allIn: (stage) =>
@@ -105,14 +117,14 @@ export async function lab(version: string, opts: LabOptions = {}): Promise<Lab> 
     kubeStarting = kube.start();
   };
   const addrs: string[] = [];
-  for (let i = 0; i < MACHINES.length; i++) {
+  for (let i = 0; i < count; i++) {
     if (opts.absent?.includes(i)) continue;
     const hw = (opts.hardware?.[i] ?? ((h) => h))(hardware(i + 1));
     const manual = opts.manual?.includes(i);
     const d = new TalosNodeDouble({ version: opts.versions?.[i] ?? version, address: maintenanceAt(i), port, hardware: hw, network, ...(manual ? {} : { stageDelayMs: opts.stageDelayMs ?? 150 }) });
-    d.on('error', (err) => process.stderr.write(`double ${MACHINES[i]}: ${String(err)}\n`));
+    d.on('error', (err) => process.stderr.write(`double ${names[i]}: ${String(err)}\n`));
     if (i < CONTROL_PLANES.length) d.on('stage', (s) => s === 'running' && startKube(d));
-    doubles.set(MACHINES[i]!, d);
+    doubles.set(names[i]!, d);
     await d.start();
     addrs.push(maintenanceAt(i));
   }
