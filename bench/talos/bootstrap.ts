@@ -11,9 +11,8 @@
  * Goal: under 5 s of hearth's CPU time for 50 nodes.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { arg, hearthEntry } from '../netboot/lib.js';
 import { lab } from '../../test/talos/bootstrap/lab.js';
 
@@ -21,15 +20,13 @@ const NODES = Number(arg('nodes', '50'));
 const STAGE_MS = Number(arg('stage-ms', '200'));
 if (!Number.isInteger(NODES) || NODES < 5 || NODES > 90) throw new Error('--nodes must be 5..90');
 
-function exitHook(dir: string): string {
-  const file = path.join(dir, 'usage-hook.mjs');
-  writeFileSync(
-    file,
-    "import { writeFileSync } from 'node:fs';\n" +
-      "process.on('exit', () => { const u = process.resourceUsage(); writeFileSync(process.env.HEARTH_BENCH_USAGE, JSON.stringify({ cpuUs: u.userCPUTime + u.systemCPUTime, userUs: u.userCPUTime, maxRssKiB: u.maxRSS })); });\n",
+/** An --import hook (a data: URL, no file) that writes the CLI's own resource usage at exit. */
+const USAGE_HOOK =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    "import { writeFileSync } from 'node:fs'; process.on('exit', () => { const u = process.resourceUsage(); " +
+      'writeFileSync(process.env.HEARTH_BENCH_USAGE, JSON.stringify({ cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKiB: u.maxRSS })); });',
   );
-  return pathToFileURL(file).href;
-}
 
 const l = await lab('v1.13.9', { count: NODES, stageDelayMs: STAGE_MS });
 try {
@@ -38,7 +35,7 @@ try {
   const argv = [...entry, ...l.args('--timeout', '5m', '-o', 'json')];
   const started = performance.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(node!, ['--import', exitHook(l.dir), ...argv], { env: { ...process.env, HEARTH_BENCH_USAGE: usage }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node!, ['--import', USAGE_HOOK, ...argv], { env: { ...process.env, HEARTH_BENCH_USAGE: usage }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stdout.resume();
     child.stderr.on('data', (d) => (err += d));
@@ -50,7 +47,7 @@ try {
   });
   const wallMs = performance.now() - started;
   if (code !== 0) throw new Error(`hearth bootstrap exited with ${code}`);
-  const u = JSON.parse(readFileSync(usage, 'utf8')) as { cpuUs: number; userUs: number; maxRssKiB: number };
+  const u = JSON.parse(readFileSync(usage, 'utf8')) as { cpuUs: number; maxRssKiB: number };
   const applied = [...l.doubles.values()].filter((d) => d.applyCount === 1 && d.stage === 'running').length;
   const cpuS = u.cpuUs / 1e6;
   console.log(`hearth bootstrap, ${NODES} node doubles (Talos v1.13.9), ${hearthEntry().how}, node ${process.version}`);
