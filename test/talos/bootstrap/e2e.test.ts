@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { runHearth } from '../../helpers/cli.js';
 import { run, which } from '../../helpers/netns.js';
 import { FakeHelmController } from '../../platform/fake-kube-api-server.js';
@@ -30,7 +30,7 @@ for (const version of ['v1.6.4', 'v1.13.9']) {
     let l: Lab;
     after(() => l?.stop());
 
-    test('five machines from maintenance mode to a healthy cluster; platform install over HTTPS; a rerun changes nothing', async () => {
+    test('five machines from maintenance mode to a healthy cluster; platform install over HTTPS; a rerun changes nothing; a changed machine alone is re-applied', async () => {
       l = await lab(version);
       const r = await runHearth(l.args('--timeout', '90s'), { timeoutMs: 120_000 });
       assert.equal(r.code, 0, r.stderr);
@@ -89,6 +89,18 @@ for (const version of ['v1.6.4', 'v1.13.9']) {
       assert.ok(events.some((e) => e.event === 'stage' && e.machine === 'worker2' && e.stage === 'running'));
       for (const d of l.doubles.values()) assert.equal(d.applyCount, 1);
       assert.deepEqual(['kubeconfig', 'talosconfig', 'secrets.yaml'].map((f) => readFileSync(outFile(l, f), 'utf8')), before);
+
+      // a changed machine: only its config is applied again (the others run what they should)
+      const spec = parse(readFileSync(l.spec, 'utf8'));
+      spec.machines[4].nameservers = [...spec.machines[4].nameservers, '198.51.100.53'];
+      writeFileSync(l.spec, stringify(spec));
+      const changed = await runHearth(l.args('--timeout', '60s', '-o', 'json'), { timeoutMs: 90_000 });
+      assert.equal(changed.code, 0, changed.stderr);
+      const s2 = JSON.parse(changed.stdout.trim().split('\n').at(-1)!);
+      assert.deepEqual(s2.machines.map((m: any) => m.action), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'applied']);
+      assert.equal(s2.changed, true);
+      assert.deepEqual([...l.doubles.values()].map((d) => d.applyCount), [1, 1, 1, 1, 2]);
+      assert.match(l.doubles.get('worker2')!.config!.text, /198\.51\.100\.53/);
     });
   });
 }
