@@ -10,6 +10,7 @@ import { registerImage } from './commands/image.js';
 import { registerNetboot } from './commands/netboot.js';
 import { registerTalos } from './commands/talos.js';
 import { registerPlatform } from './commands/platform.js';
+import { registerBootstrap } from './commands/bootstrap.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerImage(program);
   registerNetboot(program);
   registerTalos(program);
+  registerBootstrap(program);
   registerPlatform(program);
   registerSchema(program);
   // Every command, however deep, reports usage errors through us with exit code 2.

@@ -16,9 +16,18 @@
  *  - Status error bodies (kind Status, reason, code, message) for 404/409/415/422/403.
  * Test hooks: injected errors, a write delay, status updates (what a controller would write),
  * closing all watches, a request log.
+ *
+ * Two ways to listen: plain HTTP on 127.0.0.1 with a bearer token (the default), or HTTPS at a
+ * cluster endpoint (`tls`) the way a Talos control plane serves it: a server certificate for the
+ * endpoint IP signed by the cluster CA, clients authenticated by a certificate of that CA (others
+ * are refused during the handshake). Then /readyz and GET /api/v1/nodes answer from the `cluster`
+ * view the test gives (ready when etcd is up; a Ready Node per machine that reached running).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { newLeafCert } from '../../src/talos/pki.js';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 
@@ -127,8 +136,25 @@ function status(code: number, reason: string, message: string, details?: unknown
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(details ? { details } : {}) };
 }
 
+export interface FakeKubeTls {
+  /** The cluster CA (with its key: the server certificate is signed here). */
+  ca: { crt: string; key: string };
+  /** The endpoint address (an IP) and port to listen on. */
+  host: string;
+  port: number;
+}
+
+/** What the API server reports about the cluster behind it. */
+export interface FakeKubeCluster {
+  /** /readyz: true once the control plane (etcd) is up. */
+  ready(): boolean;
+  /** The Nodes: name and whether the kubelet reports Ready. */
+  nodes(): { name: string; ready: boolean }[];
+}
+
 export class FakeKubeApiServer {
-  private server = http.createServer((req, res) => void this.handle(req, res));
+  private server: http.Server | https.Server = http.createServer((req, res) => void this.handle(req, res));
+  constructor(private readonly opts: { tls?: FakeKubeTls; cluster?: FakeKubeCluster } = {}) {}
   private resources: ResourceInfo[] = [
     { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
     { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
@@ -168,9 +194,41 @@ export class FakeKubeApiServer {
   url = '';
 
   async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const tls = this.opts.tls;
+    if (!tls) {
+      await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+      this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+      return this.url;
+    }
+    const now = new Date();
+    const id = await newLeafCert(tls.ca, { organizations: [], commonName: 'kube-apiserver', now, server: { ipAddresses: [tls.host], dnsNames: ['kubernetes', 'kubernetes.default'] } });
+    this.server = https.createServer({ cert: id.crt, key: id.key, ca: tls.ca.crt, requestCert: true, rejectUnauthorized: true }, (req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(tls.port, tls.host, () => resolve());
+    });
+    this.url = `https://${tls.host}:${tls.port}`;
     return this.url;
+  }
+
+  /** A client presented a certificate the cluster CA signed (TLS mode; the handshake refused others). */
+  private certAuthenticated(req: http.IncomingMessage): boolean {
+    return !!this.opts.tls && (req.socket as TLSSocket).authorized === true;
+  }
+
+  /** /readyz and the Node list, answered from the cluster view; undefined for other paths. */
+  private clusterView(method: string, pathname: string): { code: number; body: unknown } | undefined {
+    const c = this.opts.cluster;
+    if (!c || method !== 'GET') return undefined;
+    if (pathname === '/readyz') return c.ready() ? { code: 200, body: 'ok' } : { code: 500, body: '[-]etcd failed: reason withheld\nreadyz check failed' };
+    if (pathname !== '/api/v1/nodes') return undefined;
+    const items = c.nodes().map((n) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } },
+      status: { conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False', reason: n.ready ? 'KubeletReady' : 'KubeletNotReady' }] },
+    }));
+    return { code: 200, body: { apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion: String(this.rv) }, items } };
   }
 
   async stop(): Promise<void> {
@@ -458,7 +516,18 @@ export class FakeKubeApiServer {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
     };
-    if (req.headers.authorization !== 'Bearer fake-token') return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+    if (!this.certAuthenticated(req) && req.headers.authorization !== 'Bearer fake-token') return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+    const view = this.clusterView(record.method, url.pathname);
+    if (view) {
+      if (typeof view.body === 'string') {
+        record.status = view.code;
+        record.completed = true;
+        res.writeHead(view.code, { 'content-type': 'text/plain' });
+        res.end(view.body);
+        return;
+      }
+      return reply(view.code, view.body);
+    }
 
     const disc = this.discovery(url.pathname);
     if (disc !== undefined) {

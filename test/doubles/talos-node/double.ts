@@ -18,6 +18,9 @@ import { TalosDoubleNetwork } from './network.js';
 import { ResourceStore } from './resources.js';
 import { buildServices } from './services.js';
 
+/** How long a worker double waits for a control plane's trustd to sign its API certificate. */
+const TRUSTD_WAIT_MS = 60_000;
+
 export type DoubleStage = 'maintenance' | 'installing' | 'rebooting' | 'booting' | 'running' | 'upgrading' | 'resetting' | 'shutting down' | 'off';
 
 export interface TalosNodeDoubleOptions {
@@ -163,6 +166,7 @@ export class TalosNodeDouble extends EventEmitter {
     this.refresh();
     this.emitMachineStatus();
     this.emit('stage', stage);
+    this.network.notify();
   }
 
   /** Called by the network when a cluster's etcd changes. */
@@ -234,7 +238,7 @@ export class TalosNodeDouble extends EventEmitter {
     const config = this.config!;
     const ips = [this.address, ...config.addresses.map((a) => a.cidr.split('/')[0]!)];
     const own = config.machineCa.key ? { crt: config.machineCa.crt, key: config.machineCa.key } : undefined;
-    const issuer = own ?? this.network.trustdFor(config.machineCa.crt);
+    const issuer = own ?? (await this.network.waitTrustd(config.machineCa.crt, TRUSTD_WAIT_MS));
     if (!issuer) throw new Error(`worker double at ${this.address}: no trustd (control plane) to sign its API certificate`);
     await this.serve(serverCredentials(await configuredIdentity(config, issuer, [...new Set(ips)]), config.machineCa.crt));
   }
@@ -253,6 +257,7 @@ export class TalosNodeDouble extends EventEmitter {
     );
     this.server = server;
     this.answering = true;
+    this.network.notify();
   }
 
   /** Stops answering: in-flight unary replies get a moment, streams are cut as by a reboot. */

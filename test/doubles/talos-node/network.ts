@@ -29,6 +29,36 @@ export class TalosDoubleNetwork {
     return this.trustd.find((c) => c.crt === caCrt);
   }
 
+  private readonly waiters = new Set<() => void>();
+
+  /** Something about the nodes changed (a config applied, a node answering): wake trustd waiters. */
+  notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /**
+   * Resolves with an os CA signer for a worker's certificate once a control plane of that CA answers
+   * (a real worker keeps asking trustd until one does); undefined after `timeoutMs`.
+   */
+  waitTrustd(caCrt: string, timeoutMs: number): Promise<CertAndKey | undefined> {
+    const now = this.trustdFor(caCrt);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const done = (v: CertAndKey | undefined): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(v);
+      };
+      const check = (): void => {
+        const ca = this.trustdFor(caCrt);
+        if (ca) done(ca);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      timer.unref();
+      this.waiters.add(check);
+    });
+  }
+
   register(node: TalosNodeDouble): void {
     this.nodes.add(node);
   }
