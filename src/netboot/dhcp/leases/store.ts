@@ -7,13 +7,12 @@
  * acknowledged lease is therefore found again, and an address is never acknowledged to a second MAC.
  */
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import { OperationError } from '../../../common/errors.js';
+import { leaseFiles, loadSnapshot, replayJournal } from './files.js';
 import { writeFileAtomic } from '../../../common/fs.js';
 import { openAppendOnly, type JournalFile, type OpenJournalFile } from './journal-file.js';
 import { Mirror, type LeaseChange, type LeaseState, type LeaseStore } from './lease.js';
 import { makeStateDir, stateDirProblem, takeLock } from './lock.js';
-import { readJournalLine, readSnapshot } from './records.js';
 
 export type { DeclineRecord, Lease, LeaseChange, LeaseState, LeaseStore } from './lease.js';
 export { MemoryLeaseStore } from './lease.js';
@@ -96,9 +95,10 @@ export class JournalLeaseStore implements LeaseStore {
     readonly dir: string,
     opts: JournalOptions = {},
   ) {
-    this.journalFile = path.join(dir, 'dhcp-leases.journal');
-    this.snapshotFile = path.join(dir, 'dhcp-leases.json');
-    this.lockFile = path.join(dir, 'dhcp-leases.lock');
+    const files = leaseFiles(dir);
+    this.journalFile = files.journal;
+    this.snapshotFile = files.snapshot;
+    this.lockFile = files.lock;
     this.sync = opts.sync ?? true;
     this.compactAfter = opts.compactAfter ?? 5000;
     this.warn = opts.warn ?? ((m) => process.stderr.write(`hearth: warning: ${m}\n`));
@@ -110,8 +110,11 @@ export class JournalLeaseStore implements LeaseStore {
     await makeStateDir(this.dir);
     await takeLock(this.lockFile, this.dir);
     try {
-      const snapSeq = await this.loadSnapshot();
-      await this.replay(snapSeq);
+      const snapSeq = await loadSnapshot(this.snapshotFile, this.mirror);
+      const replayed = await replayJournal(this.journalFile, snapSeq, this.mirror, this.warn);
+      this.seq = replayed.seq;
+      this.entries = replayed.entries;
+      this.size = replayed.size;
       this.file = await this.openFile(this.journalFile);
       if ((await this.file.size()) > this.size) {
         await this.file.truncate(this.size); // the torn tail: the next line starts clean
@@ -124,48 +127,6 @@ export class JournalLeaseStore implements LeaseStore {
       throw stateDirProblem(this.dir, err);
     }
     return this.mirror.state();
-  }
-
-  private async loadSnapshot(): Promise<number> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.snapshotFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    const snap = readSnapshot(text);
-    if (typeof snap === 'string') throw new OperationError(`lease snapshot ${this.snapshotFile} is damaged (${snap}); restore it or move it away`);
-    this.mirror.applyState(snap);
-    this.seq = snap.seq;
-    return snap.seq;
-  }
-
-  private async replay(snapSeq: number): Promise<void> {
-    let buf: Buffer;
-    try {
-      buf = await fsp.readFile(this.journalFile);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    let start = 0;
-    let lineNo = 0;
-    for (let nl = buf.indexOf(10); nl >= 0; start = nl + 1, nl = buf.indexOf(10, start)) {
-      lineNo++;
-      this.entries++;
-      const entry = readJournalLine(buf.toString('utf8', start, nl));
-      if (typeof entry === 'string') {
-        this.warn(`${this.journalFile}:${lineNo}: damaged line skipped (${entry}); later lines are kept`);
-        continue;
-      }
-      if (entry.s > snapSeq) this.mirror.apply(entry.c);
-      if (entry.s > this.seq) this.seq = entry.s;
-    }
-    if (start < buf.length) {
-      this.warn(`${this.journalFile}:${lineNo + 1}: incomplete last line dropped (${buf.length - start} bytes of a write cut short, never acknowledged)`);
-    }
-    this.size = start;
   }
 
   commit(changes: LeaseChange[]): Promise<void> {
@@ -297,18 +258,10 @@ export class SnapshotLeaseStore implements LeaseStore {
   private chain: Promise<void> = Promise.resolve();
   readonly file: string;
   constructor(readonly dir: string) {
-    this.file = path.join(dir, 'dhcp-leases.json');
+    this.file = leaseFiles(dir).snapshot;
   }
   async load(): Promise<LeaseState> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.file, 'utf8');
-    } catch {
-      return this.mirror.state(); // nothing stored yet
-    }
-    const snap = readSnapshot(text);
-    if (typeof snap === 'string') throw new OperationError(`lease snapshot ${this.file} is damaged (${snap})`);
-    this.mirror.applyState(snap);
+    await loadSnapshot(this.file, this.mirror);
     return this.mirror.state();
   }
   commit(changes: LeaseChange[]): Promise<void> {
