@@ -9,6 +9,7 @@ import { registerSchema } from './commands/schema.js';
 import { registerImage } from './commands/image.js';
 import { registerNetboot } from './commands/netboot.js';
 import { registerTalos } from './commands/talos.js';
+import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerImage(program);
   registerNetboot(program);
   registerTalos(program);
+  registerMachines(program);
   registerPlatform(program);
   registerSchema(program);
   // Every command, however deep, reports usage errors through us with exit code 2.
