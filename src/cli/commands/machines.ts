@@ -6,7 +6,10 @@ import { Option, type Command } from 'commander';
 import { lazy, withSpecFile } from '../context.js';
 
 export function registerMachines(program: Command): void {
-  const machines = program.command('machines').description('the machines of hearth.yaml: adopt discovered servers');
+  const machines = program
+    .command('machines')
+    .description('the machines of hearth.yaml: adopt discovered servers')
+    .addHelpText('after', '\nExample:\n  hearth machines add -f hearth.yaml --scan 192.0.2.0/24');
   withSpecFile(
     machines
       .command('add')
