@@ -3,20 +3,18 @@
  * hearth.yaml. The action (and the gRPC client) load only when it runs.
  */
 import { Option, type Command } from 'commander';
-import { lazy, withSpecFile } from '../context.js';
+import { lazy } from '../context.js';
+import { withProbeOptions } from './talos-discover.js';
 
 export function registerMachines(program: Command): void {
   const machines = program
     .command('machines')
     .description('the machines of hearth.yaml: adopt discovered servers')
     .addHelpText('after', '\nExample:\n  hearth machines add -f hearth.yaml --scan 192.0.2.0/24');
-  withSpecFile(
+  withProbeOptions(
     machines
       .command('add')
       .description('append discovered nodes that hearth.yaml does not list (asks on a terminal; flags answer otherwise)')
-      .option('--scan <CIDR,...>', 'networks to scan (default: the machines\' networks from the spec)')
-      .option('--endpoints <ADDR,...>', 'addresses to ask directly (no scan)')
-      .option('--state <DIR>', 'directory of the certificate pins (talos-pins.json)')
       .option('--node <ADDR>', 'the discovered node to adopt (needed without a terminal when several are found)')
       .option('--name <NAME>', 'machine name (default: the node\'s hostname)')
       .addOption(new Option('--role <ROLE>', 'controlplane or worker').choices(['controlplane', 'worker']))
@@ -27,8 +25,6 @@ export function registerMachines(program: Command): void {
       .option('--gateway <IP>', 'default gateway (default: from the spec\'s machines on that subnet, or netboot.dhcp.router)')
       .option('--nameservers <IP,...>', 'nameservers (default: as --gateway, or netboot.dhcp.dns)')
       .option('--dry-run', 'print the entries instead of writing hearth.yaml')
-      .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))
-      .addOption(new Option('--timeout <MS>', 'per-node timeout in milliseconds').default('2000'))
       .addHelpText(
         'after',
         '\nOn a terminal every question is asked, with the flags and the node as defaults; without one the\n' +

@@ -4,13 +4,13 @@
  * nothing, and the dialog through a real pseudo-terminal (`script`).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { appendMachine } from '../../../src/spec/edit.js';
-import { hearthArgv, ROOT, runHearth, tmpDir } from '../../helpers/cli.js';
+import { ROOT, runHearth, tmpDir } from '../../helpers/cli.js';
+import { terminalSession } from '../../helpers/pty.js';
 import { which } from '../../helpers/netns.js';
 import { cluster, loopback, startDouble, stopAll, type Cluster } from '../api/fixture.js';
 
@@ -110,39 +110,6 @@ for (const version of ['v1.6.4', 'v1.13.9']) {
       assert.equal(two.code, 2);
       assert.match(two.stderr, new RegExp(`2 nodes are not in the spec \\(${first.replace(/\./g, '\\.')}, .*\\): pick one with --node`));
       assert.equal(readFileSync(file, 'utf8'), EXAMPLE);
-    });
-  });
-}
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/**
- * Runs hearth inside `script` (a pseudo-terminal) and answers each prompt when it appears, as a
- * person would; bounded in steps and time.
- */
-function terminalSession(args: string[], steps: [RegExp, string | ((screen: string) => string)][]): Promise<{ code: number | null; screen: string }> {
-  const cmd = hearthArgv(args).map(shellQuote).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let seen = 0; // where the next prompt is looked for
-    let step = 0;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d) => {
-      screen += d;
-      while (step < steps.length) {
-        const [re, answer] = steps[step]!;
-        const m = re.exec(screen.slice(seen));
-        if (!m) break;
-        seen += m.index + m[0].length;
-        step++;
-        child.stdin.write(`${typeof answer === 'function' ? answer(screen) : answer}\r`);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, screen });
     });
   });
 }

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { runHearth, tmpDir } from '../../helpers/cli.js';
+import { terminalSession } from '../../helpers/pty.js';
+import { which } from '../../helpers/netns.js';
 import { TalosNodeDouble, type DoubleStage } from '../../doubles/talos-node/index.js';
 import { cluster, configuredClient, hardware, loopback, loopbackSpec, machineConfig, maintenanceClient, stopAll, type Cluster } from '../api/fixture.js';
 
@@ -191,6 +193,14 @@ for (const [specVersion, running] of [
       assert.equal(no.code, 2);
       assert.match(no.stderr, /error: reset wipes machines: confirm on a terminal, or give --yes/);
       assert.ok(!w2.calls.includes('Reset'));
+      if (which('script')) {
+        // on a terminal it asks, and "no" is the default
+        const args = ['talos', 'reset', '--machine', 'worker2', '-f', spec, '--dir', dir, '--port', String(c.port)];
+        const tty = await terminalSession(args, [[/Reset worker2\? \[y\/N\] /, '']]);
+        assert.equal(tty.code, 2, tty.screen);
+        assert.match(tty.screen, /reset not confirmed; nothing done/);
+        assert.ok(!w2.calls.includes('Reset'));
+      }
       assert.equal(w2.stage, 'running');
       const yes = await hearth(['reset', '--machine', 'worker2', '--yes', '--wait']);
       assert.equal(yes.code, 0, yes.stderr);
