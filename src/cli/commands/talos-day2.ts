@@ -45,7 +45,7 @@ export function registerTalosDay2(talos: Command): void {
     .addHelpText('after', '\nExample:\n  hearth talos shutdown --all --wait')
     .action(lazy(async () => (await load()).shutdown));
 
-  day2(talos.command('reset').description('wipe machines back to maintenance (asks first; --yes without a terminal)'), { select: true, wait: true })
+  day2(talos.command('reset').description('wipe machines\' Talos state and config (asks first; --yes without a terminal)'), { select: true, wait: true })
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--graceful [BOOL]', 'leave etcd and drain first (--graceful=false to skip)', 'true')
     .option('--reboot', 'reboot after the wipe (default: power off), as talosctl does')

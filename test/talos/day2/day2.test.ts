@@ -189,8 +189,9 @@ for (const [specVersion, running] of [
 
     test('reset: refused without --yes and a terminal; with --yes it says what it wipes and the node leaves', async () => {
       const w2 = doubles.get('worker2')!;
-      const no = await hearth(['reset', '--machine', 'worker2']);
+      const no = await hearth(['reset', '--machine', 'worker2', '--graceful=false', '--wipe-mode', 'all']);
       assert.equal(no.code, 2);
+      assert.match(no.stderr, /reset worker2: wipes the whole system disk and every user disk; not graceful; then powers off/);
       assert.match(no.stderr, /error: reset wipes machines: confirm on a terminal, or give --yes/);
       assert.ok(!w2.calls.includes('Reset'));
       if (which('script')) {
