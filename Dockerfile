@@ -25,7 +25,8 @@ COPY test ./test
 COPY bench ./bench
 COPY examples ./examples
 COPY schema ./schema
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+COPY scripts ./scripts
+RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
 # ipxe: undionly.kpxe, ipxe.efi, snponly.efi in /usr/lib/ipxe (netboot.ipxe's default).
@@ -36,13 +37,15 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/build/Release/hearth_udp.node ./build/Release/hearth_udp.node
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/cli ./dist/cli
 # Data files read at run time from the source tree (Talos JSON schemas).
 COPY --from=build /src/src/talos/schemas ./src/talos/schemas
+COPY --from=build /src/src/talos/api/proto ./src/talos/api/proto
 COPY --from=build /src/examples ./examples
 COPY --from=build /src/schema ./schema
-RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/hearth && chmod +x /app/dist/src/cli/main.js
+RUN ln -s /app/dist/cli/hearth.js /usr/local/bin/hearth && chmod +x /app/dist/cli/hearth.js
 WORKDIR /config
 VOLUME ["/state"]
 # tini forwards SIGINT/SIGTERM, so `docker stop` shuts the servers down cleanly.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/hearth.js"]
 CMD ["netboot", "serve", "-f", "/config/hearth.yaml", "--state", "/state"]

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { which, type Netns } from '../../test/helpers/netns.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository (also when this file runs compiled, as dist/bench/netboot/lib.js). */
+export const ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'));
 /** Servers on CPU 1, clients on CPU 0 (2-core hosts), so neither steals the other's time. */
 export const PIN = os.cpus().length >= 2 && which('taskset') !== undefined;
 export const SERVER_CPU = PIN ? ['taskset', '-c', '1'] : [];
@@ -43,13 +44,13 @@ netboot:
 }
 
 /**
- * How hearth is started: HEARTH_CLI=/path/to/main.js, else the built dist/src/cli/main.js, else
+ * How hearth is started: HEARTH_CLI=/path/to/hearth.js, else the built binary dist/cli/hearth.js, else
  * tsx on the sources (then RSS figures include tsx's compiler, about 90 MiB more).
  */
 export function hearthEntry(): { argv: string[]; how: string } {
   const env = process.env.HEARTH_CLI;
   if (env) return { argv: [process.execPath, env], how: env };
-  const dist = path.join(ROOT, 'dist/src/cli/main.js');
+  const dist = path.join(ROOT, 'dist/cli/hearth.js');
   if (existsSync(dist)) return { argv: [process.execPath, dist], how: dist };
   return { argv: [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')], how: 'tsx src/cli/main.ts (RSS includes tsx)' };
 }
@@ -58,13 +59,18 @@ export function hearthServe(spec: string, extra: string[]): string[] {
   return [...SERVER_CPU, ...hearthEntry().argv, 'netboot', 'serve', '-f', spec, '--log', ...extra];
 }
 
-export function rssKiB(pid: number): number {
+/** A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 when the process or field is gone. */
+export function procKiB(pid: number, field: string): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
+}
+
+export function rssKiB(pid: number): number {
+  return procKiB(pid, 'VmRSS');
 }
 
 export async function waitPort(ns: Netns, check: string[], ms = 30_000): Promise<void> {

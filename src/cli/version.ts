@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { packagePath } from '../common/package-root.js';
 
-/** hearth's own version, from package.json (two levels up from dist/src/cli or src/cli). */
+/** hearth's own version, from its package.json. */
 export const VERSION: string = (() => {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'hearth' && pkg.version) return pkg.version;
-    } catch {
-      // try the next candidate
-    }
+  try {
+    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
   }
-  return '0.0.0';
 })();

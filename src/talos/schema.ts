@@ -3,24 +3,20 @@
  * marshals (Go struct order = the schema's property order; Go maps sorted by key).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
 import { OperationError } from '../common/errors.js';
+import { packagePath } from '../common/package-root.js';
 import type { Doc } from './generate.js';
 
 type SchemaName = 'v1.6' | 'v1.13';
 type Json = Record<string, any>;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** schemas/ beside this module, or (when running compiled from dist/) in the source tree. */
+/** The shipped schema file of a Talos release (src/talos/schemas in hearth's package). */
 function schemaFile(name: SchemaName): string {
-  const candidates = [path.join(here, 'schemas'), path.resolve(here, '../../../src/talos/schemas')];
-  for (const dir of candidates) {
-    const f = path.join(dir, `${name}-config.schema.json`);
-    if (existsSync(f)) return f;
-  }
-  throw new OperationError(`Talos schema ${name} is missing from this installation (looked in ${candidates.join(', ')})`);
+  const f = packagePath('src', 'talos', 'schemas', `${name}-config.schema.json`);
+  if (!existsSync(f)) throw new OperationError(`Talos schema ${name} is missing from this installation (${f})`);
+  return f;
 }
 
 const loaded = new Map<SchemaName, Json>();

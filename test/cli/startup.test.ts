@@ -2,24 +2,27 @@
  * Start-up stays cheap: `hearth --help`, `hearth <stage> --help` and `hearth validate` must not load
  * the Kubernetes client, the gRPC stack, the X.509 library, the Talos schema validator or the code
  * of commands they do not run (src/cli/context.ts: each command's code is imported when it runs).
- * Every module the CLI imports is recorded by a loader hook (module-trace.mjs).
+ * Every module the CLI imports is recorded by a loader hook (module-trace.mjs). The module-level
+ * checks run the unbundled build (one file per module); the package-level ones run the `hearth`
+ * binary itself (the bundle, scripts/bundle.mjs), whose chunks follow the same import() boundaries.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, runHearth, tmpDir } from '../helpers/cli.js';
+import { hearthArgv, ROOT, runHearth, tmpDir } from '../helpers/cli.js';
 
 const EXAMPLE = path.join(ROOT, 'examples/hearth.yaml');
 const HEAVY = ['@kubernetes/client-node', '@grpc/grpc-js', '@peculiar/x509', 'ajv'];
 
 /** Runs hearth and returns its exit code and the URL of every module it imported. */
-async function traced(args: string[]): Promise<{ code: number | null; stderr: string; modules: string[] }> {
+async function traced(args: string[], entry: 'bundle' | 'modules' = 'modules'): Promise<{ code: number | null; stderr: string; modules: string[] }> {
   const file = path.join(tmpDir('trace'), 'modules.txt');
   const hook = pathToFileURL(path.join(ROOT, 'test/cli/module-trace.mjs')).href;
   const r = await runHearth(args, {
     env: { HEARTH_TRACE_MODULES: file, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${hook}`.trim() },
+    entry,
   });
   const modules = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   return { code: r.code, stderr: r.stderr, modules };
@@ -57,4 +60,25 @@ test('hearth validate loads the spec and the checks, not the renderers or client
     assert.ok(!r.modules.some((u) => u.includes(`/src/${m}.`)), `validate loads src/${m}`);
   }
   assert.deepEqual(ours(r.modules, 'cli/actions').map((u) => path.basename(u).replace(/\.[jt]s$/, '')), ['validate']);
+});
+
+/** The command chunks of the bundle a run loaded (dist/cli/chunks/<action>-<hash>.js; shared chunks are `chunk-…`). */
+const commandChunks = (modules: string[]) =>
+  modules.flatMap((u) => /\/dist\/cli\/chunks\/([a-z-]+)-[A-Z0-9]+\.js$/.exec(u)?.slice(1) ?? []).filter((n) => n !== 'chunk');
+
+test('the hearth binary (the bundle) loads no package and no command code for --help, and only validate for validate', async (t) => {
+  if (!hearthArgv([]).some((a) => a.endsWith(path.join('dist', 'cli', 'hearth.js')))) return t.skip('runs on the built bundle (npm run build)');
+  const help = await traced(['--help'], 'bundle');
+  assert.equal(help.code, 0, help.stderr);
+  assert.ok(help.modules.some((u) => u.endsWith('/dist/cli/hearth.js')), 'the tracer saw the binary');
+  assert.deepEqual([...packages(help.modules)], [], 'commander is inside the bundle; nothing else loads');
+  assert.deepEqual(commandChunks(help.modules), []);
+  const validate = await traced(['validate', '-f', EXAMPLE], 'bundle');
+  assert.equal(validate.code, 0, validate.stderr);
+  for (const p of HEAVY) assert.ok(!packages(validate.modules).has(p), `validate loads ${p}`);
+  assert.deepEqual(commandChunks(validate.modules), ['validate']);
+  const plan = await traced(['plan', '-f', EXAMPLE, '--out', path.join(tmpDir('trace-bundle-plan'), 'out')], 'bundle');
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.ok(packages(plan.modules).has('@peculiar/x509'), 'the tracer sees a package the bundle leaves outside');
+  assert.deepEqual(commandChunks(plan.modules), ['plan']);
 });

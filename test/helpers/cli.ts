@@ -34,16 +34,29 @@ export function tmpDir(tag: string): string {
   return d;
 }
 
+const COMPILED = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
+
+/**
+ * How node starts hearth: `bundle` is the `hearth` binary users run (dist/cli/hearth.js, see
+ * scripts/bundle.mjs); `modules` is the unbundled tsc output it is made from (one file per module,
+ * for tests that look at which modules a command loads). Under tsx both are src/cli/main.ts.
+ */
+export function hearthEntry(kind: 'bundle' | 'modules' = 'bundle'): string[] {
+  if (!COMPILED) return ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+  return [path.join(ROOT, kind === 'bundle' ? 'dist/cli/hearth.js' : 'dist/src/cli/main.js')];
+}
+
 /** argv that runs the real hearth CLI: the built binary when the tests are compiled, tsx otherwise. */
-export function hearthArgv(args: string[]): string[] {
-  const compiled = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
-  const entry = compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
-  return [process.execPath, ...entry, ...args];
+export function hearthArgv(args: string[], kind: 'bundle' | 'modules' = 'bundle'): string[] {
+  return [process.execPath, ...hearthEntry(kind), ...args];
 }
 
 /** Runs the hearth command as a user would (see hearthArgv). */
-export function runHearth(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const [node, ...argv] = hearthArgv(args);
+export function runHearth(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; entry?: 'bundle' | 'modules' } = {},
+): Promise<RunResult> {
+  const [node, ...argv] = hearthArgv(args, opts.entry);
   return new Promise((resolve, reject) => {
     const child = spawn(node!, argv, {
       cwd: opts.cwd ?? ROOT,

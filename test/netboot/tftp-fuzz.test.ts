@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,50 +13,10 @@ import { startNetboot, type NetbootServer } from '../../src/netboot/index.js';
 import { ackPacket, rrqPacket } from '../../src/netboot/tftp/packet.js';
 import { run, which } from '../helpers/netns.js';
 import { SPEC_YAML, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
+import { bytesOf, intOf, mutateTftp, rng, tftpTemplates } from './fuzz.js';
 
 const TOTAL = 100_000;
 const FOREIGN = 5_000; // of which sent to a live transfer's port from a wrong TID
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function templates(): Buffer[] {
-  return [
-    rrqPacket('no-such-file', 'octet'),
-    rrqPacket('missing/vmlinuz.x', 'netascii', { blksize: 1468, tsize: 0 }),
-    rrqPacket('nope.efi', 'octet', { windowsize: 8, timeout: 1 }),
-    Buffer.concat([Buffer.from([0, 2]), Buffer.from('upload\0octet\0')]),
-    ackPacket(1),
-    Buffer.concat([Buffer.from([0, 3, 0, 1]), randomBytes(512)]),
-    Buffer.concat([Buffer.from([0, 5, 0, 1]), Buffer.from('boom\0')]),
-    Buffer.from([0, 6, ...Buffer.from('blksize\x001024\x00')]),
-    rrqPacket('../../etc/passwd', 'octet'),
-    rrqPacket('/etc/shadow', 'mail'),
-  ];
-}
-
-function mutate(t: Buffer, rnd: () => number): Buffer {
-  const b = Buffer.from(t);
-  const ops = 1 + Math.floor(rnd() * 4);
-  let out = b;
-  for (let i = 0; i < ops; i++) {
-    const k = Math.floor(rnd() * 5);
-    if (k === 0 && out.length) out[Math.floor(rnd() * out.length)] = Math.floor(rnd() * 256); // byte flip
-    else if (k === 1) out = out.subarray(0, Math.floor(rnd() * (out.length + 1))); // truncate
-    else if (k === 2) out = Buffer.concat([out, randomBytes(Math.floor(rnd() * 64))]); // append junk
-    else if (k === 3 && out.length) out[Math.floor(rnd() * out.length)] = 0; // inject NUL
-    else if (k === 4 && out.length > 2) out = Buffer.concat([out, out.subarray(2)]); // repeat fields
-  }
-  // Never turn a mutation into a request for a file that exists: the point is packets it must drop.
-  return out;
-}
 
 describe('TFTP fuzzing', { timeout: 180_000 }, () => {
   let tree: Tree;
@@ -80,8 +39,8 @@ describe('TFTP fuzzing', { timeout: 180_000 }, () => {
   };
 
   it(`survives ${TOTAL} random and mutated packets, counting each as dropped`, async () => {
-    const rnd = prng(0x4ea27);
-    const tpl = templates();
+    const rnd = rng(0x4ea27);
+    const tpl = tftpTemplates(rnd);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     sock.on('message', () => undefined); // error replies; ignored
@@ -107,7 +66,7 @@ describe('TFTP fuzzing', { timeout: 180_000 }, () => {
       const size = sent < FOREIGN ? 100 : 500;
       for (let i = 0; i < size && sent < TOTAL; i++, sent++) {
         const foreign = sent < FOREIGN;
-        const pkt = rnd() < 0.3 ? randomBytes(Math.floor(rnd() * 600)) : mutate(tpl[Math.floor(rnd() * tpl.length)]!, rnd);
+        const pkt = rnd() < 0.3 ? bytesOf(rnd, intOf(rnd, 600)) : mutateTftp(tpl[intOf(rnd, tpl.length)]!, rnd);
         batch.push(new Promise((r) => sock.send(pkt, foreign ? transferPort : srv.tftp.port, '127.0.0.1', () => r())));
       }
       await Promise.all(batch);

@@ -2,18 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, OperationError } from '../../common/errors.js';
 import { exists, writeFileAtomic } from '../../common/fs.js';
+import { packagePath } from '../../common/package-root.js';
 import { say } from '../output.js';
 
 /** The bundled example: `hearth init` writes exactly this file. */
 export function exampleSpec(): string {
-  for (const rel of ['../../../examples/hearth.yaml', '../../../../examples/hearth.yaml']) {
-    try {
-      return readFileSync(new URL(rel, import.meta.url), 'utf8');
-    } catch {
-      // try the next layout (src/ under tsx, dist/src/ when built)
-    }
+  try {
+    return readFileSync(packagePath('examples', 'hearth.yaml'), 'utf8');
+  } catch {
+    throw new OperationError('the bundled examples/hearth.yaml is missing from this installation');
   }
-  throw new OperationError('the bundled examples/hearth.yaml is missing from this installation');
 }
 
 export async function init(dir: string, opts: { force?: boolean }): Promise<void> {

@@ -7,8 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../common/package-root.js';
 
 export interface Datagram {
   data: Buffer;
@@ -43,27 +42,19 @@ interface NativeModule {
 
 let loaded: NativeModule | Error | undefined;
 
-/** The compiled addon (build/Release/hearth_udp.node under the package root), or why not. */
+/** The compiled addon (build/Release/hearth_udp.node in hearth's package), or why not. */
 export function loadNative(): NativeModule | Error {
   if (loaded) return loaded;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  const tried: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    const candidate = path.join(dir, 'build', 'Release', 'hearth_udp.node');
-    tried.push(candidate);
-    if (existsSync(candidate)) {
-      try {
-        loaded = createRequire(import.meta.url)(candidate) as NativeModule;
-      } catch (err) {
-        loaded = new Error(`cannot load ${candidate}: ${(err as Error).message}`);
-      }
-      return loaded;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
+  const file = packagePath('build', 'Release', 'hearth_udp.node');
+  if (!existsSync(file)) {
+    loaded = new Error('the native socket addon is not built (run `npm rebuild` or `npx node-gyp rebuild` in the hearth directory; needs python3, make and g++)');
+    return loaded;
   }
-  loaded = new Error('the native socket addon is not built (run `npm rebuild` or `npx node-gyp rebuild` in the hearth directory; needs python3, make and g++)');
+  try {
+    loaded = createRequire(import.meta.url)(file) as NativeModule;
+  } catch (err) {
+    loaded = new Error(`cannot load ${file}: ${(err as Error).message}`);
+  }
   return loaded;
 }
 

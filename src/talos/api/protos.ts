@@ -5,20 +5,18 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { OperationError } from '../../common/errors.js';
+import { packagePath } from '../../common/package-root.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 export type ApiEra = 'v1.6' | 'v1.13';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** proto/ beside this module, or (when running compiled from dist/) in the source tree. */
+/** The shipped .proto files (src/talos/api/proto in hearth's package). */
 function protoDir(): string {
-  const candidates = [path.join(here, 'proto'), path.resolve(here, '../../../../src/talos/api/proto')];
-  const found = candidates.find((c) => existsSync(path.join(c, 'v1.13')));
-  if (!found) throw new Error(`Talos API definitions not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = packagePath('src', 'talos', 'api', 'proto');
+  if (!existsSync(path.join(dir, 'v1.13'))) throw new OperationError(`the Talos API definitions are missing from this installation (${dir})`);
+  return dir;
 }
 
 export const LOADER_OPTIONS: protoLoader.Options = {
