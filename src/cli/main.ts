@@ -9,6 +9,7 @@ import { registerSchema } from './commands/schema.js';
 import { registerImage } from './commands/image.js';
 import { registerNetboot } from './commands/netboot.js';
 import { registerTalos } from './commands/talos.js';
+import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { registerBootstrap } from './commands/bootstrap.js';
 import { VERSION } from './version.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerImage(program);
   registerNetboot(program);
   registerTalos(program);
+  registerMachines(program);
   registerBootstrap(program);
   registerPlatform(program);
   registerSchema(program);

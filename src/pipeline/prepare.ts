@@ -40,7 +40,11 @@ export function clusterNetworking(platform: Resolution): ClusterNetworking {
  * run. Throws InputError listing every problem at its FILE:LINE:COL.
  */
 export function prepare(file: string): Prepared {
-  const loaded = loadSpec(file);
+  return prepareLoaded(loadSpec(file));
+}
+
+/** The same checks on a spec already parsed (e.g. text about to be written: `hearth machines add`). */
+export function prepareLoaded(loaded: LoadedSpec): Prepared {
   const patches = loadPatches(loaded);
   const platform = resolvePlatform(loaded.spec);
   assertNoIssues(loaded, [...checkImage(loaded), ...checkNetboot(loaded), ...checkTalos(loaded, patches), ...checkPlatform(loaded, platform)]);

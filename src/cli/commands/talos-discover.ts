@@ -5,18 +5,23 @@
 import { Option, type Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';
 
+/** Where to look for Talos nodes and how: shared by the commands that discover (talos discover, machines add). */
+export function withProbeOptions(cmd: Command): Command {
+  return withSpecFile(cmd)
+    .option('--scan <CIDR,...>', 'networks to scan (default: the machines\' networks from the spec)')
+    .option('--endpoints <ADDR,...>', 'addresses to ask directly (no scan)')
+    .option('--state <DIR>', 'directory of the certificate pins (talos-pins.json); without it pins are not kept')
+    .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))
+    .addOption(new Option('--timeout <MS>', 'per-node timeout in milliseconds').default('2000'));
+}
+
 export function registerTalosDiscover(talos: Command): void {
   withOutput(
-    withSpecFile(
+    withProbeOptions(
       talos
         .command('discover')
         .description('find the nodes answering the Talos API and match them to the spec machines (by MAC or UUID)')
-        .option('--scan <CIDR,...>', 'networks to scan (default: the machines\' networks from the spec)')
-        .option('--endpoints <ADDR,...>', 'addresses to ask directly (no scan)')
-        .option('--state <DIR>', 'directory of the certificate pins (talos-pins.json); without it pins are not kept')
         .option('--talosconfig <FILE>', 'read configured nodes too, with this talosconfig\'s identity')
-        .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))
-        .addOption(new Option('--timeout <MS>', 'per-node timeout in milliseconds').default('2000'))
         .addHelpText('after', '\nExamples:\n  hearth talos discover -f hearth.yaml\n  hearth talos discover --endpoints 192.0.2.50,192.0.2.51 -o json'),
     ),
     ['table', 'json', 'yaml'],

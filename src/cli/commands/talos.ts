@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';
 import { registerTalosDiscover } from './talos-discover.js';
+import { registerTalosDay2 } from './talos-day2.js';
 
 export function registerTalos(program: Command): void {
   const talos = program
@@ -36,4 +37,5 @@ export function registerTalos(program: Command): void {
     ),
   ).action(lazy(async () => (await import('../actions/talos.js')).config));
   registerTalosDiscover(talos);
+  registerTalosDay2(talos);
 }

@@ -205,6 +205,7 @@ export function buildServices(n: TalosNodeDouble) {
       if (!tag) throw new RpcError(grpc.status.INVALID_ARGUMENT, `cannot tell the version of image "${call.request.image}"`);
       n.pendingVersion = tag;
       n.setStage('upgrading');
+      n.later(() => undefined); // lets stageDelayMs carry the upgrade on, as it does a reboot
       return one({ ack: 'Upgrade request received', actor_id: randomUUID() });
     }),
     ServiceList: unary(n, 'ServiceList', { roles: ALL, maintenance: false }, () => {

@@ -1,0 +1,45 @@
+/** What the Talos commands' actions share: list and number options, and which addresses to probe. */
+import { InputError } from '../common/errors.js';
+import { formatCidrNetwork, parseCidr } from '../spec/net.js';
+import type { LoadedSpec } from '../spec/index.js';
+import { expandTargets, TalosApiError } from '../talos/api/index.js';
+
+/** "a, b,c" -> ["a", "b", "c"]. */
+export const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** An integer option in [min, max]; InputError (exit 2) otherwise. */
+export function intOption(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${what} must be an integer from ${min} to ${max}, not "${text}"`);
+  return n;
+}
+
+/** Default targets: every machine's address and subnet from the spec. */
+function specTargets(loaded: LoadedSpec): { cidrs: string[]; addresses: string[] } {
+  const cidrs = new Set<string>();
+  const addresses = new Set<string>();
+  for (const m of loaded.spec.machines) {
+    const c = m.address ? parseCidr(m.address) : undefined;
+    if (!c || c.ip.family !== 4) continue;
+    addresses.add(c.ip.text);
+    cidrs.add(formatCidrNetwork(c));
+  }
+  return { cidrs: [...cidrs], addresses: [...addresses] };
+}
+
+/** The addresses to probe: --scan/--endpoints when either is given, else the spec machines' networks. */
+export function probeTargets(loaded: LoadedSpec, opts: { scan?: string; endpoints?: string }): string[] {
+  let targets: string[];
+  try {
+    const fromSpec = specTargets(loaded);
+    const explicit = opts.scan !== undefined || opts.endpoints !== undefined;
+    const scan = explicit ? list(opts.scan) : fromSpec.cidrs;
+    const direct = explicit ? list(opts.endpoints) : fromSpec.addresses;
+    targets = [...new Set([...direct, ...expandTargets(scan)])];
+  } catch (err) {
+    if (err instanceof TalosApiError) throw new InputError(err.detail);
+    throw err;
+  }
+  if (targets.length === 0) throw new InputError('nothing to scan: give --scan or --endpoints, or machines with addresses in the spec');
+  return targets;
+}
