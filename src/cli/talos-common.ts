@@ -27,15 +27,30 @@ function specTargets(loaded: LoadedSpec): { cidrs: string[]; addresses: string[]
   return { cidrs: [...cidrs], addresses: [...addresses] };
 }
 
-/** The addresses to probe: --scan/--endpoints when either is given, else the spec machines' networks. */
-export function probeTargets(loaded: LoadedSpec, opts: { scan?: string; endpoints?: string }): string[] {
+/**
+ * The addresses `hearth netboot serve` has leased, from its state directory (read without its lock
+ * while it runs): every bound lease that is fixed or not yet expired. None when `stateDir` is unset
+ * or holds no leases.
+ */
+export async function leasedAddresses(stateDir: string | undefined, now = Date.now()): Promise<string[]> {
+  if (!stateDir) return [];
+  const { readLeaseState } = await import('../netboot/dhcp/leases/files.js');
+  const { leases } = await readLeaseState(stateDir);
+  return leases.filter((l) => l.state === 'bound' && (l.fixed || l.expiresAt > now)).map((l) => l.ip);
+}
+
+/**
+ * The addresses to probe: --scan/--endpoints when either is given, else the spec machines'
+ * networks; plus `leased` (the netboot server's leases, see leasedAddresses) either way.
+ */
+export function probeTargets(loaded: LoadedSpec, opts: { scan?: string; endpoints?: string }, leased: string[] = []): string[] {
   let targets: string[];
   try {
     const fromSpec = specTargets(loaded);
     const explicit = opts.scan !== undefined || opts.endpoints !== undefined;
     const scan = explicit ? list(opts.scan) : fromSpec.cidrs;
     const direct = explicit ? list(opts.endpoints) : fromSpec.addresses;
-    targets = [...new Set([...direct, ...expandTargets(scan)])];
+    targets = [...new Set([...direct, ...leased, ...expandTargets(scan)])];
   } catch (err) {
     if (err instanceof TalosApiError) throw new InputError(err.detail);
     throw err;

@@ -5,6 +5,7 @@ import { prepare } from '../../pipeline/prepare.js';
 import { expandTargets, FilePinStore, TalosApiError } from '../../talos/api/index.js';
 import { bootstrapCluster, type BootstrapEvent, type BootstrapSummary } from '../../talos/bootstrap/index.js';
 import { out, say } from '../output.js';
+import { intOption, leasedAddresses, list } from '../talos-common.js';
 
 export interface BootstrapOpts {
   file: string;
@@ -18,7 +19,6 @@ export interface BootstrapOpts {
   output: 'text' | 'json';
 }
 
-const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 /** One log line per event (stderr); stage changes name the machine, the stage and the time since start. */
@@ -54,13 +54,13 @@ function summaryText(s: BootstrapSummary): string {
 
 export async function bootstrap(opts: BootstrapOpts): Promise<void> {
   const prepared = prepare(opts.file);
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`--port must be an integer from 1 to 65535, not "${opts.port}"`);
+  const port = intOption(opts.port, '--port', 1, 65535);
   if (!isDuration(opts.timeout)) throw new InputError(`--timeout must be a duration like 30s, 5m or 1h, not "${opts.timeout}"`);
   const timeoutMs = parseDuration(opts.timeout);
   let targets: string[];
   try {
     targets = [...new Set([...list(opts.endpoints), ...expandTargets(list(opts.scan))])];
+    targets.push(...(await leasedAddresses(opts.state)).filter((a) => !targets.includes(a)));
   } catch (err) {
     if (err instanceof TalosApiError) throw new InputError(err.detail);
     throw err;

@@ -9,7 +9,7 @@ import { discoverNodes, FilePinStore, matchMachines, MemoryPinStore, type Discov
 import { defaultAnswers, machineEntry, parseAnswer, type Answers, type Question } from '../../talos/adopt/answers.js';
 import { askAnswers, confirm, Terminal } from '../../talos/adopt/ask.js';
 import { formatData } from '../format.js';
-import { intOption, list, probeTargets } from '../talos-common.js';
+import { intOption, leasedAddresses, list, probeTargets } from '../talos-common.js';
 import { out, say } from '../output.js';
 
 export interface AddOpts {
@@ -75,7 +75,7 @@ export async function add(opts: AddOpts): Promise<void> {
   const { loaded } = prepare(opts.file);
   const port = intOption(opts.port, '--port', 1, 65535);
   const timeoutMs = intOption(opts.timeout, '--timeout', 50, 60_000);
-  const targets = opts.node ? [opts.node] : probeTargets(loaded, opts);
+  const targets = opts.node ? [opts.node] : probeTargets(loaded, opts, await leasedAddresses(opts.state));
   const tty = interactive();
   const pins = opts.state ? new FilePinStore(opts.state) : new MemoryPinStore();
   say(`probing ${targets.length} address${targets.length === 1 ? '' : 'es'} on port ${port}`);

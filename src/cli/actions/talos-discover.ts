@@ -2,7 +2,7 @@
 import { prepare } from '../../pipeline/prepare.js';
 import { discoverNodes, matchMachines, FilePinStore, MemoryPinStore, type DiscoveredNode } from '../../talos/api/index.js';
 import { readTalosconfig } from '../../talos/api/talosconfig.js';
-import { intOption, probeTargets } from '../talos-common.js';
+import { intOption, leasedAddresses, probeTargets } from '../talos-common.js';
 import { formatData } from '../format.js';
 import { out, say, table } from '../output.js';
 
@@ -39,7 +39,7 @@ export async function discover(opts: DiscoverOpts): Promise<void> {
     const port = intOption(opts.port, '--port', 1, 65535);
     const timeoutMs = intOption(opts.timeout, '--timeout', 50, 60_000);
     const identity = opts.talosconfig ? readTalosconfig(opts.talosconfig).identity : undefined;
-    const targets = probeTargets(loaded, opts);
+    const targets = probeTargets(loaded, opts, await leasedAddresses(opts.state));
     const pins = opts.state ? new FilePinStore(opts.state) : new MemoryPinStore();
     say(`probing ${targets.length} address${targets.length === 1 ? '' : 'es'} on port ${port}`);
     const nodes = matchMachines(await discoverNodes(targets, { port, timeoutMs, pins, identity, concurrency: 32 }), loaded.spec.machines);

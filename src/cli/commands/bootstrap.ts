@@ -14,7 +14,7 @@ export function registerBootstrap(program: Command): void {
         .requiredOption('--out <DIR>', 'where secrets.yaml (reused or created), kubeconfig and talosconfig live')
         .option('--scan <CIDR,...>', 'networks to look for nodes in, besides the machines\' own addresses')
         .option('--endpoints <ADDR,...>', 'addresses of nodes in maintenance mode (e.g. their DHCP leases)')
-        .option('--state <DIR>', 'directory of the certificate pins (talos-pins.json); default: --out')
+        .option('--state <DIR>', '`hearth netboot serve`\'s state directory: its leased addresses are probed too, and the certificate pins are kept there (talos-pins.json; default: --out)')
         .option('--only <NAME,...>', 'bootstrap only these machines')
         .addOption(new Option('--timeout <DURATION>', 'bound on the whole run (e.g. 20m)').default('20m'))
         .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))

@@ -10,7 +10,7 @@ export function withProbeOptions(cmd: Command): Command {
   return withSpecFile(cmd)
     .option('--scan <CIDR,...>', 'networks to scan (default: the machines\' networks from the spec)')
     .option('--endpoints <ADDR,...>', 'addresses to ask directly (no scan)')
-    .option('--state <DIR>', 'directory of the certificate pins (talos-pins.json); without it pins are not kept')
+    .option('--state <DIR>', '`hearth netboot serve`\'s state directory: its leased addresses are probed too, and the nodes\' certificate pins are kept there (talos-pins.json; without --state they are not kept)')
     .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))
     .addOption(new Option('--timeout <MS>', 'per-node timeout in milliseconds').default('2000'));
 }

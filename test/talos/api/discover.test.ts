@@ -1,17 +1,16 @@
 /**
- * `hearth talos discover` (command module, run in-process through commander) against node doubles
- * of both versions: maintenance v1.6 (no Version, disks from StorageService), maintenance v1.13, a
- * configured node read with the talosconfig, and an address where nothing answers.
+ * `hearth talos discover` (the real CLI) against node doubles of both versions: maintenance v1.6
+ * (no Version, disks from StorageService), maintenance v1.13, a configured node read with the
+ * talosconfig, an address where nothing answers, and the addresses a netboot lease journal names.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { run } from '../../helpers/netns.js';
 import { expandTargets, FilePinStore } from '../../../src/talos/api/index.js';
-import { tmpDir } from '../../helpers/cli.js';
+import { JournalLeaseStore } from '../../../src/netboot/dhcp/leases/store.js';
+import { runHearth, tmpDir } from '../../helpers/cli.js';
 import { cluster, loopback, loopbackSpec, machineConfig, maintenanceClient, startDouble, stopAll, type Cluster } from './fixture.js';
 
 let c6: Cluster;
@@ -19,11 +18,9 @@ let c13: Cluster;
 let spec: string;
 let talosconfig: string;
 
-const driver = path.join(path.dirname(fileURLToPath(import.meta.url)), 'discover-driver.js');
-
-/** The command in a child process (stdout/stderr/exit code as a user sees them). */
+/** The command as a user runs it (stdout/stderr/exit code). */
 async function discover(args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return run([process.execPath, driver, 'talos', 'discover', '-f', spec, '--port', String(c6.port), '--timeout', '1500', ...args], { timeoutMs: 60_000 });
+  return runHearth(['talos', 'discover', '-f', spec, '--port', String(c6.port), '--timeout', '1500', ...args]);
 }
 
 before(async () => {
@@ -83,6 +80,24 @@ test('--scan walks a CIDR (bounded) and finds the node in it', async () => {
   const base = loopback(64); // .64/29 holds .65-.70
   const { stdout, stderr } = await discover(['--scan', `${base}/29`, '-o', 'json']);
   assert.match(stderr, /probing 6 addresses/);
+  assert.deepEqual(JSON.parse(stdout).nodes.map((n: any) => n.address), [loopback(70)]);
+});
+
+test('--state: the addresses leased by `hearth netboot serve` are probed too (bound and live only)', async () => {
+  const state = tmpDir('discover-leases');
+  const store = new JournalLeaseStore(state, { sync: false });
+  await store.load();
+  const now = Date.now();
+  const lease = (mac: string, ip: string, over: object = {}) => ({ kind: 'lease' as const, lease: { mac, ip, expiresAt: now + 600_000, fixed: false, state: 'bound' as const, ...over } });
+  await store.commit([
+    lease('52:54:00:aa:00:01', loopback(70)), // bound: probed
+    lease('52:54:00:aa:00:02', loopback(71), { state: 'released' }), // given back: not probed
+    lease('52:54:00:aa:00:03', loopback(172), { expiresAt: now - 1000 }), // expired: not probed
+  ]);
+  await store.close();
+  const { stdout, stderr, code } = await discover(['--endpoints', loopback(73), '--state', state, '-o', 'json']);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /probing 2 addresses/);
   assert.deepEqual(JSON.parse(stdout).nodes.map((n: any) => n.address), [loopback(70)]);
 });
 
