@@ -8,14 +8,18 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * Runs hearth inside `script` (a pseudo-terminal) and answers each prompt when it appears, as a
  * person would; bounded in steps and time.
  */
-export function terminalSession(args: string[], steps: [RegExp, string | ((screen: string) => string)][]): Promise<{ code: number | null; screen: string }> {
+export function terminalSession(
+  args: string[],
+  steps: [RegExp, string | ((screen: string) => string)][],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ code: number | null; screen: string }> {
   const cmd = hearthArgv(args).map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     let seen = 0; // where the next prompt is looked for
     let step = 0;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.stdout.on('data', (d) => {
       screen += d;
       while (step < steps.length) {

@@ -4,7 +4,8 @@ import { isDuration, parseDuration } from '../../spec/index.js';
 import { prepare } from '../../pipeline/prepare.js';
 import { expandTargets, FilePinStore, TalosApiError } from '../../talos/api/index.js';
 import { bootstrapCluster, type BootstrapEvent, type BootstrapSummary } from '../../talos/bootstrap/index.js';
-import { out, say } from '../output.js';
+import { LiveView } from '../live.js';
+import { out, paint, say, table } from '../output.js';
 import { intOption, leasedAddresses, list } from '../talos-common.js';
 
 export interface BootstrapOpts {
@@ -41,6 +42,44 @@ function logLine(e: BootstrapEvent): string | undefined {
   }
 }
 
+/**
+ * The live view on a terminal: one line per machine with its stage, address and the time it
+ * reached that stage, the run's clock ticking in the heading, and the latest cluster-wide steps.
+ */
+class BootstrapView {
+  private readonly started = Date.now();
+  private readonly machines = new Map<string, { stage: string; address: string; atMs: number }>();
+  private readonly steps: string[] = [];
+  private readonly view = new LiveView(() => this.frame(), true);
+
+  start(): this {
+    this.view.start();
+    return this;
+  }
+
+  stop(): void {
+    this.view.stop();
+  }
+
+  event(e: BootstrapEvent): void {
+    if (e.event === 'apply' && !e.dryRun) this.machines.set(e.machine, { stage: 'applied', address: e.address, atMs: e.elapsedMs });
+    else if (e.event === 'unchanged') this.machines.set(e.machine, { stage: 'up to date', address: e.address, atMs: e.elapsedMs });
+    else if (e.event === 'stage') this.machines.set(e.machine, { stage: e.stage, address: e.address, atMs: e.elapsedMs });
+    else if (e.event !== 'apply') {
+      const line = logLine(e);
+      if (line) this.steps.push(line);
+    }
+    this.view.invalidate();
+  }
+
+  private frame(): string[] {
+    const head = paint('bold', `hearth bootstrap  ${secs(Date.now() - this.started)}`);
+    const rows = [...this.machines].map(([name, m]) => [name, m.stage, m.address, `+${secs(m.atMs)}`]);
+    const body = rows.length ? table(['MACHINE', 'STAGE', 'ADDRESS', 'SINCE'], rows).split('\n').slice(0, -1) : [paint('dim', 'discovering nodes...')];
+    return [head, ...body, ...this.steps.slice(-4).map((l) => paint('dim', l))];
+  }
+}
+
 function summaryText(s: BootstrapSummary): string {
   const rows = s.machines.map((m) => {
     const stages = Object.entries(m.stages)
@@ -66,6 +105,7 @@ export async function bootstrap(opts: BootstrapOpts): Promise<void> {
     throw err;
   }
   const json = opts.output === 'json';
+  const view = !json && process.stderr.isTTY ? new BootstrapView().start() : undefined;
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
@@ -82,15 +122,18 @@ export async function bootstrap(opts: BootstrapOpts): Promise<void> {
       signal: ac.signal,
       onEvent: (e) => {
         if (json) out(JSON.stringify(e));
+        else if (view) view.event(e);
         else {
           const line = logLine(e);
           if (line) say(line);
         }
       },
     });
+    view?.stop();
     if (json) out(JSON.stringify({ event: 'summary', ...summary }));
     else say(summaryText(summary));
   } finally {
+    view?.stop();
     process.off('SIGINT', onSigint);
   }
 }

@@ -1,6 +1,7 @@
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
 import { prepare } from '../../pipeline/prepare.js';
 import { formatData } from '../format.js';
+import { LiveView } from '../live.js';
 import { out, paint, say, table, warn } from '../output.js';
 
 function logLine(m: MachineProgress, e: BootEvent): string {
@@ -38,32 +39,14 @@ export async function serve(opts: { file: string; interface?: string; address?: 
       `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
   );
   const live = Boolean(process.stderr.isTTY) && !opts.log;
-  let lastLines = 0;
-  const draw = () => {
-    const { headers, rows } = progressRows(srv.progress.list());
-    const width = process.stderr.columns || 200;
-    // Cut lines to the terminal width: a wrapped line would break the in-place redraw.
-    let lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1).map((l) => l.slice(0, width));
-    lines = lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
-    let s = '';
-    if (lastLines > 0) s += `\x1b[${lastLines}A`;
-    s += lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n';
-    process.stderr.write(s);
-    lastLines = lines.length;
-  };
-  let timer: NodeJS.Timeout | undefined;
-  let pending = false;
+  let view: LiveView | undefined;
   if (live) {
-    draw();
-    srv.progress.onChange(() => {
-      pending = true;
-    });
-    timer = setInterval(() => {
-      if (pending) {
-        pending = false;
-        draw();
-      }
-    }, 250);
+    view = new LiveView(() => {
+      const { headers, rows } = progressRows(srv.progress.list());
+      const lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1);
+      return lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
+    }).start();
+    srv.progress.onChange(() => view!.invalidate());
   } else {
     srv.progress.onChange((m, e) => say(logLine(m, e)));
   }
@@ -79,7 +62,7 @@ export async function serve(opts: { file: string; interface?: string; address?: 
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
-  clearInterval(timer);
+  view?.stop();
   await srv.close();
   say('hearth netboot: stopped');
 }
