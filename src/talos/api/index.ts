@@ -6,6 +6,7 @@
 export { connectTalos, TalosClient } from './client.js';
 export { RESOURCES, type CosiEvent, type CosiEventType, type CosiResource } from './cosi.js';
 export * from './errors.js';
+export { machineReadiness, type MachineReadiness, type MachineStatusSpec } from './machine-status.js';
 export { FilePinStore, MemoryPinStore, spkiFingerprint, type PinStore } from './pins.js';
 export { untarSingleFile, TarError, type TarFile } from './tar.js';
 export type { TalosTlsMode } from './transport.js';

@@ -4,7 +4,7 @@
  * healthy — etcd members are the control planes, every node is running and ready, the Kubernetes
  * API answers /readyz with the kubeconfig's certificate and every machine is a Ready Node.
  */
-import { RESOURCES, TalosAlreadyExistsError, TalosPreconditionError, TalosTimeoutError, TalosUnavailableError, type TalosApi } from '../api/index.js';
+import { machineReadiness, TalosAlreadyExistsError, TalosPreconditionError, TalosTimeoutError, TalosUnavailableError, type TalosApi } from '../api/index.js';
 import { backoff, seconds, type Clock } from './clock.js';
 import { HealthTimeoutError, InterruptedError } from './errors.js';
 import { kubeAccess, nodeReadiness, readyz, type KubeAccess } from './kube.js';
@@ -77,14 +77,9 @@ export function etcdCheck(api: TalosApi, controlPlanes: string[], exact = true):
 /** The node is running and ready (MachineStatus). */
 export function readyCheck(api: TalosApi, machine: string): () => Promise<string | undefined> {
   return async () => {
-    const st = await api.get<{ stage?: string; status?: { ready?: boolean; unmetConditions?: { name?: string; reason?: string }[] } }>(
-      RESOURCES.machineStatus.namespace,
-      RESOURCES.machineStatus.type,
-      'machine',
-    );
-    if (st.spec.stage === 'running' && st.spec.status?.ready) return undefined;
-    const unmet = (st.spec.status?.unmetConditions ?? []).map((c) => `${c.name}: ${c.reason}`).join('; ');
-    return `${machine} is ${st.spec.stage}${unmet ? ` (${unmet})` : ', not ready'}`;
+    const r = await machineReadiness(api);
+    if (r.problem === undefined) return undefined;
+    return `${machine} is ${r.stage}${r.unmet ? ` (${r.unmet})` : ', not ready'}`;
   };
 }
 

@@ -2,8 +2,7 @@
  * Cluster health as the day-two commands see it over the Talos API: every machine answers, is
  * running and ready, and etcd's members are exactly the control planes (EtcdMemberList).
  */
-import { RESOURCES, type EtcdMember } from '../api/index.js';
-import type { MachineStatusSpec } from './wait.js';
+import { machineReadiness, type EtcdMember } from '../api/index.js';
 import type { Target } from './targets.js';
 
 export interface MachineHealth {
@@ -72,14 +71,9 @@ export async function etcdHealth(cps: Target[]): Promise<EtcdHealth & { error?: 
 async function machineHealth(t: Target): Promise<Omit<MachineHealth, 'etcdMember'>> {
   const base = { name: t.machine.name, role: t.machine.role, address: t.address };
   try {
-    const [version, status] = await Promise.all([
-      t.api.version(),
-      t.api.get<MachineStatusSpec>(RESOURCES.machineStatus.namespace, RESOURCES.machineStatus.type, 'machine'),
-    ]);
-    const stage = status.spec.stage ?? 'unknown';
-    const ready = Boolean(status.spec.status?.ready);
-    const unmet = (status.spec.status?.unmetConditions ?? []).map((u) => `${u.name}: ${u.reason}`).join('; ');
-    const problem = stage !== 'running' ? `stage ${stage}` : !ready ? `not ready${unmet ? ` (${unmet})` : ''}` : null;
+    const [version, status] = await Promise.all([t.api.version(), machineReadiness(t.api)]);
+    const { stage, ready } = status;
+    const problem = status.problem ?? null;
     return { ...base, version: version.tag, stage, ready, problem };
   } catch (err) {
     return { ...base, version: null, stage: null, ready: false, problem: (err as Error).message };

@@ -4,12 +4,8 @@
  * by one deadline. No pings.
  */
 import { OperationError } from '../../common/errors.js';
-import { RESOURCES, TalosApiError, TalosTimeoutError, TalosUnavailableError, type TalosApi } from '../api/index.js';
+import { RESOURCES, TalosApiError, type MachineStatusSpec, TalosTimeoutError, TalosUnavailableError, type TalosApi } from '../api/index.js';
 
-export interface MachineStatusSpec {
-  stage?: string;
-  status?: { ready?: boolean; unmetConditions?: { name: string; reason: string }[] };
-}
 
 export interface WaitOptions {
   /** The machine's name, for messages. */
