@@ -27,6 +27,8 @@ function logLine(e: BootstrapEvent): string | undefined {
   switch (e.event) {
     case 'discovered':
       return `probed ${e.probed} addresses: ${e.found} Talos node${e.found === 1 ? '' : 's'} answered, ${e.matched} machine${e.matched === 1 ? '' : 's'} passed pre-flight`;
+    case 'waiting':
+      return `waiting for ${e.machines.join(', ')} to answer at ${e.machines.length === 1 ? 'its' : 'their'} configured address (a previous run applied the configs; rebooting?)`;
     case 'apply':
       return e.dryRun ? undefined : `${e.machine}: config applied at ${e.address} (${e.mode}) +${secs(e.elapsedMs)}`;
     case 'unchanged':

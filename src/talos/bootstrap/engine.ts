@@ -13,15 +13,19 @@ import type { LoadedSpec, Machine } from '../../spec/index.js';
 import { connectTalos, discoverNodes, matchMachines, RESOURCES, type PinStore, type TalosApi } from '../api/index.js';
 import { machineIp } from '../node.js';
 import { docsToYaml, generateTalos, newSecrets, readSecretsFile, serializeSecrets, type TalosInputs } from '../index.js';
-import { realClock, type Clock } from './clock.js';
+import { backoff, realClock, type Clock } from './clock.js';
 import { InterruptedError } from './errors.js';
 import { followToRunning } from './follow.js';
 import { bootstrapEtcd, etcdCheck, kubeAccess, kubeCheck, pollUntil, readyCheck } from './health.js';
 import { sameConfig, talosconfigContext, talosconfigStillValid, type TalosIdentity } from './identity.js';
 import { preflight, type Candidate } from './preflight.js';
 
+/** How long a rerun waits for machines that do not answer yet (rebooting into an applied config). */
+const REBOOT_GRACE_MS = 180_000;
+
 export type BootstrapEvent =
   | { event: 'discovered'; probed: number; found: number; matched: number }
+  | { event: 'waiting'; machines: string[]; elapsedMs: number }
   | { event: 'apply'; machine: string; address: string; dryRun: boolean; mode: string; elapsedMs: number }
   | { event: 'unchanged'; machine: string; address: string; elapsedMs: number }
   | { event: 'stage'; machine: string; stage: string; address: string; elapsedMs: number }
@@ -115,9 +119,22 @@ export async function bootstrapCluster(o: BootstrapOptions): Promise<BootstrapSu
   // discover + match + pre-flight
   const own = spec.machines.map(machineIp).filter((a): a is string => Boolean(a));
   const targets = [...new Set([...o.targets, ...own])];
-  const found = await discoverNodes(targets, { port: o.port, timeoutMs: o.probeTimeoutMs ?? 2000, pins: o.pins, identity, concurrency: 32 });
+  const probe = (addresses: string[]) => discoverNodes(addresses, { port: o.port, timeoutMs: o.probeTimeoutMs ?? 2000, pins: o.pins, identity, concurrency: 32 });
+  let nodes = matchMachines(await probe(targets), spec.machines);
   check();
-  const nodes = matchMachines(found, spec.machines);
+  if (haveSecrets) {
+    // A rerun after an interrupted run: a machine that is silent may be rebooting into the config
+    // the last run applied. Give it a bounded while to answer at its configured address.
+    const wanted = spec.machines.filter((m) => (o.only ? o.only.includes(m.name) : true) && machineIp(m));
+    const silent = () => wanted.filter((m) => !nodes.some((n) => n.machine === m.name));
+    const until = clock.now() + Math.min(o.timeoutMs, REBOOT_GRACE_MS);
+    for (let attempt = 0; silent().length > 0 && clock.now() < until; attempt++) {
+      if (attempt === 0) emit({ event: 'waiting', machines: silent().map((m) => m.name), elapsedMs: since() });
+      await clock.sleep(backoff(attempt), signal).catch(() => check());
+      check();
+      nodes = [...nodes, ...matchMachines(await probe(silent().map((m) => machineIp(m)!)), spec.machines)];
+    }
+  }
   const { matched, problems } = preflight(spec.talos.version, spec.machines, nodes, o.only);
   emit({ event: 'discovered', probed: targets.length, found: nodes.length, matched: matched.length });
   if (problems.length > 0) {

@@ -102,7 +102,7 @@ test('Ctrl-C during the install stops safely; a rerun completes without re-apply
   assert.match(h.stderr().trimEnd().split('\n').at(-1)!, /^error: interrupted; nodes keep installing what was applied — run hearth bootstrap again to continue$/);
   assert.ok(!has(l, 'kubeconfig') && !has(l, 'talosconfig'), 'nothing half-written');
   const secrets = readFileSync(outFile(l, 'secrets.yaml'), 'utf8');
-  await l.allIn('running');
+  // the rerun starts at once, while the nodes are still installing and rebooting
   const r = await runHearth(l.args('--timeout', '60s', '-o', 'json'), { timeoutMs: 90_000 });
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
@@ -112,6 +112,25 @@ test('Ctrl-C during the install stops safely; a rerun completes without re-apply
   for (const d of l.doubles.values()) assert.equal(d.applyCount, 1);
   assert.equal(readFileSync(outFile(l, 'secrets.yaml'), 'utf8'), secrets, 'the secrets of the first run are reused');
   assert.ok(has(l, 'kubeconfig') && has(l, 'talosconfig'));
+});
+
+test('a rerun while a machine is still rebooting into its config waits for it, then completes', async () => {
+  const l = track(await lab('v1.13.9', { manual: [4] }));
+  const worker2 = l.doubles.get('worker2')!;
+  // a first run applies everything, and is stopped while worker2 is down rebooting
+  const first = startHearth(l.args('--timeout', '60s'));
+  await until(() => worker2.stage === 'installing' && worker2.calls.includes('State/Watch'), 30_000, 'hearth to watch worker2');
+  await worker2.step();
+  assert.equal(worker2.stage, 'rebooting');
+  first.child.kill('SIGINT');
+  assert.equal(await first.exit, 1, first.stderr());
+  // the rerun finds worker2 silent, says it waits, and goes on once worker2 is back
+  const rerun = startHearth(l.args('--timeout', '60s'));
+  await until(() => rerun.stderr().includes('waiting for worker2 to answer at its configured address'), 30_000, 'the rerun to wait for worker2');
+  await worker2.stepUntil('running');
+  assert.equal(await rerun.exit, 0, rerun.stderr());
+  assert.match(rerun.stderr(), /^cluster mycloud is healthy at /m);
+  for (const d of l.doubles.values()) assert.equal(d.applyCount, 1, 'nothing applied twice');
 });
 
 test('bad flags are one line and exit 2', async () => {
