@@ -193,6 +193,18 @@ describe('tftp limits under silent clients', { timeout: 120_000 }, () => {
     assert.equal((await s.metrics.tftpReadBuffer.get()).values[0]!.value, 0, 'nothing held once they end');
   });
 
+  it('refuses netascii for a file larger than both the cache and the read-ahead (it would be held whole)', async () => {
+    const s = await server({ cacheBytes: 0 });
+    const p = await s.peer('127.0.0.2');
+    p.send(rrqPacket('big.bin', 'netascii'), s.srv.port);
+    p.send(rrqPacket('text.txt', 'netascii'), s.srv.port);
+    await until(() => p.inbox.length >= 2, 'two replies');
+    const err = p.inbox.find((m) => m.msg.readUInt16BE(0) === 5);
+    assert.match(err?.msg.subarray(4).toString('latin1') ?? '', /file too large for netascii; use octet mode/);
+    const data = p.inbox.find((m) => m.msg.readUInt16BE(0) === 3);
+    assert.equal(data?.msg.subarray(4).toString('latin1'), 'line one\r\nline two\r\0\r\nbare\r\0cr\r\n');
+  });
+
   it('sends a file larger than the cache byte-identical with a window larger than the read-ahead', { skip: !which('atftp') && 'atftp is not installed' }, async () => {
     const s = await server({ cacheBytes: 0 });
     const dest = path.join(out, 'atftp-big');

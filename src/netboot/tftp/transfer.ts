@@ -135,7 +135,10 @@ export class Transfer {
     const cache = this.ctx.cache;
     if (this.req.mode === 'netascii') {
       if (this.st.size > NETASCII_MAX) throw new Error('file too large for netascii; use octet mode');
-      this.data = (await cache.get(this.file, this.st, 'netascii', toNetascii)) ?? toNetascii(await readFile(this.file));
+      this.data = await cache.get(this.file, this.st, 'netascii', toNetascii);
+      // Converted in memory: outside the shared cache, only as much as one read-ahead.
+      if (!this.data && this.st.size > READ_AHEAD) throw new Error('file too large for netascii; use octet mode');
+      this.data ??= toNetascii(await readFile(this.file));
     } else {
       this.data = await cache.get(this.file, this.st);
       if (!this.data) {
