@@ -46,6 +46,13 @@ describe('tftp transfer slots', () => {
     assert.equal(t.size, 2);
   });
 
+  it('does not hold the server\'s own address to the per-client share, but to the total', () => {
+    const t = new TransferSlots({ maxTransfers: 5, maxPerClient: 2, evictIdleMs: Infinity, ownAddress: '192.0.2.1' });
+    for (let i = 0; i < 5; i++) admitted(t.admit('192.0.2.1', i));
+    assert.equal(t.heldBy('192.0.2.1'), 5);
+    assert.deepEqual(t.admit('192.0.2.1', 9), { refused: 'busy' });
+  });
+
   it('when full, takes over the slot of the client silent longest once it is stale, else refuses', () => {
     const t = new TransferSlots({ maxTransfers: 3, maxPerClient: 8, evictIdleMs: 1000 });
     const a = admitted(t.admit('192.0.2.1', 0));

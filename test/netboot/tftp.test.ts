@@ -64,8 +64,7 @@ describe('tftp server', () => {
     out = mkdtempSync(path.join(os.tmpdir(), 'hearth-tftp-out-'));
     metrics = createMetrics();
     const files = Object.fromEntries(['undionly.kpxe', 'ipxe.efi', 'snponly.efi'].map((b) => [b, path.join(tree.ipxe, b)]));
-    // Every client here is 127.0.0.1, standing in for many machines: lift the per-address share.
-    srv = await startTftp({ address: HOST, port: 0, root: tree.assets, files, metrics, timeoutMs: 300, retries: 3, maxPerClient: 64 });
+    srv = await startTftp({ address: HOST, port: 0, root: tree.assets, files, metrics, timeoutMs: 300, retries: 3 });
   });
   after(async () => {
     await srv.close();

@@ -28,7 +28,7 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
   const { metrics, events } = config;
   const files: TftpFiles = await jailedFiles(config.root, config.files);
   const transfers = new Set<Transfer>();
-  const slots = new TransferSlots(config);
+  const slots = new TransferSlots({ ...config, ownAddress: config.address });
   const notices = new LimitNotices(config.log, config.noticeIntervalMs);
   const limited = labelCounters(metrics.tftpLimited);
   /** A limit bit: counted in hearth_tftp_limited_total and noted in the (rate-limited) log. */

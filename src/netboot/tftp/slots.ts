@@ -6,7 +6,9 @@
  *
  * - per client address: at most `maxPerClient` slots (a PXE client needs one or two at a time),
  *   so one host cannot take the table by itself. A client at its share takes over its own
- *   stalest slot (a firmware that restarted a download), else it is refused;
+ *   stalest slot (a firmware that restarted a download), else it is refused. The server's own
+ *   address is exempt: only local processes send from it (Linux drops packets from the link
+ *   whose source is a local address), and they need no protection from themselves;
  * - in total: at most `maxTransfers`. When the table is full, the slot whose client has gone
  *   longest without acknowledging anything is taken over (its transfer is ended); a client that
  *   is acknowledging keeps its slot, and the newcomer is refused ("server busy") only when no
@@ -22,6 +24,8 @@ export interface SlotLimits {
   readonly maxPerClient: number;
   /** How long a client must have been silent before its slot may go to a newcomer, ms. */
   readonly evictIdleMs: number;
+  /** The server's own address, not held to `maxPerClient`. */
+  readonly ownAddress?: string;
 }
 
 /** One taken slot. The transfer that holds it records its client's last sign of life. */
@@ -58,7 +62,7 @@ export class TransferSlots {
   admit(address: string, now: number): Admission {
     let evicted: Slot | undefined;
     const own = this.perClient.get(address);
-    if (own && own.size >= this.limits.maxPerClient) {
+    if (own && own.size >= this.limits.maxPerClient && address !== this.limits.ownAddress) {
       evicted = stalest(own);
       if (!evicted || now - evicted.lastProgress < this.limits.evictIdleMs) return { refused: 'client-limit' };
     } else if (this.slots.size >= this.limits.maxTransfers) {
