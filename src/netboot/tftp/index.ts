@@ -8,7 +8,7 @@
  *   config.ts    the options, and the complete config the server is built from
  *   server.ts    the loop: request socket, transfer table, shutdown (startTftp)
  *   request.ts   pure protocol decisions: refusals, option negotiation, window ACKs
- *   slots.ts     the transfer table's caps (total, per address, stall) and who gives way (pure)
+ *   slots.ts     the transfer table's caps (total, per address) and who gives way (pure)
  *   notices.ts   rate-limited log lines when a limit bites
  *   transfer.ts  one transfer: its socket, window, retransmissions, stall cap, bounded read-ahead
  *   files.ts     the port to the file system (name -> jailed file)
