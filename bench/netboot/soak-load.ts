@@ -138,7 +138,8 @@ async function stalledTransfer(file: string, opts: Record<string, number>): Prom
   await new Promise<void>((r) => sock.bind(0, () => r()));
   const port = await new Promise<number | undefined>((resolve) => {
     const t = setTimeout(() => resolve(undefined), 3000);
-    sock.once('message', (_m, rinfo) => (clearTimeout(t), resolve(rinfo.port)));
+    // A refusal (busy, over the per-address share) comes from the request port: not a transfer.
+    sock.once('message', (_m, rinfo) => (clearTimeout(t), resolve(rinfo.port === 69 ? undefined : rinfo.port)));
     sock.send(rrqPacket(file, 'octet', opts), 69, job.server);
   });
   return { sock, port };

@@ -17,6 +17,8 @@ export function createMetrics() {
     tftpBytes: new Counter({ name: 'hearth_tftp_bytes_sent_total', help: 'TFTP payload bytes sent', registers }),
     tftpDropped: new Counter({ name: 'hearth_tftp_packets_dropped_total', help: 'TFTP packets dropped, by reason', labelNames: ['reason'], registers }),
     tftpActive: new Gauge({ name: 'hearth_tftp_active_transfers', help: 'TFTP transfers in progress', registers }),
+    tftpLimited: new Counter({ name: 'hearth_tftp_limited_total', help: 'TFTP limits that bit, by limit (client-limit, busy, evicted, stalled)', labelNames: ['limit'], registers }),
+    tftpReadBuffer: new Gauge({ name: 'hearth_tftp_read_buffer_bytes', help: 'Bytes read ahead from disk and held by TFTP transfers of files too large for the cache', registers }),
     httpRequests: new Counter({ name: 'hearth_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers }),
     httpBytes: new Counter({ name: 'hearth_http_bytes_sent_total', help: 'HTTP body bytes sent', registers }),
     httpDuration: new Histogram({

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ERR, OP, ackPacket, rrqPacket } from '../../src/netboot/tftp/packet.js';
-import { ackedBlock, jailRefusal, lastBlockOf, negotiate, requestedName, screenRequest } from '../../src/netboot/tftp/request.js';
+import { ackedBlock, jailRefusal, lastBlockOf, negotiate, requestedName, screenRequest, slotRefusal } from '../../src/netboot/tftp/request.js';
 
 const limits = { timeoutMs: 1000, maxBlksize: 65464, maxWindow: 64 };
 const opts = (o: Record<string, string>) => new Map(Object.entries(o));
@@ -13,7 +13,7 @@ const opts = (o: Record<string, string>) => new Map(Object.entries(o));
 describe('tftp request screening', () => {
   it('serves a read request in octet or netascii mode', () => {
     for (const mode of ['octet', 'NetASCII']) {
-      const s = screenRequest(rrqPacket('ipxe.efi', mode, { blksize: 1468 }), false);
+      const s = screenRequest(rrqPacket('ipxe.efi', mode, { blksize: 1468 }));
       assert.ok('serve' in s, JSON.stringify(s));
       assert.equal(s.serve.filename, 'ipxe.efi');
       assert.equal(s.serve.mode, mode.toLowerCase());
@@ -24,16 +24,17 @@ describe('tftp request screening', () => {
   it('refuses writes, unknown modes and requests over the transfer limit', () => {
     const wrq = rrqPacket('x', 'octet');
     wrq[1] = OP.WRQ;
-    assert.deepEqual(screenRequest(wrq, false), { refuse: { code: ERR.ACCESS, message: 'this server is read-only', reason: 'write-refused' } });
-    assert.deepEqual(screenRequest(rrqPacket('x', 'mail'), false), { refuse: { code: ERR.ILLEGAL_OP, message: 'transfer mode mail is not supported', reason: 'bad-mode' } });
-    assert.deepEqual(screenRequest(rrqPacket('x'), true), { refuse: { code: ERR.UNDEFINED, message: 'server busy, try again', reason: 'busy' } });
+    assert.deepEqual(screenRequest(wrq), { refuse: { code: ERR.ACCESS, message: 'this server is read-only', reason: 'write-refused' } });
+    assert.deepEqual(screenRequest(rrqPacket('x', 'mail')), { refuse: { code: ERR.ILLEGAL_OP, message: 'transfer mode mail is not supported', reason: 'bad-mode' } });
+    assert.deepEqual(slotRefusal('busy'), { code: ERR.UNDEFINED, message: 'server busy, try again', reason: 'busy' });
+    assert.deepEqual(slotRefusal('client-limit'), { code: ERR.UNDEFINED, message: 'too many transfers from this address, try again', reason: 'client-limit' });
   });
 
   it('drops malformed packets and packets that belong to no transfer', () => {
-    assert.deepEqual(screenRequest(Buffer.from([0, 1]), false), { drop: 'short' });
-    assert.deepEqual(screenRequest(Buffer.from('\x00\x01name\x00octet', 'latin1'), false), { drop: 'malformed-request' });
-    assert.deepEqual(screenRequest(ackPacket(3), false), { drop: 'stray-ack' });
-    assert.deepEqual(screenRequest(Buffer.from([0, 9, 0, 0]), false), { drop: 'unknown-opcode' });
+    assert.deepEqual(screenRequest(Buffer.from([0, 1])), { drop: 'short' });
+    assert.deepEqual(screenRequest(Buffer.from('\x00\x01name\x00octet', 'latin1')), { drop: 'malformed-request' });
+    assert.deepEqual(screenRequest(ackPacket(3)), { drop: 'stray-ack' });
+    assert.deepEqual(screenRequest(Buffer.from([0, 9, 0, 0])), { drop: 'unknown-opcode' });
   });
 
   it('maps DOS separators and jail refusals to TFTP errors', () => {

@@ -28,8 +28,21 @@ export interface TftpServerOptions {
   maxWindow?: number;
   /** Largest blksize granted (default 65464, the RFC maximum). */
   maxBlksize?: number;
-  /** Concurrent transfers before new requests are refused (default 2048). */
+  /** Concurrent transfers in total (default 2048); see slots.ts for what happens when full. */
   maxTransfers?: number;
+  /** Concurrent transfers one client address may hold (default 8). */
+  maxPerClient?: number;
+  /**
+   * Longest a transfer waits for an ACK that moves it on, ms, whatever timeout × retries the
+   * client negotiated (default 30000); then it ends as timed out.
+   */
+  maxStallMs?: number;
+  /** A full table hands the slot of a client silent this long (ms, default 2000) to a newcomer. */
+  evictIdleMs?: number;
+  /** Where limit notices go (default: stderr, prefixed `hearth: `); at most one per kind per `noticeIntervalMs`. */
+  log?(line: string): void;
+  /** Least time between two notices of the same limit, ms (default 60000). */
+  noticeIntervalMs?: number;
   /**
    * Bytes of served files kept in memory (default 256 MiB; 0: read every transfer from disk).
    * Larger files are read ahead per transfer instead. Entries follow the files' mtime and size.
@@ -47,6 +60,11 @@ export interface TftpConfig extends NegotiationLimits {
   macForIp(ip: string): string | undefined;
   readonly retries: number;
   readonly maxTransfers: number;
+  readonly maxPerClient: number;
+  readonly maxStallMs: number;
+  readonly evictIdleMs: number;
+  log(line: string): void;
+  readonly noticeIntervalMs: number;
   readonly cacheBytes: number | undefined;
 }
 
@@ -65,6 +83,11 @@ export function tftpConfig(opts: TftpServerOptions): TftpConfig {
     maxWindow: opts.maxWindow ?? 64,
     maxBlksize: opts.maxBlksize ?? 65464,
     maxTransfers: opts.maxTransfers ?? 2048,
+    maxPerClient: opts.maxPerClient ?? 8,
+    maxStallMs: opts.maxStallMs ?? 30_000,
+    evictIdleMs: opts.evictIdleMs ?? 2000,
+    log: opts.log ?? ((line) => process.stderr.write(`hearth: ${line}\n`)),
+    noticeIntervalMs: opts.noticeIntervalMs ?? 60_000,
     cacheBytes: opts.cacheBytes,
   };
 }

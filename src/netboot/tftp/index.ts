@@ -8,7 +8,9 @@
  *   config.ts    the options, and the complete config the server is built from
  *   server.ts    the loop: request socket, transfer table, shutdown (startTftp)
  *   request.ts   pure protocol decisions: refusals, option negotiation, window ACKs
- *   transfer.ts  one transfer: its socket, window, retransmissions
+ *   slots.ts     the transfer table's caps (total, per address) and who gives way (pure)
+ *   notices.ts   rate-limited log lines when a limit bites
+ *   transfer.ts  one transfer: its socket, window, retransmissions, stall cap, bounded read-ahead
  *   files.ts     the port to the file system (name -> jailed file)
  *   cache.ts     served files kept in memory
  *   packet.ts    the wire format

@@ -17,7 +17,7 @@ export interface Refusal {
 export type Screened = { drop: string } | { refuse: Refusal } | { serve: Request };
 
 /** Sorts a datagram on the request port: a readable request, a refused one, or one to drop. */
-export function screenRequest(msg: Buffer, busy: boolean): Screened {
+export function screenRequest(msg: Buffer): Screened {
   const p = parsePacket(msg);
   if (p.kind === 'invalid') return { drop: p.reason };
   // ACK/DATA/ERROR/OACK on the request port belong to no transfer.
@@ -27,8 +27,14 @@ export function screenRequest(msg: Buffer, busy: boolean): Screened {
   if (req.mode !== 'octet' && req.mode !== 'netascii') {
     return { refuse: { code: ERR.ILLEGAL_OP, message: `transfer mode ${req.mode} is not supported`, reason: 'bad-mode' } };
   }
-  if (busy) return { refuse: { code: ERR.UNDEFINED, message: 'server busy, try again', reason: 'busy' } };
   return { serve: req };
+}
+
+/** The ERROR packet for a request the slot table turned away (slots.ts). */
+export function slotRefusal(why: 'client-limit' | 'busy'): Refusal {
+  return why === 'busy'
+    ? { code: ERR.UNDEFINED, message: 'server busy, try again', reason: why }
+    : { code: ERR.UNDEFINED, message: 'too many transfers from this address, try again', reason: why };
 }
 
 /** The name a client asked for as the jail takes it (PXE clients may use DOS separators). */

@@ -1,7 +1,9 @@
 /**
  * One TFTP read transfer: its own socket on an ephemeral port (the transfer ID), the negotiated
  * options, the window of DATA blocks in flight, retransmission on timeout, and the end (done,
- * timed out, aborted) reported once through its context.
+ * timed out, aborted) reported once through its context. Whatever timeout the client asked for,
+ * a transfer whose client acknowledges nothing for `maxStallMs` ends; a file too large for the
+ * cache is read from disk at most READ_AHEAD bytes at a time, however large the window.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -12,9 +14,10 @@ import type { FileCache } from './cache.js';
 import type { TftpConfig } from './config.js';
 import { ERR, OP, dataHeader, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packet.js';
 import { ackedBlock, lastBlockOf, negotiate } from './request.js';
+import type { Slot } from './slots.js';
 
-/** Bytes read from the file at a time (per transfer, in octet mode). */
-const READ_CHUNK = 256 * 1024;
+/** Most bytes of a file too large for the cache that one transfer holds read ahead (or one block, if larger). */
+export const READ_AHEAD = 256 * 1024;
 /** netascii converts in memory; bigger files must use octet. */
 const NETASCII_MAX = 16 * 1024 * 1024;
 /** Largest set of reused DATA packets per transfer (window x (blksize + 4)); bigger ones send views. */
@@ -31,6 +34,8 @@ export interface TransferContext {
   drop(reason: string): void;
   duplicateAck(): void;
   started(): void;
+  /** The transfer is being ended because its client acknowledged nothing for `maxStallMs`. */
+  stalled(t: Transfer): void;
   /** Called once when the transfer ends, whatever the result. */
   ended(t: Transfer, result: TransferResult, bytes: number): void;
 }
@@ -63,8 +68,9 @@ export class Transfer {
   private lastSend = 0;
   /** Reused DATA packets (full-size blocks), one per window slot, when small enough. */
   private ring?: Buffer[];
-  private cache = Buffer.alloc(0);
-  private cacheStart = 0; // file offset of cache[0]
+  /** Bytes of the file read from disk (files too large for the cache), from file offset `aheadStart`. */
+  private ahead: Buffer = Buffer.alloc(0);
+  private aheadStart = 0;
   private reading?: Promise<void>;
   private readonly started = Date.now();
   private sent = 0;
@@ -79,6 +85,8 @@ export class Transfer {
     private readonly file: string,
     private readonly st: Stats,
     peer: dgram.RemoteInfo,
+    /** The server's slot this transfer holds; its `lastProgress` is the client's last sign of life. */
+    readonly slot: Slot,
   ) {
     this.peerAddress = peer.address;
     this.peerPort = peer.port;
@@ -127,7 +135,10 @@ export class Transfer {
     const cache = this.ctx.cache;
     if (this.req.mode === 'netascii') {
       if (this.st.size > NETASCII_MAX) throw new Error('file too large for netascii; use octet mode');
-      this.data = (await cache.get(this.file, this.st, 'netascii', toNetascii)) ?? toNetascii(await readFile(this.file));
+      this.data = await cache.get(this.file, this.st, 'netascii', toNetascii);
+      // Converted in memory: outside the shared cache, only as much as one read-ahead.
+      if (!this.data && this.st.size > READ_AHEAD) throw new Error('file too large for netascii; use octet mode');
+      this.data ??= toNetascii(await readFile(this.file));
     } else {
       this.data = await cache.get(this.file, this.st);
       if (!this.data) {
@@ -138,6 +149,16 @@ export class Transfer {
     if (this.data) this.size = this.data.length;
   }
 
+  /** The client's address, for log lines. */
+  get peer(): string {
+    return this.peerAddress;
+  }
+
+  /** Bytes of the file this transfer holds read ahead from disk now (0 when sent from memory). */
+  readAheadBytes(): number {
+    return this.ahead.length;
+  }
+
   private sendOack(): void {
     this.sock.send(this.oack!, this.peerPort, this.peerAddress);
     this.arm();
@@ -145,17 +166,35 @@ export class Transfer {
 
   /** Notes a send; the timer, when not running, is started (it re-checks `lastSend` when it fires). */
   private arm(): void {
-    this.lastSend = Date.now();
-    if (!this.timer) this.timer = setTimeout(this.onTimer, this.timeout);
+    const now = (this.lastSend = Date.now());
+    if (!this.timer) this.timer = setTimeout(this.onTimer, Math.min(this.timeout, this.stallLeft(now)));
+  }
+
+  /** Time left, ms, before the client's silence reaches `maxStallMs` (at least 1). */
+  private stallLeft(now: number): number {
+    return Math.max(1, this.ctx.config.maxStallMs - (now - this.slot.lastProgress));
+  }
+
+  /** Notes that the client moved the transfer on (an ACK of the OACK or of new blocks). */
+  private progressed(): void {
+    this.slot.lastProgress = Date.now();
+    this.tries = 0;
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     if (this.done) return;
-    const idle = Date.now() - this.lastSend;
+    const now = Date.now();
+    // However long a timeout the client negotiated, a silent client keeps its slot this long at most.
+    if (now - this.slot.lastProgress >= this.ctx.config.maxStallMs - TIMER_SLACK_MS) {
+      this.ctx.stalled(this);
+      this.finish('timeout', `no acknowledgement for ${this.ctx.config.maxStallMs} ms`);
+      return;
+    }
+    const idle = now - this.lastSend;
     // Something was sent since the timer started: wait out the rest of the timeout from then.
     if (idle < this.timeout - TIMER_SLACK_MS) {
-      this.timer = setTimeout(this.onTimer, this.timeout - idle);
+      this.timer = setTimeout(this.onTimer, Math.min(this.timeout - idle, this.stallLeft(now)));
       return;
     }
     if (++this.tries > this.ctx.config.retries) {
@@ -166,32 +205,6 @@ export class Transfer {
     else this.sendWindow();
   };
 
-  /** Bytes [off, off+len) of the file, from the read-ahead buffer (files too large for the cache). */
-  private async chunk(off: number, len: number): Promise<Buffer> {
-    const end = Math.min(off + len, this.size);
-    while (this.reading) await this.reading;
-    if (!(off >= this.cacheStart && end <= this.cacheStart + this.cache.length)) {
-      const want = Math.min(Math.max(READ_CHUNK, len), this.size - off);
-      const buf = Buffer.allocUnsafe(want);
-      this.reading = (async () => {
-        let got = 0;
-        while (got < want) {
-          const { bytesRead } = await this.fh!.read(buf, got, want - got, off + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        this.cache = buf.subarray(0, got);
-        this.cacheStart = off;
-      })();
-      try {
-        await this.reading;
-      } finally {
-        this.reading = undefined;
-      }
-    }
-    return this.cache.subarray(off - this.cacheStart, Math.min(end, this.cacheStart + this.cache.length) - this.cacheStart);
-  }
-
   /**
    * Sends the window at `base`. From memory (the usual case) it is synchronous: each full-size
    * block is copied into its reused packet (header and payload rewritten together, so a packet
@@ -200,23 +213,71 @@ export class Transfer {
    */
   private sendWindow(): void {
     const first = this.base;
-    if (this.data) return this.emitWindow(first, this.data, 0);
-    const count = Math.min(this.window, this.lastBlock - first + 1);
-    const off = (first - 1) * this.blksize;
-    const end = Math.min(off + count * this.blksize, this.size);
-    if (off >= this.cacheStart && end <= this.cacheStart + this.cache.length) return this.emitWindow(first, this.cache, this.cacheStart);
-    this.chunk(off, count * this.blksize).then(
-      () => {
-        if (!this.done && first === this.base) this.emitWindow(first, this.cache, this.cacheStart);
-      },
-      (e) => this.finish('error', String(e)),
-    );
+    const last = Math.min(first + this.window - 1, this.lastBlock);
+    if (this.data) {
+      this.emitBlocks(first, last, this.data, 0);
+      this.arm();
+      return;
+    }
+    this.sendFromDisk(first, last).catch((e) => this.finish('error', String(e)));
   }
 
-  /** Sends blocks first.. of the window from `src`, which holds the file from offset `srcStart`. */
-  private emitWindow(first: number, src: Buffer, srcStart: number): void {
+  /** Sends blocks first..last of a file too large for the cache, reading READ_AHEAD bytes at a time. */
+  private async sendFromDisk(first: number, last: number): Promise<void> {
+    for (let b = first; b <= last; ) {
+      let upTo = this.aheadThrough(b, last);
+      if (upTo < b) {
+        await this.readAhead((b - 1) * this.blksize);
+        if (this.done || first !== this.base) return; // ended, or acknowledged meanwhile
+        upTo = this.aheadThrough(b, last);
+        if (upTo < b) throw new Error('file shrank while being sent');
+      }
+      this.emitBlocks(b, upTo, this.ahead, this.aheadStart);
+      b = upTo + 1;
+    }
+    this.arm();
+  }
+
+  /** The last block of b..last wholly in the read-ahead bytes, or b - 1 when block b is not. */
+  private aheadThrough(b: number, last: number): number {
+    const bs = this.blksize;
+    const end = this.aheadStart + this.ahead.length;
+    if ((b - 1) * bs < this.aheadStart || Math.min(b * bs, this.size) > end) return b - 1;
+    return Math.min(last, end >= this.size ? this.lastBlock : Math.floor(end / bs));
+  }
+
+  /** Replaces the read-ahead bytes with the file's from `off`: READ_AHEAD bytes (whole blocks) or one block. */
+  private async readAhead(off: number): Promise<void> {
+    while (this.reading) await this.reading;
+    const want = Math.min(Math.max(READ_AHEAD - (READ_AHEAD % this.blksize), this.blksize), this.size - off);
+    const buf = Buffer.allocUnsafe(want);
+    this.reading = (async () => {
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await this.fh!.read(buf, got, want - got, off + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (this.done) return;
+      this.holdAhead(buf.subarray(0, got), off);
+    })();
+    try {
+      await this.reading;
+    } finally {
+      this.reading = undefined;
+    }
+  }
+
+  /** Holds `bytes` (file offset `start`) as the read-ahead, keeping the server's gauge in step. */
+  private holdAhead(bytes: Buffer, start: number): void {
+    this.ctx.config.metrics.tftpReadBuffer.inc(bytes.length - this.ahead.length);
+    this.ahead = bytes;
+    this.aheadStart = start;
+  }
+
+  /** Sends blocks first..last from `src`, which holds the file from offset `srcStart`. */
+  private emitBlocks(first: number, last: number, src: Buffer, srcStart: number): void {
     const blksize = this.blksize;
-    const last = Math.min(first + this.window - 1, this.lastBlock);
     const ring = this.ring;
     for (let b = first; b <= last; b++) {
       const s = (b - 1) * blksize - srcStart;
@@ -231,7 +292,6 @@ export class Transfer {
         this.sock.send([dataHeader(b), src.subarray(s, e)], this.peerPort, this.peerAddress);
       }
     }
-    this.arm();
   }
 
   private onMessage(msg: Buffer, r: dgram.RemoteInfo): void {
@@ -260,7 +320,7 @@ export class Transfer {
     if (this.oackPending) {
       if (block !== 0) return void this.ctx.drop('unexpected-ack');
       this.oackPending = false;
-      this.tries = 0;
+      this.progressed();
       this.sendWindow();
       return;
     }
@@ -268,7 +328,7 @@ export class Transfer {
     if (acked === undefined) return this.ctx.duplicateAck();
     this.sent += (acked - this.base + 1) * this.blksize;
     this.base = acked + 1;
-    this.tries = 0;
+    this.progressed();
     if (acked >= this.lastBlock) {
       this.finish('ok');
       return;
@@ -300,6 +360,7 @@ export class Transfer {
   }
 
   private close(): void {
+    this.holdAhead(Buffer.alloc(0), 0);
     try {
       this.sock.close();
     } catch {
