@@ -186,3 +186,35 @@ describe('chain memory (chainload: true)', () => {
     assert.equal(discover(mac(10), 2, (now += 1)).file, 'snponly.efi');
   });
 });
+
+describe('server: requests waiting on the lease store are bounded', () => {
+  test('past maxInflight, datagrams are dropped as overloaded until the waiting ones finish', async () => {
+    const { Server } = await import('../../src/netboot/dhcp/server.js');
+    const { createMetrics } = await import('../../src/netboot/metrics.js');
+    const metrics = createMetrics();
+    let deliver: ((d: import('../../src/netboot/dhcp/transport.js').Datagram) => void) | undefined;
+    const sent: string[] = [];
+    const listener = { port: 67, start: (f: typeof deliver) => (deliver = f), send: (_b: Buffer, ip: string) => (sent.push(ip), true), close: async () => undefined };
+    const waiting: (() => void)[] = [];
+    let handled = 0;
+    const handler = {
+      handle: () => {
+        handled++;
+        return new Promise<{ drop: string }>((resolve) => waiting.push(() => resolve({ drop: 'test-done' })));
+      },
+    };
+    const server = new Server([listener], handler, metrics, () => undefined, 3);
+    server.start();
+    const datagram = (i: number) => ({ data: clientPacket({ type: 'REQUEST', mac: mac(i), requestedIp: '192.0.2.100', serverId: SERVER }), srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67 });
+    for (let i = 0; i < 5; i++) deliver!(datagram(i));
+    assert.equal(handled, 3);
+    const dropped = async (reason: string) => (await metrics.dhcpDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    assert.equal(await dropped('overloaded'), 2);
+    for (const w of waiting.splice(0)) w();
+    await new Promise((r) => setImmediate(r));
+    deliver!(datagram(9));
+    assert.equal(handled, 4, 'served again once the waiting requests finished');
+    for (const w of waiting.splice(0)) w();
+    await server.close();
+  });
+});
