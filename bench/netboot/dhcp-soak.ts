@@ -4,7 +4,7 @@
  *
  *   sudo nice -n 10 node dist/bench/netboot/dhcp-soak.js [--exchanges 1000000] [--macs N]
  *     [--window 64] [--timeout-ms 2000] [--rss-every 10] [--rss-bound-mib 20] [--baseline-at 10000]
- *     [--settle 30] [--max-seconds 7200] [--heap-mib N]
+ *     [--settle 30] [--max-seconds 7200] [--heap-mib N] [--semi-space-mib N]
  *
  * Topology (namespaces named with this process's PID, removed on every exit path): a server
  * namespace with bridge br0 = 192.0.2.1/24 running `hearth netboot serve` (DHCP full, range
@@ -18,6 +18,8 @@
  * in its own time), is within `--rss-bound-mib` of its RSS when the first `--baseline-at` exchanges
  * had completed; FAIL (exit 1) otherwise, or when fewer than 99 % of the exchanges completed, or
  * the load did not finish within `--max-seconds`. Exit 2: invalid flags or no network namespaces.
+ * `--heap-mib` / `--semi-space-mib` run the server (only) with V8's --max-old-space-size /
+ * --max-semi-space-size.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,6 +42,7 @@ const DEFAULTS: Record<string, number> = {
   settle: 30,
   'max-seconds': 7200,
   'heap-mib': 0,
+  'semi-space-mib': 0,
 };
 
 function parseFlags(argv: string[]): Record<string, number> {
@@ -130,7 +133,8 @@ netboot:
     await lab.attach(srv, 'pl', 'br0');
     await load.must(['ip', 'route', 'add', '255.255.255.255/32', 'dev', 'c0']); // broadcasts out of c0
 
-    const env = { ...process.env, ...(F['heap-mib'] ? { NODE_OPTIONS: `--max-old-space-size=${F['heap-mib']}` } : {}) };
+    const v8 = [F['heap-mib'] ? `--max-old-space-size=${F['heap-mib']}` : '', F['semi-space-mib'] ? `--max-semi-space-size=${F['semi-space-mib']}` : ''].filter(Boolean).join(' ');
+    const env = { ...process.env, ...(v8 ? { NODE_OPTIONS: v8 } : {}) };
     const proc = srv.spawn(hearthServe(spec, ['--state', path.join(dir, 'state'), '--http-port', '8080', '--tftp-port', '69']), { cwd: ROOT, env });
     let errTail = '';
     let logLines = 0;
@@ -216,7 +220,7 @@ netboot:
       .map((l) => /^hearth_dhcp_packets_dropped_total\{reason="([^"]+)"\} (\d+)/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null && Number(m[2]) > 0)
       .map((m) => `${m[1]} ${m[2]}`);
-    console.log(`\nhearth DHCP soak (server ${hearthEntry().how}, PID ${pid}; ${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+    console.log(`\nhearth DHCP soak (server ${hearthEntry().how}${v8 ? ` with ${v8}` : ''}, PID ${pid}; ${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
     console.log(`exchanges: ${result.completed!.toLocaleString('en')} completed of ${result.attempted!.toLocaleString('en')} started (${F.exchanges!.toLocaleString('en')} wanted), ${result.failed} failed (${result.naks} NAKs), ${result.lateAcks} late ACKs released; ${job.macs.toLocaleString('en')} MACs, window ${F.window}; ${loadSeconds.toFixed(0)} s, ${(result.completed! / loadSeconds).toFixed(0)} exchanges/s`);
     console.log(`/metrics: received ${metricSum(metrics, 'hearth_dhcp_packets_received_total')}, answered ${metricSum(metrics, 'hearth_dhcp_packets_sent_total')}, dropped ${metricSum(metrics, 'hearth_dhcp_packets_dropped_total')} (${dropped.join(', ') || 'none'}); leases now ${metricSum(metrics, 'hearth_dhcp_leases')}; server log lines ${logLines}`);
     console.log(`RSS (MiB): idle ${MiB(idle)}; after ${job.milestone.toLocaleString('en')} exchanges ${baseline ? MiB(baseline) : 'n/a'}; at the end of the load ${MiB(atEnd)}; ${settled.toFixed(0)} s later ${MiB(end)}; VmHWM ${MiB(hwm)}`);
