@@ -21,15 +21,12 @@
  * `--heap-mib` / `--semi-space-mib` run the server (only) with V8's --max-old-space-size /
  * --max-semi-space-size.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
-import { NetnsLab, netnsUnavailable } from '../../test/helpers/netns.js';
+import { netnsUnavailable } from '../../test/helpers/netns.js';
 import { metricSum } from '../../test/netboot/dhcp-lab.js';
-import { CLIENT_CPU, ROOT, hearthEntry, hearthServe, median, procKiB, rssKiB, waitPort, writeRandom } from './lib.js';
+import { CLIENT_CPU, ROOT, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
 
 const DEFAULTS: Record<string, number> = {
   exchanges: 1_000_000,
@@ -69,13 +66,6 @@ const LOAD = '192.0.2.240';
 const MiB = (kib: number) => (kib / 1024).toFixed(1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The load generator next to this file: compiled JS under dist/, else through tsx. */
-function generatorArgv(): string[] {
-  const self = fileURLToPath(import.meta.url);
-  const file = path.join(path.dirname(self), `dhcp-soak-load${path.extname(self)}`);
-  return self.endsWith('.ts') ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
-}
-
 interface Sample {
   t: number;
   exchanges: number;
@@ -87,19 +77,7 @@ async function main(): Promise<number> {
   if (why) fail(`needs root and network namespaces: ${why}`);
   const started = Date.now();
   const deadline = started + F['max-seconds']! * 1000;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-dhcp-soak-'));
-  const lab = new NetnsLab('dsoak');
-  let stopping = false;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      stopping = true;
-      await lab.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    })());
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.once(sig, () => void cleanup().finally(() => process.exit(code)));
-  }
+  const { dir, lab, stopping, cleanup } = await scratch('hearth-dhcp-soak-', 'dsoak');
 
   try {
     const assets = path.join(dir, 'assets');
@@ -108,23 +86,7 @@ async function main(): Promise<number> {
     writeRandom(path.join(assets, 'initramfs'), 4096);
     for (const b of ['undionly.kpxe', 'ipxe.efi', 'snponly.efi']) writeRandom(path.join(assets, b), 4096);
     const spec = path.join(dir, 'hearth.yaml');
-    await writeFile(
-      spec,
-      `apiVersion: ${SPEC_API_VERSION}
-kind: ${SPEC_KIND}
-metadata: { name: dhcp-soak }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: br0
-  address: ${SERVER}
-  dhcp: { mode: full, range: 192.0.2.10-192.0.2.239, leaseTime: 1h }
-  assets: ${assets}
-  ipxe: ${assets}
-  kernel: vmlinuz
-  initrd: [initramfs]
-`,
-    );
+    await writeFile(spec, soakSpec('dhcp-soak', SERVER, assets, assets));
 
     const srv = await lab.ns('s');
     await lab.bridge(srv, 'br0', `${SERVER}/24`);
@@ -135,25 +97,8 @@ netboot:
 
     const v8 = [F['heap-mib'] ? `--max-old-space-size=${F['heap-mib']}` : '', F['semi-space-mib'] ? `--max-semi-space-size=${F['semi-space-mib']}` : ''].filter(Boolean).join(' ');
     const env = { ...process.env, ...(v8 ? { NODE_OPTIONS: v8 } : {}) };
-    const proc = srv.spawn(hearthServe(spec, ['--state', path.join(dir, 'state'), '--http-port', '8080', '--tftp-port', '69']), { cwd: ROOT, env });
-    let errTail = '';
-    let logLines = 0;
-    proc.stdout?.resume();
-    proc.stderr?.on('data', (d: Buffer) => {
-      const text = d.toString();
-      errTail = (errTail + text).slice(-3000);
-      logLines += text.split('\n').length - 1;
-    });
-    let crash: string | undefined;
-    proc.on('exit', (code, signal) => {
-      if (!stopping) crash = `server exited (code ${code}, signal ${signal}); last output: ${errTail.trim().split('\n').slice(-5).join(' / ')}`;
-    });
-    await waitPort(load, ['curl', '-sf', '-o', '/dev/null', `http://${SERVER}:8080/healthz`]).catch((e: Error) => {
-      throw new Error(`${e.message}; server output: ${errTail.trim().split('\n').slice(0, 6).join(' / ')}`);
-    });
-    const pid = proc.pid!;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
-    if (!cmdline.includes('netboot')) throw new Error(`PID ${pid} is not the server (${cmdline})`);
+    const server = await startServe(srv, load, SERVER, spec, ['--state', path.join(dir, 'state'), '--http-port', '8080', '--tftp-port', '69'], env, stopping);
+    const pid = server.pid;
     const idle = rssKiB(pid);
 
     let exchanges = 0;
@@ -175,7 +120,7 @@ netboot:
       server: SERVER,
     };
     const t0 = Date.now();
-    const gen = load.spawn([...CLIENT_CPU, ...generatorArgv(), JSON.stringify(job)], { cwd: ROOT });
+    const gen = load.spawn([...CLIENT_CPU, ...siblingArgv(import.meta.url, 'dhcp-soak-load'), JSON.stringify(job)], { cwd: ROOT });
     let result: Record<string, number> | undefined;
     let genError = '';
     let baseline: number | undefined;
@@ -198,20 +143,20 @@ netboot:
     const loadSeconds = (Date.now() - t0) / 1000;
     if (!result) throw new Error(`load generator failed: ${genError.trim().split('\n').pop() ?? 'no result'}`);
     exchanges = result.completed!;
-    const atEnd = crash ? 0 : rssKiB(pid);
+    const atEnd = server.crash ? 0 : rssKiB(pid);
     sample();
     // Settle: the first sample within the bound (at most --settle s) ends the wait.
     const bound = F['rss-bound-mib']! * 1024;
     const base = baseline ?? 0;
     let end = atEnd;
     const loadEnd = Date.now();
-    while (!crash && end > base + bound && Date.now() - loadEnd < F.settle! * 1000) {
+    while (!server.crash && end > base + bound && Date.now() - loadEnd < F.settle! * 1000) {
       await sleep(Math.min(1000, F['rss-every']! * 1000));
       end = rssKiB(pid);
     }
     const settled = (Date.now() - loadEnd) / 1000;
     clearInterval(sampler);
-    const metrics = crash ? '' : (await load.exec(['curl', '-sS', '--max-time', '10', `http://${SERVER}:8080/metrics`], { timeoutMs: 15_000 })).stdout;
+    const metrics = server.crash ? '' : (await load.exec(['curl', '-sS', '--max-time', '10', `http://${SERVER}:8080/metrics`], { timeoutMs: 15_000 })).stdout;
     const hwm = procKiB(pid, 'VmHWM');
 
     // Report.
@@ -222,7 +167,7 @@ netboot:
       .map((m) => `${m[1]} ${m[2]}`);
     console.log(`\nhearth DHCP soak (server ${hearthEntry().how}${v8 ? ` with ${v8}` : ''}, PID ${pid}; ${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
     console.log(`exchanges: ${result.completed!.toLocaleString('en')} completed of ${result.attempted!.toLocaleString('en')} started (${F.exchanges!.toLocaleString('en')} wanted), ${result.failed} failed (${result.naks} NAKs), ${result.lateAcks} late ACKs released; ${job.macs.toLocaleString('en')} MACs, window ${F.window}; ${loadSeconds.toFixed(0)} s, ${(result.completed! / loadSeconds).toFixed(0)} exchanges/s`);
-    console.log(`/metrics: received ${metricSum(metrics, 'hearth_dhcp_packets_received_total')}, answered ${metricSum(metrics, 'hearth_dhcp_packets_sent_total')}, dropped ${metricSum(metrics, 'hearth_dhcp_packets_dropped_total')} (${dropped.join(', ') || 'none'}); leases now ${metricSum(metrics, 'hearth_dhcp_leases')}; server log lines ${logLines}`);
+    console.log(`/metrics: received ${metricSum(metrics, 'hearth_dhcp_packets_received_total')}, answered ${metricSum(metrics, 'hearth_dhcp_packets_sent_total')}, dropped ${metricSum(metrics, 'hearth_dhcp_packets_dropped_total')} (${dropped.join(', ') || 'none'}); leases now ${metricSum(metrics, 'hearth_dhcp_leases')}; server log lines ${server.logLines}`);
     console.log(`RSS (MiB): idle ${MiB(idle)}; after ${job.milestone.toLocaleString('en')} exchanges ${baseline ? MiB(baseline) : 'n/a'}; at the end of the load ${MiB(atEnd)}; ${settled.toFixed(0)} s later ${MiB(end)}; VmHWM ${MiB(hwm)}`);
     const rss = samples.map((s) => s.rss);
     if (rss.length) console.log(`RSS samples every ${F['rss-every']} s (${rss.length}): min ${MiB(Math.min(...rss))}, median ${MiB(median(rss))}, max ${MiB(Math.max(...rss))}`);
@@ -233,9 +178,9 @@ netboot:
     }
 
     const failures: string[] = [];
-    if (crash) failures.push(crash);
+    if (server.crash) failures.push(server.crash);
     if (baseline === undefined) failures.push(`the first ${job.milestone} exchanges never completed`);
-    else if (!crash && end > base + bound) failures.push(`RSS ${MiB(end)} MiB ${settled.toFixed(0)} s after the load, more than ${F['rss-bound-mib']} MiB above ${MiB(base)} MiB after the first ${job.milestone.toLocaleString('en')} exchanges`);
+    else if (!server.crash && end > base + bound) failures.push(`RSS ${MiB(end)} MiB ${settled.toFixed(0)} s after the load, more than ${F['rss-bound-mib']} MiB above ${MiB(base)} MiB after the first ${job.milestone.toLocaleString('en')} exchanges`);
     if (result.completed! < 0.99 * F.exchanges!) failures.push(`only ${result.completed} of ${F.exchanges} exchanges completed`);
     console.log(
       failures.length
@@ -248,10 +193,4 @@ netboot:
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(`dhcp-soak: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  },
-);
+runSoak('dhcp-soak', main);
