@@ -118,6 +118,17 @@ describe('full mode: INFORM only from the served subnet', () => {
   });
 });
 
+describe('full mode: an ACK never goes to an off-subnet ciaddr', () => {
+  test('a SELECTING REQUEST carrying a foreign ciaddr is acknowledged by broadcast', async () => {
+    const h = full();
+    const offer = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac: mac(20) }))));
+    const p = clientPacket({ type: 'REQUEST', mac: mac(20), requestedIp: numToIp(offer.yiaddr), serverId: SERVER, ciaddr: ipToNum('198.51.100.30') });
+    const o = await h.handle(req(p));
+    assert.equal(reply(o).yiaddr, offer.yiaddr);
+    assert.equal(o.reply?.ip, '255.255.255.255');
+  });
+});
+
 describe('full mode: pending offers and declined addresses are bounded', () => {
   test('expired offers are dropped as new ones are made, so a MAC storm keeps the offers at the pool size', async () => {
     const h = full({ offerHoldMs: 1000 });

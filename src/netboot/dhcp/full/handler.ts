@@ -306,9 +306,10 @@ export class FullHandler implements Handler {
     const ciaddr = req.packet.ciaddr;
     const giaddr = req.packet.giaddr;
     // RFC 2131 §4.1: to the relay (server port) if there is one; to ciaddr when the client has
-    // one; otherwise broadcast (we do not unicast to a not-yet-configured client: that needs an
-    // ARP entry we would have to forge).
-    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' ? numToIp(ciaddr) : '255.255.255.255';
+    // one on the served subnet; otherwise broadcast (we do not unicast to a not-yet-configured
+    // client: that needs an ARP entry we would have to forge; nor to a ciaddr elsewhere, which
+    // would make hearth a reflector).
+    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? numToIp(ciaddr) : '255.255.255.255';
     return {
       reply: { packet: base, type, ip, port: giaddr !== 0 ? this.serverPort : this.clientPort, maxSize: maxSizeOf(req.packet) },
       file: 'none' in boot.decision ? undefined : boot.decision.file,
