@@ -1,10 +1,12 @@
 /** Shared pieces of the netboot TFTP/HTTP benchmarks (run by hand, as root). */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { which, type Netns } from '../../test/helpers/netns.js';
+import { NetnsLab, which, type Netns } from '../../test/helpers/netns.js';
+import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
 
 /** The repository (also when this file runs compiled, as dist/bench/netboot/lib.js). */
 export const ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'));
@@ -98,4 +100,106 @@ export function runBenchmark(main: () => Promise<void>): void {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;
   });
+}
+
+/** A soak's scratch space: a temporary directory and a NetnsLab, both removed by `cleanup()`, also on SIGINT/SIGTERM/SIGHUP. */
+export interface Scratch {
+  dir: string;
+  lab: NetnsLab;
+  /** True once cleanup has begun (a server exiting then is no crash). */
+  stopping(): boolean;
+  cleanup(): Promise<void>;
+}
+
+export async function scratch(tmpPrefix: string, labName: string): Promise<Scratch> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), tmpPrefix));
+  const lab = new NetnsLab(labName);
+  let stopping = false;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      stopping = true;
+      await lab.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    })());
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.once(sig, () => {
+      console.error(`${labName}: ${sig}, cleaning up`);
+      void cleanup().finally(() => process.exit(code));
+    });
+  }
+  return { dir, lab, stopping: () => stopping, cleanup };
+}
+
+/** A running `hearth netboot serve`, watched: its PID, the log line count and why it exited, if it did. */
+export interface Serving {
+  pid: number;
+  logLines: number;
+  /** Set when the server exited before cleanup began. */
+  crash?: string;
+}
+
+/**
+ * Starts `hearth netboot serve -f spec` in `ns` (HTTP on 8080), waits until `probe` gets /healthz
+ * from `server`, and checks that the PID is the server itself.
+ */
+export async function startServe(ns: Netns, probe: Netns, server: string, spec: string, args: string[], env: NodeJS.ProcessEnv, stopping: () => boolean): Promise<Serving> {
+  const proc = ns.spawn(hearthServe(spec, args), { cwd: ROOT, env });
+  let errTail = '';
+  const serving: Serving = { pid: 0, logLines: 0 };
+  proc.stdout?.resume();
+  proc.stderr?.on('data', (d: Buffer) => {
+    const text = d.toString();
+    errTail = (errTail + text).slice(-3000);
+    serving.logLines += text.split('\n').length - 1;
+  });
+  proc.on('exit', (code, signal) => {
+    if (!stopping()) serving.crash = `server exited (code ${code}, signal ${signal}); last output:\n${errTail}`;
+  });
+  await waitPort(probe, ['curl', '-sf', '-o', '/dev/null', `http://${server}:8080/healthz`]).catch((e: Error) => {
+    throw new Error(`${e.message}; server output: ${errTail.trim().split('\n').slice(0, 6).join(' / ')}`);
+  });
+  serving.pid = proc.pid!;
+  const cmdline = (await readFile(`/proc/${serving.pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
+  if (!cmdline.includes('netboot')) throw new Error(`PID ${serving.pid} is not the server (${cmdline})`);
+  return serving;
+}
+
+/** argv that runs the script `name` next to the caller's file (`import.meta.url`): compiled JS under dist/, else through tsx. */
+export function siblingArgv(callerUrl: string, name: string): string[] {
+  const self = fileURLToPath(callerUrl);
+  const file = path.join(path.dirname(self), `${name}${path.extname(self)}`);
+  return self.endsWith('.ts') ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
+}
+
+/** Runs a soak's main, which returns its exit code (0 pass, 1 fail); an error is one line on stderr and exit code 1. */
+export function runSoak(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    },
+  );
+}
+
+/**
+ * The spec of a soak's server: netboot on br0 at `server`, DHCP full over 192.0.2.10-239 with
+ * 1 h leases, kernel `vmlinuz` and initrd `initramfs` from `assets`, iPXE binaries from `ipxe`.
+ */
+export function soakSpec(name: string, server: string, assets: string, ipxe: string): string {
+  return `apiVersion: ${SPEC_API_VERSION}
+kind: ${SPEC_KIND}
+metadata: { name: ${name} }
+talos: { version: v1.13.9 }
+cluster: { endpoint: https://192.0.2.10:6443 }
+netboot:
+  interface: br0
+  address: ${server}
+  dhcp: { mode: full, range: 192.0.2.10-192.0.2.239, leaseTime: 1h }
+  assets: ${assets}
+  ipxe: ${ipxe}
+  kernel: vmlinuz
+  initrd: [initramfs]
+`;
 }

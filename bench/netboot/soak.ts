@@ -21,15 +21,12 @@
  * (lease from 192.0.2.1, HTTP and TFTP downloads byte-identical), when a traversal leaks a file,
  * or when the load does not finish within `--max-seconds`. Exit 2: invalid flags or no netns.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
-import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
+import { netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
 import { metricSum } from '../../test/netboot/dhcp-lab.js';
-import { ROOT, arg, hearthEntry, hearthServe, median, procKiB, rssKiB, waitPort, writeRandom } from './lib.js';
+import { ROOT, arg, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
 
 const num = (name: string, dflt: number, min = 0): number => {
   const v = Number(arg(name, String(dflt)));
@@ -61,13 +58,6 @@ const SERVER = '192.0.2.1';
 const SOURCES = Array.from({ length: 10 }, (_, i) => `192.0.2.${240 + i}`);
 const MiB = (kib: number) => (kib / 1024).toFixed(1);
 
-/** argv that runs the load generator next to this file (compiled JS under dist/, else tsx). */
-function loadArgv(): string[] {
-  const self = fileURLToPath(import.meta.url);
-  const file = path.join(path.dirname(self), `soak-load${path.extname(self)}`);
-  return self.endsWith('.ts') ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
-}
-
 /** The server's RSS and peak RSS (kB); undefined once it is gone. */
 function status(pid: number): { rss: number; hwm: number } | undefined {
   const rss = rssKiB(pid);
@@ -98,22 +88,7 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const deadline = started + OPT.maxSeconds * 1000;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hearth-soak-'));
-  const lab = new NetnsLab('soak');
-  let stopping = false;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      stopping = true;
-      await lab.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    })());
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.once(sig, () => {
-      console.error(`soak: ${sig}, cleaning up`);
-      void cleanup().finally(() => process.exit(code));
-    });
-  }
+  const { dir, lab, stopping, cleanup } = await scratch('hearth-soak-', 'soak');
 
   try {
     // Files: assets (1 MiB kernel, 16 MiB initramfs, 4 KiB small), iPXE stand-ins, a secret outside the jail.
@@ -128,23 +103,7 @@ async function main(): Promise<number> {
     await writeFile(path.join(dir, 'secret.txt'), 'HEARTH-SOAK-SECRET\n');
     await symlink('../secret.txt', path.join(assets, 'escape')); // a link out of the jail: must not be followed
     const spec = path.join(dir, 'hearth.yaml');
-    await writeFile(
-      spec,
-      `apiVersion: ${SPEC_API_VERSION}
-kind: ${SPEC_KIND}
-metadata: { name: soak }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: br0
-  address: ${SERVER}
-  dhcp: { mode: full, range: 192.0.2.10-192.0.2.239, leaseTime: 1h }
-  assets: ${assets}
-  ipxe: ${ipxe}
-  kernel: vmlinuz
-  initrd: [initramfs]
-`,
-    );
+    await writeFile(spec, soakSpec('soak', SERVER, assets, ipxe));
     await writeFile(path.join(dir, 'udhcpc.sh'), '#!/bin/sh\necho "$1 ip=$ip serverid=$serverid" >> "$LOG"\n[ "$1" = bound ] && ip addr add "$ip/$subnet" dev "$interface"\nexit 0\n', { mode: 0o755 });
 
     const srv = await lab.ns('s');
@@ -164,24 +123,8 @@ netboot:
     }
 
     const env = { ...process.env, ...(OPT.heapMiB ? { NODE_OPTIONS: `--max-old-space-size=${OPT.heapMiB}` } : {}) };
-    const proc = srv.spawn(hearthServe(spec, ['--state', path.join(dir, 'state'), '--http-port', '8080', '--tftp-port', '69']), { cwd: ROOT, env });
-    let errTail = '';
-    let logLines = 0;
-    proc.stdout?.resume();
-    proc.stderr?.on('data', (d: Buffer) => {
-      errTail = (errTail + d.toString()).slice(-3000);
-      logLines += d.toString().split('\n').length - 1;
-    });
-    let crash: string | undefined;
-    proc.on('exit', (code, signal) => {
-      if (!stopping) crash = `server exited (code ${code}, signal ${signal}); last output:\n${errTail}`;
-    });
-    await waitPort(load, ['curl', '-sf', '-o', '/dev/null', `http://${SERVER}:8080/healthz`]).catch((e: Error) => {
-      throw new Error(`${e.message}; server output: ${errTail.trim().split('\n').slice(0, 6).join(' / ')}`);
-    });
-    const pid = proc.pid!;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
-    if (!cmdline.includes('netboot')) throw new Error(`PID ${pid} is not the server (${cmdline})`);
+    const server = await startServe(srv, load, SERVER, spec, ['--state', path.join(dir, 'state'), '--http-port', '8080', '--tftp-port', '69'], env, stopping);
+    const pid = server.pid;
 
     let phase = 'start';
     const samples: Sample[] = [];
@@ -195,11 +138,11 @@ netboot:
     const phases: PhaseResult[] = [];
     let lastProgress = 0;
     const runPhase = async (name: string, job: Record<string, unknown> & { count: number }): Promise<void> => {
-      if (crash || job.count === 0) return;
+      if (server.crash || job.count === 0) return;
       phase = name;
       const before = await metricsText();
       const t0 = Date.now();
-      const child = load.spawn([...loadArgv(), JSON.stringify({ server: SERVER, sources: SOURCES, deadline: deadline - 60_000, ...job })], { cwd: ROOT });
+      const child = load.spawn([...siblingArgv(import.meta.url, 'soak-load'), JSON.stringify({ server: SERVER, sources: SOURCES, deadline: deadline - 60_000, ...job })], { cwd: ROOT });
       let result: Record<string, unknown> | undefined;
       let error = '';
       child.stderr?.on('data', (d: Buffer) => (error = (error + d.toString()).slice(-2000)));
@@ -259,15 +202,15 @@ netboot:
     // collector returns memory in its own time, so the first sample within the bound ends it.
     phase = 'settle';
     const loadEnd = Date.now();
-    let end = crash ? undefined : status(pid);
+    let end = server.crash ? undefined : status(pid);
     while (end && end.rss > baseline + OPT.rssBoundMiB * 1024 && Date.now() - loadEnd < OPT.settle * 1000) {
       await new Promise((r) => setTimeout(r, OPT.rssEvery * 1000));
       end = status(pid);
     }
     const settled = ((Date.now() - loadEnd) / 1000).toFixed(0);
     phase = 'real client';
-    const post = crash ? [] : await realClient(clients[1]!, 'after');
-    const final = crash ? '' : await metricsText();
+    const post = server.crash ? [] : await realClient(clients[1]!, 'after');
+    const final = server.crash ? '' : await metricsText();
     clearInterval(sampler);
 
     // Report.
@@ -314,8 +257,8 @@ netboot:
       const xs = samples.filter((s) => s.phase === name).map((s) => s.rss);
       console.log(`  ${name.padEnd(13)} min ${MiB(Math.min(...xs))}  median ${MiB(median(xs))}  max ${MiB(Math.max(...xs))}`);
     }
-    console.log(`server log lines: ${logLines}; at the end: hearth_dhcp_leases ${metricSum(final, 'hearth_dhcp_leases')}, hearth_tftp_active_transfers ${metricSum(final, 'hearth_tftp_active_transfers')}; internal errors: DHCP ${metricSum(final, 'hearth_dhcp_packets_dropped_total', 'reason="internal-error"')}, HTTP 500 ${metricSum(final, 'hearth_http_requests_total', 'status="500"')}`);
-    if (crash) failures.unshift(`crash during "${phase}" after ${lastProgress} packets/requests of that phase (replay: same --seed and counts): ${crash}`);
+    console.log(`server log lines: ${server.logLines}; at the end: hearth_dhcp_leases ${metricSum(final, 'hearth_dhcp_leases')}, hearth_tftp_active_transfers ${metricSum(final, 'hearth_tftp_active_transfers')}; internal errors: DHCP ${metricSum(final, 'hearth_dhcp_packets_dropped_total', 'reason="internal-error"')}, HTTP 500 ${metricSum(final, 'hearth_http_requests_total', 'status="500"')}`);
+    if (server.crash) failures.unshift(`crash during "${phase}" after ${lastProgress} packets/requests of that phase (replay: same --seed and counts): ${server.crash}`);
     if (end && end.rss > baseline + OPT.rssBoundMiB * 1024) failures.push(`unbounded memory: RSS ${MiB(end.rss)} MiB ${settled} s after the load, more than ${OPT.rssBoundMiB} MiB above the ${MiB(baseline)} MiB after warm-up`);
     failures.push(...post);
     console.log(failures.length ? `verdict: FAIL — ${failures.join(' | ')}` : `verdict: PASS — no crash, RSS back within ${OPT.rssBoundMiB} MiB of warm-up ${settled} s after the load (${MiB(end!.rss - baseline)} MiB), a fresh real client got a lease and byte-identical HTTP and TFTP downloads`);
@@ -325,10 +268,4 @@ netboot:
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(`soak: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  },
-);
+runSoak('soak', main);

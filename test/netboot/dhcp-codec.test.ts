@@ -246,7 +246,7 @@ describe('full mode state machine (RFC 2131 §4.3)', () => {
 });
 
 describe('proxy mode replies', () => {
-  const h = new ProxyHandler({ serverIp: ipToNum('192.0.2.1'), boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false }, tftpServer: ipToNum('192.0.2.1') }, { emit: () => undefined });
+  const h = new ProxyHandler({ serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false }, tftpServer: ipToNum('192.0.2.1') }, { emit: () => undefined });
   test('PXE DISCOVER → boot-only OFFER with PXEClient, option 43 discovery control and UUID echo', () => {
     const o = h.handle(req(clientPacket({ type: 'DISCOVER', mac: '52:54:00:00:02:01', options: pxeOptions(7) })));
     const p = reply(o);
@@ -301,7 +301,7 @@ describe('hot-path encoder', () => {
 describe('found with QEMU iPXE ROMs', () => {
   const boot = { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: true };
   test('proxy replies carry next-server also for HTTP URLs (iPXE needs siaddr + file to accept a ProxyDHCPACK)', () => {
-    const h = new ProxyHandler({ serverIp: ipToNum('192.0.2.1'), boot: { ...boot, chainload: false }, tftpServer: ipToNum('192.0.2.1') }, { emit: () => undefined });
+    const h = new ProxyHandler({ serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), boot: { ...boot, chainload: false }, tftpServer: ipToNum('192.0.2.1') }, { emit: () => undefined });
     const o = h.handle(req(clientPacket({ type: 'REQUEST', mac: '52:54:00:00:04:01', ciaddr: ipToNum('192.0.2.60'), flags: 0x8000, options: pxeOptions(0, { ipxe: true }) }), { localPort: 4011, srcIp: '192.0.2.60' }));
     const p = reply(o);
     assert.equal(p.file, 'http://192.0.2.1:8080/boot.ipxe');

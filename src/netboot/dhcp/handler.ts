@@ -3,6 +3,7 @@
  * return, and the boot part of a reply.
  */
 import type { BootEvent, BootEventKind, BootEvents } from '../events.js';
+import { RecentMap } from './bounded.js';
 import { chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
 import { Opt, encodeSubOptions, ipBytes, numToIp, PxeSub, type MessageTypeName } from './options.js';
 import type { DhcpPacket, EncodeInput, OptionList } from './packet.js';
@@ -52,18 +53,48 @@ export interface BootSettings {
  * where the chain marker cannot survive (UEFI iPXE does not import the ROM's DHCP reply): a
  * *new* session from that MAC shortly after is the chained iPXE. Retransmissions and the REQUEST
  * of the ROM's own session (same xid) still get the binary.
+ *
+ * Bounded: entries are kept in the order they were marked, those older than the window are
+ * dropped from the oldest end on every mark (O(1) amortised), and past `cap` MACs the oldest
+ * goes even inside the window (that client then gets the binary once more, as a ROM would).
  */
 export class ChainMemory {
-  private readonly at = new Map<string, { time: number; xid: number }>();
-  constructor(private readonly windowMs = 120_000) {}
+  private readonly at: RecentMap<string, { time: number; xid: number }>;
+  constructor(
+    private readonly windowMs = 120_000,
+    cap = 16_384,
+  ) {
+    this.at = new RecentMap(cap);
+  }
+  get size(): number {
+    return this.at.size;
+  }
   mark(mac: string, xid: number, now: number): void {
     this.at.set(mac, { time: now, xid });
-    if (this.at.size > 10_000) for (const [m, t] of this.at) if (now - t.time > this.windowMs) this.at.delete(m);
+    this.at.pruneOldest((t) => now - t.time >= this.windowMs);
   }
   recent(mac: string, xid: number, now: number): boolean {
     const t = this.at.get(mac);
     return t !== undefined && t.xid !== xid && now - t.time < this.windowMs;
   }
+}
+
+/** The served IPv4 subnet: where replies addressed to a client may go (RFC 2131 §4.1: the client is on our link). */
+export interface Subnet {
+  network: number;
+  broadcast: number;
+  /** A host address of the subnet (not the network or broadcast address). */
+  contains(ip: number): boolean;
+}
+
+export function subnetOf(serverIp: number, netmask: number): Subnet {
+  const network = (serverIp & netmask) >>> 0;
+  const broadcast = (network | (~netmask >>> 0)) >>> 0;
+  return {
+    network,
+    broadcast,
+    contains: (ip) => ((ip & netmask) >>> 0) === network && ip !== network && ip !== broadcast,
+  };
 }
 
 export interface BootPart {

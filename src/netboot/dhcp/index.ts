@@ -117,7 +117,7 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
     leases = () => full.leases();
     macForIp = (ip) => full.macForIp(ip);
   } else {
-    const proxy = new ProxyHandler({ serverIp, boot, tftpServer, clientPort, serverPort: port }, opts.events);
+    const proxy = new ProxyHandler({ serverIp, netmask: ipToNum(opts.netmask), boot, tftpServer, clientPort, serverPort: port }, opts.events);
     handler = proxy;
     macForIp = (ip) => proxy.macForIp(ip);
   }

@@ -96,6 +96,15 @@ export function ipToNum(text: string): number {
   return n >>> 0;
 }
 
+/** ipToNum, or undefined for text that is not a dotted IPv4 address. */
+export function parseIp(text: string): number | undefined {
+  try {
+    return ipToNum(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function numToIp(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }

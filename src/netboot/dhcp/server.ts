@@ -3,7 +3,8 @@
  * rejects what is not a well-formed BOOTREQUEST from an Ethernet client, hands the rest to the
  * mode's handler and sends the reply out of the served interface. Nothing thrown by a packet
  * escapes: every datagram is counted as received and, when nothing is done with it, as dropped
- * with a reason.
+ * with a reason. Requests waiting on the lease store are bounded (`maxInflight`): past it, new
+ * datagrams are dropped as `overloaded` until commits complete, so a flood cannot queue without end.
  */
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
@@ -23,6 +24,7 @@ export class Server {
     private readonly handler: Handler,
     metrics: NetbootMetrics,
     private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly maxInflight = 4096,
   ) {
     this.received = labelCounters(metrics.dhcpReceived);
     this.sent = labelCounters(metrics.dhcpSent);
@@ -69,6 +71,7 @@ export class Server {
       this.onError(err);
       return this.drop('internal-error');
     }
+    if (this.inflight >= this.maxInflight) return this.drop('overloaded');
     let out: Outcome | Promise<Outcome>;
     try {
       out = this.handler.handle(req);

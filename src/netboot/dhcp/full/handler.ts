@@ -6,13 +6,20 @@
  * Safety rules:
  *   - an address is acknowledged to a MAC only after the lease is durable in the LeaseStore;
  *   - an address held by an unexpired lease (or a pending offer) of another MAC is never offered
- *     or acknowledged; declined addresses rest for `declineHoldMs`.
+ *     or acknowledged; declined addresses rest for `declineHoldMs`;
+ *   - replies addressed to a client (ACK to ciaddr, INFORM) go only to addresses in the served
+ *     subnet; an INFORM from elsewhere is dropped as `off-subnet`.
+ *
+ * Memory per client is bounded (docs/netboot-dhcp.md "Bounds"): leases by the addresses they
+ * hold; pending offers, declined addresses and the chain memory are RecentMaps, expired entries
+ * dropped from the oldest end on each write, and a hard cap past which the oldest goes.
  */
 import type { BootEvents } from '../../events.js';
 import {
   bootPart,
   ChainMemory,
   emit,
+  subnetOf,
   maxSizeOf,
   replyBase,
   type BootSettings,
@@ -20,9 +27,11 @@ import {
   type DhcpRequest,
   type Handler,
   type Outcome,
+  type Subnet,
 } from '../handler.js';
-import { Opt, MessageType, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum } from '../options.js';
+import { Opt, MessageType, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
 import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
+import { RecentMap } from '../bounded.js';
 
 export interface FullConfig {
   serverIp: number;
@@ -42,6 +51,13 @@ export interface FullConfig {
   clientPort?: number;
   /** Our port, where replies to relay agents go (default 67). */
   serverPort?: number;
+  /** Most pending offers kept (default 65,536; the oldest goes and its address is free again). */
+  offerMemory?: number;
+  /** Most declined addresses kept (default 65,536; the one closest to the end of its rest goes). */
+  declineMemory?: number;
+  /** Chain memory bounds (chainload): window and most MACs (defaults 120 s, 16,384). */
+  chainWindowMs?: number;
+  chainMemory?: number;
 }
 
 /** A lease as the handler holds it: the record, and its address as a number for the hot path. */
@@ -57,13 +73,13 @@ function active(l: Lease, now: number): boolean {
 export class FullHandler implements Handler {
   private readonly byMac = new Map<string, Held>();
   private readonly byIp = new Map<number, string>();
-  private readonly offers = new Map<string, { ip: number; until: number }>();
+  private readonly offers: RecentMap<string, { ip: number; until: number }>;
   private readonly offeredIps = new Map<number, string>();
-  private readonly declined = new Map<number, number>();
+  private readonly declined: RecentMap<number, number>;
   private readonly reservedIps = new Map<number, string>();
-  private readonly chain = new ChainMemory();
+  private readonly chain: ChainMemory;
   private cursor = 0;
-  private readonly network: number;
+  private readonly subnet: Subnet;
   private readonly bcast: number;
   private readonly offerHoldMs: number;
   private readonly declineHoldMs: number;
@@ -75,9 +91,14 @@ export class FullHandler implements Handler {
     private readonly events: BootEvents,
     private readonly onLeasesChanged: (active: number) => void = () => undefined,
   ) {
-    this.network = (cfg.serverIp & cfg.netmask) >>> 0;
-    this.bcast = (this.network | (~cfg.netmask >>> 0)) >>> 0;
+    this.subnet = subnetOf(cfg.serverIp, cfg.netmask);
+    this.bcast = this.subnet.broadcast;
     this.offerHoldMs = cfg.offerHoldMs ?? 60_000;
+    this.offers = new RecentMap(cfg.offerMemory ?? 65_536, (mac, o) => {
+      if (this.offeredIps.get(o.ip) === mac) this.offeredIps.delete(o.ip);
+    });
+    this.declined = new RecentMap(cfg.declineMemory ?? 65_536);
+    this.chain = new ChainMemory(cfg.chainWindowMs, cfg.chainMemory);
     this.declineHoldMs = cfg.declineHoldMs ?? 600_000;
     this.clientPort = cfg.clientPort ?? 68;
     this.serverPort = cfg.serverPort ?? 67;
@@ -125,13 +146,8 @@ export class FullHandler implements Handler {
   }
 
   macForIp(ip: string): string | undefined {
-    let n: number;
-    try {
-      n = ipToNum(ip);
-    } catch {
-      return undefined;
-    }
-    return this.byIp.get(n) ?? this.offeredIps.get(n);
+    const n = parseIp(ip);
+    return n === undefined ? undefined : (this.byIp.get(n) ?? this.offeredIps.get(n));
   }
 
   private gaugeTimer?: NodeJS.Timeout;
@@ -153,7 +169,7 @@ export class FullHandler implements Handler {
   }
 
   private inSubnet(ip: number): boolean {
-    return ((ip & this.cfg.netmask) >>> 0) === this.network && ip !== this.network && ip !== this.bcast;
+    return this.subnet.contains(ip);
   }
 
   private inRange(ip: number): boolean {
@@ -220,16 +236,14 @@ export class FullHandler implements Handler {
   private offer(mac: string, ip: number, now: number): void {
     const prev = this.offers.get(mac);
     if (prev && this.offeredIps.get(prev.ip) === mac) this.offeredIps.delete(prev.ip);
-    this.offers.set(mac, { ip, until: now + this.offerHoldMs });
     this.offeredIps.set(ip, mac);
-    if (this.offers.size > 4096) {
-      for (const [m, o] of this.offers) {
-        if (o.until <= now) {
-          this.offers.delete(m);
-          if (this.offeredIps.get(o.ip) === m) this.offeredIps.delete(o.ip);
-        }
-      }
-    }
+    this.offers.set(mac, { ip, until: now + this.offerHoldMs });
+    this.offers.pruneOldest((o) => o.until <= now);
+  }
+
+  /** Sizes of the per-client memory, for tests and the soak. */
+  memory(): { leases: number; offers: number; declined: number; chained: number } {
+    return { leases: this.byMac.size, offers: this.offers.size, declined: this.declined.size, chained: this.chain.size };
   }
 
   private dropOffer(mac: string): void {
@@ -292,9 +306,10 @@ export class FullHandler implements Handler {
     const ciaddr = req.packet.ciaddr;
     const giaddr = req.packet.giaddr;
     // RFC 2131 §4.1: to the relay (server port) if there is one; to ciaddr when the client has
-    // one; otherwise broadcast (we do not unicast to a not-yet-configured client: that needs an
-    // ARP entry we would have to forge).
-    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' ? numToIp(ciaddr) : '255.255.255.255';
+    // one on the served subnet; otherwise broadcast (we do not unicast to a not-yet-configured
+    // client: that needs an ARP entry we would have to forge; nor to a ciaddr elsewhere, which
+    // would make hearth a reflector).
+    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? numToIp(ciaddr) : '255.255.255.255';
     return {
       reply: { packet: base, type, ip, port: giaddr !== 0 ? this.serverPort : this.clientPort, maxSize: maxSizeOf(req.packet) },
       file: 'none' in boot.decision ? undefined : boot.decision.file,
@@ -428,6 +443,7 @@ export class FullHandler implements Handler {
     this.byMac.delete(req.mac);
     if (this.byIp.get(ip) === req.mac) this.byIp.delete(ip);
     this.declined.set(ip, until);
+    this.declined.pruneOldest((u) => u <= req.now);
     emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
     try {
       await this.store.commit([
@@ -444,6 +460,8 @@ export class FullHandler implements Handler {
   private inform(req: DhcpRequest): Outcome {
     const ciaddr = req.packet.ciaddr || (req.srcIp !== '0.0.0.0' ? ipToNum(req.srcIp) : 0);
     if (ciaddr === 0) return { drop: 'bad-inform' };
+    // The ACK goes straight to ciaddr (RFC 2131 §4.3.5): only to a host of the served subnet.
+    if (!this.inSubnet(ciaddr)) return { drop: 'off-subnet' };
     const r = this.reply(req, 'ACK', 0, undefined, undefined);
     r.reply.packet.yiaddr = 0;
     r.reply.packet.ciaddr = ciaddr;
