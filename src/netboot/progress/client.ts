@@ -10,7 +10,7 @@ const PAGE = 1000;
  * Fetches the machines a running `hearth netboot serve` has seen, following /api/machines' pages,
  * in the order they were first seen; one-line errors for the CLI.
  */
-export async function fetchMachines(server: string, timeoutMs = 10_000): Promise<MachineProgress[]> {
+export async function fetchMachines(server: string, timeoutMs = 10_000, pageSize = PAGE): Promise<MachineProgress[]> {
   let url: URL;
   try {
     url = new URL('/api/machines', server);
@@ -21,7 +21,7 @@ export async function fetchMachines(server: string, timeoutMs = 10_000): Promise
   const all: MachineProgress[] = [];
   let after: string | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
-    url.search = new URLSearchParams({ limit: String(PAGE), ...(after ? { after } : {}) }).toString();
+    url.search = new URLSearchParams({ limit: String(pageSize), ...(after ? { after } : {}) }).toString();
     const page = await fetchPage(server, url, signal);
     all.push(...page.machines);
     // A cursor that does not move on would loop: stop there (an older server sends no cursor).
