@@ -45,6 +45,15 @@ function normalizeIp(a: string | undefined): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
+/** The request target as a URL: origin-form (`/path?q`) taken as a path (so `//x` is no host), else absolute-form; undefined if malformed. */
+function parseTarget(target: string): URL | undefined {
+  try {
+    return new URL(target.startsWith('/') ? `http://x${target}` : target);
+  } catch {
+    return undefined;
+  }
+}
+
 function clientIp(req: http.IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress);
 }
@@ -144,8 +153,13 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     const began = process.hrtime.bigint();
     let routeName = 'error';
     (async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
+      const url = parseTarget(req.url ?? '/');
       const method = req.method ?? 'GET';
+      if (!url) {
+        routeName = 'other';
+        await write(cfg, transfers, method, clientIp(req), res, text(400, 'bad request target\n'));
+        return 400;
+      }
       const r = route(method, url.pathname);
       routeName = r.name;
       const request: HttpRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, ip: clientIp(req), base: base(req) };
