@@ -6,7 +6,7 @@
  * or 431, and nothing stays in the server's tables afterwards.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,8 +14,7 @@ import type { HttpLimits } from '../../src/netboot/http/config.js';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
-import { resolveBoot } from '../../src/netboot/render/index.js';
-import { SPEC_YAML, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
+import { SPEC_YAML, fdsOn, loopbackHttp, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
 
 const CP1 = '52:54:00:00:00:01';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,16 +49,6 @@ async function raw(port: number, localAddress = '127.0.0.1', read = true): Promi
   return { sock, got: () => data, closed, isClosed: () => done };
 }
 
-/** Which of this process's descriptors point at `file`. */
-const fdsOn = (file: string) =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === file;
-    } catch {
-      return false;
-    }
-  }).length;
-
 describe('http server under hostile clients (loopback)', () => {
   let tree: Tree;
   let huge: string;
@@ -82,19 +71,15 @@ describe('http server under hostile clients (loopback)', () => {
     const lines: string[] = [];
     const events: string[] = [];
     const loaded = specFrom(SPEC_YAML());
-    const srv: HttpServer = await startHttp({
-      address: '127.0.0.1',
-      port: 0,
-      resolveBoot: (client) => resolveBoot(loaded.spec, client),
-      assets: tree.assets,
-      ipxe: tree.ipxe,
-      metrics,
-      events: { emit: (e) => (events.push(e.kind), progress.emit(e)) },
-      macForIp: (ip) => progress.macForIp(ip),
-      machines: () => progress.list(),
-      limits,
-      log: (l) => lines.push(l),
-    });
+    const srv: HttpServer = await startHttp(
+      loopbackHttp(tree, loaded, {
+        metrics,
+        events: { emit: (e) => (events.push(e.kind), progress.emit(e)) },
+        macForIp: (ip) => progress.macForIp(ip),
+        limits,
+        log: (l) => lines.push(l),
+      }),
+    );
     servers.push(srv);
     const metric = async (name: string, label = '') => sum(parseProm(await metrics.registry.metrics()), name, label);
     const empty = () => {

@@ -10,8 +10,7 @@ import type { HttpRequest } from '../../src/netboot/http/exchange.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { fetchMachines } from '../../src/netboot/progress/client.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
-import { resolveBoot } from '../../src/netboot/render/index.js';
-import { SPEC_YAML, makeTree, specFrom, type Tree } from './lib.js';
+import { SPEC_YAML, loopbackHttp, makeTree, specFrom, type Tree } from './lib.js';
 
 const mac = (i: number) => `02:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
 const N = 250;
@@ -67,15 +66,7 @@ describe('fetchMachines follows the pages', () => {
   before(async () => {
     tree = makeTree();
     const loaded = specFrom(SPEC_YAML());
-    srv = await startHttp({
-      address: '127.0.0.1',
-      port: 0,
-      resolveBoot: (client) => resolveBoot(loaded.spec, client),
-      assets: tree.assets,
-      ipxe: tree.ipxe,
-      metrics: createMetrics(),
-      machines: () => t.list(),
-    });
+    srv = await startHttp(loopbackHttp(tree, loaded, { metrics: createMetrics(), machines: () => t.list() }));
   });
   after(async () => {
     await srv.close();

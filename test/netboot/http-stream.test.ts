@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { readlinkSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { streamFile } from '../../src/netboot/http/stream.js';
-import { makeTree, type Tree } from './lib.js';
+import { fdsOn, makeTree, type Tree } from './lib.js';
 
 /** A ServerResponse stand-in: `write` queues the callback; the test decides when the "socket" takes it. */
 class FakeResponse extends EventEmitter {
@@ -44,14 +44,6 @@ class FakeResponse extends EventEmitter {
 }
 
 const asRes = (f: FakeResponse) => f as unknown as http.ServerResponse;
-const openFds = (file: string) => readdirSync('/proc/self/fd').filter((fd) => {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`) === file;
-  } catch {
-    return false;
-  }
-}).length;
-
 describe('http streamFile', () => {
   let tree: Tree;
   let big: string;
@@ -72,7 +64,7 @@ describe('http streamFile', () => {
     assert.ok(got.equals(data.subarray(5, data.length - 2)));
     assert.equal(counted, got.length);
     assert.ok(res.maxWaiting <= 2, `in flight at once: ${res.maxWaiting}`);
-    assert.equal(openFds(big), 0);
+    assert.equal(fdsOn(big), 0);
   });
 
   it('a client that stops reading pins one chunk, no further reads; closing it ends the copy and closes the file', async () => {
@@ -83,10 +75,10 @@ describe('http streamFile', () => {
     await wrote;
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // give it every chance to read on
     assert.equal(res.chunks.length, 1, 'nothing more read while the socket holds the last chunk');
-    assert.equal(openFds(big), 1);
+    assert.equal(fdsOn(big), 1);
     res.close(); // what a send timeout or the client going away does
     await assert.rejects(copy, /client went away/);
-    assert.equal(openFds(big), 0, 'the file handle is released');
+    assert.equal(fdsOn(big), 0, 'the file handle is released');
   });
 
   it('a response already closed before the copy starts is refused and leaves no handle', async () => {
@@ -94,6 +86,6 @@ describe('http streamFile', () => {
     res.destroyed = true;
     await assert.rejects(streamFile(big, asRes(res), 0, 10, () => undefined), /client went away/);
     assert.equal(res.chunks.length, 0);
-    assert.equal(openFds(big), 0);
+    assert.equal(fdsOn(big), 0);
   });
 });
