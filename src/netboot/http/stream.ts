@@ -40,7 +40,7 @@ function closeAware(res: http.ServerResponse): <T>(p: Promise<T>) => Promise<T> 
  * is read while the previous one is being written, but only while the socket keeps up — when a
  * write is queued (the client reads slower than the disk), the next read waits for it. A buffer
  * is reused only after the socket has taken it (the write callback). Memory per download: at most
- * 2 x CHUNK, whatever the file size and the client's speed. Every wait also ends when the
+ * 2 x CHUNK, whatever the file size and the client's speed; one CHUNK while the client stalls. Every wait also ends when the
  * response closes (the client went away, a send timeout destroyed it), so the file is closed.
  */
 export async function streamFile(file: string, res: http.ServerResponse, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
@@ -48,6 +48,8 @@ export async function streamFile(file: string, res: http.ServerResponse, start: 
   const fh = await open(file, 'r'); // not abandoned midway: its handle must be closed below
   const bufs: (Buffer | undefined)[] = [undefined, undefined];
   const pending: (Promise<void> | undefined)[] = [undefined, undefined];
+  /** Whether the socket has taken each buffer's last write (it may then go back to the pool). */
+  const taken = [true, true];
   let clean = false;
   try {
     let pos = start;
@@ -58,18 +60,30 @@ export async function streamFile(file: string, res: http.ServerResponse, start: 
       if (bytesRead === 0) throw new Error('file shrank while being sent');
       pos += bytesRead;
       const chunk = bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
-      const w = new Promise<void>((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : (onBytes(bytesRead), resolve()))));
+      const slot = i;
+      taken[slot] = false;
+      const w = new Promise<void>((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : ((taken[slot] = true), onBytes(bytesRead), resolve()))));
       w.catch(() => undefined);
       pending[i] = w;
-      // Backpressure: the socket queued this chunk, so read nothing more until it is taken.
-      if (res.writableNeedDrain) await until(w);
+      // Backpressure: the socket queued this chunk, so read nothing more until it is taken, and
+      // meanwhile lend the other buffer back once the socket has it (writes complete in order,
+      // so it is the first to): a stalled client pins one chunk.
+      if (res.writableNeedDrain) {
+        const other = bufs[i ^ 1];
+        if (other) {
+          await until(pending[i ^ 1] ?? Promise.resolve());
+          give(other);
+          bufs[i ^ 1] = undefined;
+        }
+        await until(w);
+      }
     }
     await until(Promise.all(pending.map((p) => p ?? Promise.resolve())));
     await until(new Promise<void>((resolve) => res.end(resolve)));
     clean = true;
   } finally {
     await fh.close().catch(() => undefined);
-    // Only recycle buffers the socket has certainly released; after an error leave them to the GC.
-    if (clean) bufs.forEach((b) => b && give(b));
+    // Only recycle buffers the socket has certainly released; the others are left to the GC.
+    bufs.forEach((b, j) => b && (clean || taken[j]) && give(b));
   }
 }
