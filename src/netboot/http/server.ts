@@ -150,33 +150,33 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
       connectionsCheckingInterval: lim.checkIntervalMs,
     },
     (req, res) => {
-    const began = process.hrtime.bigint();
-    let routeName = 'error';
-    (async () => {
-      const url = parseTarget(req.url ?? '/');
-      const method = req.method ?? 'GET';
-      if (!url) {
-        routeName = 'other';
-        await write(cfg, transfers, method, clientIp(req), res, text(400, 'bad request target\n'));
-        return 400;
-      }
-      const r = route(method, url.pathname);
-      routeName = r.name;
-      const request: HttpRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, ip: clientIp(req), base: base(req) };
-      const response = await r.handle(request);
-      await write(cfg, transfers, request.method, request.ip, res, response);
-      return response.status;
-    })().then(
-      (status) => {
-        metrics.httpRequests.inc({ route: routeName, status: String(status) });
-        metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - began) / 1e9);
-      },
-      () => {
-        metrics.httpRequests.inc({ route: 'error', status: '500' });
-        if (!res.headersSent) void write(cfg, transfers, req.method ?? 'GET', '', res, text(500, 'internal error\n'));
-        else res.destroy();
-      },
-    );
+      const began = process.hrtime.bigint();
+      let routeName = 'error';
+      (async () => {
+        const url = parseTarget(req.url ?? '/');
+        const method = req.method ?? 'GET';
+        if (!url) {
+          routeName = 'other';
+          await write(cfg, transfers, method, clientIp(req), res, text(400, 'bad request target\n'));
+          return 400;
+        }
+        const r = route(method, url.pathname);
+        routeName = r.name;
+        const request: HttpRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, ip: clientIp(req), base: base(req) };
+        const response = await r.handle(request);
+        await write(cfg, transfers, request.method, request.ip, res, response);
+        return response.status;
+      })().then(
+        (status) => {
+          metrics.httpRequests.inc({ route: routeName, status: String(status) });
+          metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - began) / 1e9);
+        },
+        () => {
+          metrics.httpRequests.inc({ route: 'error', status: '500' });
+          if (!res.headersSent) void write(cfg, transfers, req.method ?? 'GET', '', res, text(500, 'internal error\n'));
+          else res.destroy();
+        },
+      );
     },
   );
   admitConnections(cfg, server, limiter);
