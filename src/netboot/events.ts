@@ -18,7 +18,9 @@ export type BootEventKind =
   | 'tftp-error'
   | 'http-script'
   | 'http-asset-start'
-  | 'http-asset-done';
+  | 'http-asset-done'
+  /** A download that ended early: the client went away or stopped reading (send timeout). */
+  | 'http-asset-abort';
 
 export interface BootEvent {
   kind: BootEventKind;

@@ -21,6 +21,15 @@ export function createMetrics() {
     tftpReadBuffer: new Gauge({ name: 'hearth_tftp_read_buffer_bytes', help: 'Bytes read ahead from disk and held by TFTP transfers of files too large for the cache', registers }),
     httpRequests: new Counter({ name: 'hearth_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers }),
     httpBytes: new Counter({ name: 'hearth_http_bytes_sent_total', help: 'HTTP body bytes sent', registers }),
+    httpConnections: new Gauge({ name: 'hearth_http_connections', help: 'HTTP connections open', registers }),
+    httpTransfers: new Gauge({ name: 'hearth_http_active_transfers', help: 'HTTP file bodies being sent', registers }),
+    httpRefused: new Counter({ name: 'hearth_http_connections_refused_total', help: 'HTTP connections refused, by the limit that refused them', labelNames: ['reason'], registers }),
+    httpClientErrors: new Counter({
+      name: 'hearth_http_client_errors_total',
+      help: 'HTTP connections closed for the client: malformed requests, timeouts, aborted downloads',
+      labelNames: ['reason'],
+      registers,
+    }),
     httpDuration: new Histogram({
       name: 'hearth_http_request_duration_seconds',
       help: 'HTTP request duration',

@@ -51,7 +51,7 @@ describe('http routes', () => {
       metrics: createMetrics(),
       events: { emit: (e) => events.push(e) },
       macForIp: (ip) => leases.get(ip),
-      machines: () => [{ mac: '52:54:00:00:00:01', firstSeen: 1, lastSeen: 2, state: 'seen', steps: [], active: [], errors: [] }],
+      machines: () => [{ mac: '52:54:00:00:00:01', firstSeen: 1, lastSeen: 2, state: 'seen', steps: [], active: [], errors: [], errorCount: 0 }],
     });
     route = createRouter(cfg, { assets: await Jail.at(tree.assets), ipxe: await Jail.at(tree.ipxe) });
   });

@@ -1,8 +1,10 @@
 /** Shared fixtures for the netboot tests (not a test file itself). */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { HttpServerOptions } from '../../src/netboot/http/index.js';
+import { resolveBoot } from '../../src/netboot/render/index.js';
 import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
 
 export { hearthArgv } from '../helpers/cli.js';
@@ -99,4 +101,20 @@ export function waitForOutput(get: () => string, pred: (s: string) => boolean, m
     };
     tick();
   });
+}
+
+/** startHttp options for a loopback test server over a tree (port 0, the spec's boot plans); `extra` adds or overrides. */
+export function loopbackHttp(tree: Tree, loaded: LoadedSpec, extra: Omit<HttpServerOptions, 'address' | 'port' | 'resolveBoot' | 'assets' | 'ipxe'>): HttpServerOptions {
+  return { address: '127.0.0.1', port: 0, resolveBoot: (client) => resolveBoot(loaded.spec, client), assets: tree.assets, ipxe: tree.ipxe, ...extra };
+}
+
+/** How many of this process's file descriptors point at `file` (a handle left open shows here). */
+export function fdsOn(file: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed between the listing and the readlink
+    }
+  }).length;
 }

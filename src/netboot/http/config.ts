@@ -23,7 +23,48 @@ export interface HttpServerOptions {
   httpBase?: string;
   macForIp?(ip: string): string | undefined;
   machines?(): MachineProgress[];
+  /** Connection limits, timeouts and the log line when a limit bites (defaults: HTTP_LIMITS). */
+  limits?: Partial<HttpLimits>;
+  /** Where operational lines go (a limit refusing connections); default stderr. */
+  log?(line: string): void;
 }
+
+/** What one client, and all of them, may hold of the server. */
+export interface HttpLimits {
+  /** A response whose socket takes no bytes for this long is closed (nginx `send_timeout`). */
+  sendTimeoutMs: number;
+  /** A request whose headers are not complete after this long gets 408 (Node `headersTimeout`). */
+  headersTimeoutMs: number;
+  /** A request not received whole after this long gets 408 (Node `requestTimeout`, >= headers). */
+  requestTimeoutMs: number;
+  /** How often Node checks the two above (`connectionsCheckingInterval`). */
+  checkIntervalMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveMs: number;
+  /** Open connections from one client address; more are refused. */
+  perAddress: number;
+  /** Open connections in all; more are refused. */
+  total: number;
+  /** At most one "refused" log line per address (and one for the total) per this interval. */
+  logIntervalMs: number;
+}
+
+/**
+ * Defaults: 60 s send timeout as nginx; 10 s for the request headers (a PXE client sends them in
+ * one packet); 64 connections per address (a boot needs 3 or 4, iPXE and UEFI open one per file;
+ * room for a NAT or a relay), 1024 in all (nginx's worker_connections default; every connection
+ * costs a socket, at most one chunk window and one file descriptor).
+ */
+export const HTTP_LIMITS: HttpLimits = {
+  sendTimeoutMs: 60_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  checkIntervalMs: 1_000,
+  keepAliveMs: 10_000,
+  perAddress: 64,
+  total: 1024,
+  logIntervalMs: 60_000,
+};
 
 export interface HttpConfig {
   readonly address: string;
@@ -36,6 +77,8 @@ export interface HttpConfig {
   readonly httpBase: string | undefined;
   macForIp(ip: string): string | undefined;
   machines(): MachineProgress[];
+  readonly limits: HttpLimits;
+  log(line: string): void;
 }
 
 export function httpConfig(opts: HttpServerOptions): HttpConfig {
@@ -51,5 +94,7 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     httpBase: opts.httpBase,
     macForIp: macForIp ? (ip) => macForIp(ip) : () => undefined,
     machines: machines ? () => machines() : () => [],
+    limits: { ...HTTP_LIMITS, ...opts.limits },
+    log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
   };
 }

@@ -4,7 +4,7 @@
  *
  *   /healthz         ok
  *   /metrics         Prometheus text of this server's registry
- *   /api/machines    the machines seen and their boot progress (JSON)
+ *   /api/machines    the machines seen and their boot progress (JSON, in pages: ?limit=&after=)
  *   /boot.ipxe       the first iPXE script, chaining to /ipxe with the client's identity
  *   /ipxe?mac=...    the machine's script (resolveBoot), or `exit 1` when it must not boot
  *   /<iPXE binary>   undionly.kpxe, ipxe.efi ... (UEFI HTTP boot)
@@ -33,8 +33,26 @@ export function metricsRoute(cfg: Pick<HttpConfig, 'metrics'>): Handler {
   return async () => text(200, await registry.metrics(), registry.contentType);
 }
 
+/** Machines per /api/machines page unless `limit` asks for fewer or more (up to MACHINES_MAX_LIMIT). */
+export const MACHINES_LIMIT = 100;
+export const MACHINES_MAX_LIMIT = 1000;
+
+/**
+ * One page of the machines, ordered by MAC: `?limit=N` (1..1000, default 100) of them after the
+ * MAC `?after=`; `next` is the cursor for the following page, absent on the last. The size of an
+ * answer is bounded whatever the number of machines tracked.
+ */
 export function machinesRoute(cfg: Pick<HttpConfig, 'machines'>): Handler {
-  return () => text(200, `${JSON.stringify({ machines: cfg.machines() }, null, 2)}\n`, 'application/json');
+  return (req) => {
+    const rawLimit = req.query.get('limit');
+    const limit = rawLimit === null ? MACHINES_LIMIT : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    if (!(limit >= 1 && limit <= MACHINES_MAX_LIMIT)) return text(400, `limit must be a whole number from 1 to ${MACHINES_MAX_LIMIT}\n`);
+    const after = req.query.get('after') ?? '';
+    const all = cfg.machines().filter((m) => m.mac > after).sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
+    const page = all.slice(0, limit);
+    const next = all.length > limit ? page[page.length - 1]!.mac : undefined;
+    return text(200, `${JSON.stringify({ machines: page, ...(next ? { next } : {}) }, null, 2)}\n`, 'application/json');
+  };
 }
 
 /** The machine's iPXE script. Only a well-formed MAC in the URL counts; else the lease behind the client's address. */

@@ -3,11 +3,12 @@
  * a file streamed with progress events), and the request metrics. Handlers live in routes.ts.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { bindFailure } from '../../common/errors.js';
 import { Jail } from '../jail.js';
 import { httpConfig, type HttpConfig, type HttpServerOptions } from './config.js';
 import { text, type FileBody, type HttpRequest, type HttpResponse } from './exchange.js';
+import { ConnectionLimiter } from './limits.js';
 import { createRouter } from './routes.js';
 import { streamFile } from './stream.js';
 
@@ -15,37 +16,116 @@ export interface HttpServer {
   port: number;
   address: string;
   url: string;
+  /** What the server holds now: open connections, addresses holding them, file bodies being sent. */
+  stats(): { connections: number; addresses: number; transfers: number };
   close(): Promise<void>;
 }
 
-function clientIp(req: http.IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
+/** The answer written to a socket Node's parser gave up on, by the parser's error code. */
+const CLIENT_ERRORS: Record<string, { status: string; reason: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: '408 Request Timeout', reason: 'request-timeout' },
+  HPE_HEADER_OVERFLOW: { status: '431 Request Header Fields Too Large', reason: 'headers-too-large' },
+};
+
+/** Answers a request Node could not parse (or that timed out) and closes the connection. */
+function onClientError(cfg: HttpConfig, err: NodeJS.ErrnoException, socket: Socket): void {
+  const known = CLIENT_ERRORS[err.code ?? ''] ?? { status: '400 Bad Request', reason: 'bad-request' };
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {
+    cfg.metrics.httpClientErrors.inc({ reason: err.code === 'ECONNRESET' ? 'reset' : known.reason });
+    socket.destroy();
+    return;
+  }
+  cfg.metrics.httpClientErrors.inc({ reason: known.reason });
+  socket.end(`HTTP/1.1 ${known.status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 }
 
-/** Streams a file body, reporting the download to progress and its bytes to metrics. */
-async function sendFile(cfg: HttpConfig, ip: string, res: http.ServerResponse, f: FileBody): Promise<void> {
-  const mac = cfg.macForIp(ip);
-  const began = Date.now();
-  cfg.events.emit({ kind: 'http-asset-start', at: began, ip, mac, file: f.name, bytes: f.length, detail: f.kind });
-  let sent = 0;
+function normalizeIp(a: string | undefined): string {
+  const ip = a ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** The request target as a URL: origin-form (`/path?q`) taken as a path (so `//x` is no host), else absolute-form; undefined if malformed. */
+function parseTarget(target: string): URL | undefined {
   try {
-    await streamFile(f.path, res, f.start, f.end, (n) => (sent += n));
-    cfg.metrics.httpBytes.inc(sent);
-    const now = Date.now();
-    cfg.events.emit({ kind: 'http-asset-done', at: now, ip, mac: mac ?? cfg.macForIp(ip), file: f.name, bytes: sent, durationMs: now - began, detail: f.kind });
+    return new URL(target.startsWith('/') ? `http://x${target}` : target);
   } catch {
-    cfg.metrics.httpBytes.inc(sent);
-    res.destroy();
+    return undefined;
   }
 }
 
-/** Writes a handler's response: headers, then the text or the streamed file (neither for HEAD). */
-async function write(cfg: HttpConfig, method: string, ip: string, res: http.ServerResponse, r: HttpResponse): Promise<void> {
+function clientIp(req: http.IncomingMessage): string {
+  return normalizeIp(req.socket.remoteAddress);
+}
+
+/**
+ * Streams a file body, reporting the download to progress (started, then done or aborted) and
+ * its bytes to metrics; `transfers` holds it while it runs.
+ */
+async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip: string, res: http.ServerResponse, f: FileBody): Promise<void> {
+  const mac = cfg.macForIp(ip);
+  const began = Date.now();
+  cfg.events.emit({ kind: 'http-asset-start', at: began, ip, mac, file: f.name, bytes: f.length, detail: f.kind });
+  transfers.add(res);
+  cfg.metrics.httpTransfers.set(transfers.size);
+  let sent = 0;
+  try {
+    await streamFile(f.path, res, f.start, f.end, (n) => (sent += n));
+    const now = Date.now();
+    cfg.events.emit({ kind: 'http-asset-done', at: now, ip, mac: mac ?? cfg.macForIp(ip), file: f.name, bytes: sent, durationMs: now - began, detail: f.kind });
+  } catch (e) {
+    res.destroy();
+    const timedOut = (res as TimedResponse)[SEND_TIMED_OUT] === true;
+    if (!timedOut) cfg.metrics.httpClientErrors.inc({ reason: 'aborted' });
+    const now = Date.now();
+    const why = timedOut ? `send timeout (${cfg.limits.sendTimeoutMs} ms without progress)` : (e as Error).message;
+    cfg.events.emit({ kind: 'http-asset-abort', at: now, ip, mac: mac ?? cfg.macForIp(ip), file: f.name, bytes: sent, durationMs: now - began, detail: `${why} after ${sent} of ${f.length} bytes` });
+  } finally {
+    cfg.metrics.httpBytes.inc(sent);
+    transfers.delete(res);
+    cfg.metrics.httpTransfers.set(transfers.size);
+  }
+}
+
+const SEND_TIMED_OUT = Symbol('send timed out');
+type TimedResponse = http.ServerResponse & { [SEND_TIMED_OUT]?: boolean };
+
+/**
+ * Writes a handler's response: headers, then the text or the streamed file (neither for HEAD).
+ * A response whose socket takes nothing for the send timeout is destroyed (nginx `send_timeout`).
+ */
+async function write(cfg: HttpConfig, transfers: Set<http.ServerResponse>, method: string, ip: string, res: http.ServerResponse, r: HttpResponse): Promise<void> {
+  res.setTimeout(cfg.limits.sendTimeoutMs, () => {
+    (res as TimedResponse)[SEND_TIMED_OUT] = true;
+    cfg.metrics.httpClientErrors.inc({ reason: 'send-timeout' });
+    res.destroy();
+  });
   res.writeHead(r.status, r.headers);
   const head = method === 'HEAD';
-  if (r.file && !head && r.file.length > 0) return sendFile(cfg, ip, res, r.file);
+  if (r.file && !head && r.file.length > 0) return sendFile(cfg, transfers, ip, res, r.file);
   res.end(head ? undefined : r.body);
+}
+
+/** Counts connections in and out against the limits; refuses (closes) those over them. */
+function admitConnections(cfg: HttpConfig, server: http.Server, limiter: ConnectionLimiter): void {
+  const metrics = cfg.metrics;
+  // Prepended: a refused socket is closed before node:http starts parsing it.
+  server.prependListener('connection', (socket: Socket) => {
+    const ip = normalizeIp(socket.remoteAddress);
+    const refused = limiter.admit(ip);
+    if (refused) {
+      metrics.httpRefused.inc({ reason: refused });
+      const line = limiter.refusalLine(ip, refused);
+      if (line) cfg.log(line);
+      socket.destroy();
+      return;
+    }
+    metrics.httpConnections.set(limiter.stats().connections);
+    socket.once('close', () => {
+      limiter.release(ip);
+      metrics.httpConnections.set(limiter.stats().connections);
+    });
+  });
 }
 
 export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
@@ -59,31 +139,48 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     return host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? `http://${host}` : selfBase;
   };
 
-  const server = http.createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
-    const began = process.hrtime.bigint();
-    let routeName = 'error';
-    (async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const method = req.method ?? 'GET';
-      const r = route(method, url.pathname);
-      routeName = r.name;
-      const request: HttpRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, ip: clientIp(req), base: base(req) };
-      const response = await r.handle(request);
-      await write(cfg, request.method, request.ip, res, response);
-      return response.status;
-    })().then(
-      (status) => {
-        metrics.httpRequests.inc({ route: routeName, status: String(status) });
-        metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - began) / 1e9);
-      },
-      () => {
-        metrics.httpRequests.inc({ route: 'error', status: '500' });
-        if (!res.headersSent) void write(cfg, req.method ?? 'GET', '', res, text(500, 'internal error\n'));
-        else res.destroy();
-      },
-    );
-  });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  const lim = cfg.limits;
+  const limiter = new ConnectionLimiter(lim);
+  const transfers = new Set<http.ServerResponse>();
+  const server = http.createServer(
+    {
+      keepAliveTimeout: lim.keepAliveMs,
+      headersTimeout: lim.headersTimeoutMs,
+      requestTimeout: Math.max(lim.requestTimeoutMs, lim.headersTimeoutMs),
+      connectionsCheckingInterval: lim.checkIntervalMs,
+    },
+    (req, res) => {
+      const began = process.hrtime.bigint();
+      let routeName = 'error';
+      (async () => {
+        const url = parseTarget(req.url ?? '/');
+        const method = req.method ?? 'GET';
+        if (!url) {
+          routeName = 'other';
+          await write(cfg, transfers, method, clientIp(req), res, text(400, 'bad request target\n'));
+          return 400;
+        }
+        const r = route(method, url.pathname);
+        routeName = r.name;
+        const request: HttpRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, ip: clientIp(req), base: base(req) };
+        const response = await r.handle(request);
+        await write(cfg, transfers, request.method, request.ip, res, response);
+        return response.status;
+      })().then(
+        (status) => {
+          metrics.httpRequests.inc({ route: routeName, status: String(status) });
+          metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - began) / 1e9);
+        },
+        () => {
+          metrics.httpRequests.inc({ route: 'error', status: '500' });
+          if (!res.headersSent) void write(cfg, transfers, req.method ?? 'GET', '', res, text(500, 'internal error\n'));
+          else res.destroy();
+        },
+      );
+    },
+  );
+  admitConnections(cfg, server, limiter);
+  server.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => onClientError(cfg, e, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(bindFailure(e, 'HTTP', `${cfg.address}:${cfg.port}`)));
     server.listen(cfg.port, cfg.address, () => {
@@ -97,6 +194,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     port: a.port,
     address: a.address,
     url: `http://${a.address}:${a.port}`,
+    stats: () => ({ ...limiter.stats(), transfers: transfers.size }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

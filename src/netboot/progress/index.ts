@@ -36,11 +36,21 @@ export interface MachineProgress {
   steps: ProgressStep[];
   /** Downloads under way (file -> start time), so the table can show them. */
   active: { file: string; since: number; bytes?: number }[];
+  /** The latest errors, oldest first (at most `maxErrors`; `errorCount` counts them all). */
   errors: string[];
+  /** Errors seen in all, also those no longer in `errors`. */
+  errorCount: number;
 }
 
-/** Machines remembered at most; the least recently seen are forgotten first. */
-const MAX_MACHINES = 10_000;
+/**
+ * Machines not in the spec remembered at most (any host on the link can make up MACs); the least
+ * recently seen of them are forgotten first. Machines in the spec are never forgotten.
+ */
+export const MAX_MACHINES = 10_000;
+/** Errors kept per machine (the latest). */
+export const MAX_ERRORS = 50;
+/** Steps kept per machine (the latest). */
+const MAX_STEPS = 200;
 
 export interface ProgressOptions {
   /** machines[].name for a MAC. */
@@ -48,11 +58,17 @@ export interface ProgressOptions {
   /** Leased IP -> MAC (the DHCP server). */
   macForIp?(ip: string): string | undefined;
   now?(): number;
+  /** Bounds (tests set them small): MAX_MACHINES and MAX_ERRORS by default. */
+  maxMachines?: number;
+  maxErrors?: number;
 }
 
 /** Collects boot events; also a BootEvents sink itself. */
 export class ProgressTracker implements BootEvents {
+  /** By MAC, least recently seen first (an event moves its machine to the end). */
   private machines = new Map<string, MachineProgress>();
+  /** How many of `machines` are not in the spec (no name): the ones the bound applies to. */
+  private unknown = 0;
   private ipToMac = new Map<string, string>();
   private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
 
@@ -86,15 +102,15 @@ export class ProgressTracker implements BootEvents {
       if (this.ipToMac.size > MAX_MACHINES * 4) this.ipToMac.delete(this.ipToMac.keys().next().value!);
     }
     let m = this.machines.get(mac);
-    if (!m) {
-      m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [] };
-      if (this.machines.size >= MAX_MACHINES) {
-        let oldest: MachineProgress | undefined;
-        for (const x of this.machines.values()) if (!oldest || x.lastSeen < oldest.lastSeen) oldest = x;
-        if (oldest) this.machines.delete(oldest.mac);
+    if (m) this.machines.delete(mac); // re-inserted below: the map stays least recently seen first
+    else {
+      m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [], errorCount: 0 };
+      if (m.name === undefined) {
+        if (this.unknown >= (this.opts.maxMachines ?? MAX_MACHINES)) this.evictUnknown();
+        this.unknown++;
       }
-      this.machines.set(mac, m);
     }
+    this.machines.set(mac, m);
     m.lastSeen = Math.max(m.lastSeen, e.at);
     if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
     if (e.arch) m.arch = e.arch;
@@ -103,7 +119,13 @@ export class ProgressTracker implements BootEvents {
     const step = (name: StepName, extra: Partial<ProgressStep> = {}) => {
       const s: ProgressStep = { step: name, at: e.at, sinceFirstSeen: (e.at - m!.firstSeen) / 1000, ...extra };
       m!.steps.push(s);
-      if (m!.steps.length > 200) m!.steps.splice(0, m!.steps.length - 200);
+      if (m!.steps.length > MAX_STEPS) m!.steps.splice(0, m!.steps.length - MAX_STEPS);
+    };
+    const error = (text: string) => {
+      m!.errors.push(text);
+      m!.errorCount++;
+      const max = this.opts.maxErrors ?? MAX_ERRORS;
+      if (m!.errors.length > max) m!.errors.splice(0, m!.errors.length - max);
     };
     const download = () => {
       m!.active = m!.active.filter((a) => a.file !== e.file);
@@ -131,7 +153,7 @@ export class ProgressTracker implements BootEvents {
       case 'dhcp-decline':
       case 'dhcp-release':
         m.state = e.kind.replace('dhcp-', 'DHCP ');
-        if (e.kind !== 'dhcp-release') m.errors.push(`${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
+        if (e.kind !== 'dhcp-release') error(`${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
         break;
       case 'tftp-start':
         m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes });
@@ -144,8 +166,7 @@ export class ProgressTracker implements BootEvents {
       case 'tftp-error':
         m.active = m.active.filter((a) => a.file !== e.file);
         // An aborted tsize probe (UEFI fetches the size first) is normal, not an error.
-        if (!e.detail?.startsWith('aborted')) m.errors.push(`TFTP ${e.file}: ${e.detail ?? 'failed'}`);
-        if (m.errors.length > 50) m.errors.splice(0, m.errors.length - 50);
+        if (!e.detail?.startsWith('aborted')) error(`TFTP ${e.file}: ${e.detail ?? 'failed'}`);
         break;
       case 'http-script':
         step('script', { file: e.file, detail: e.detail });
@@ -162,8 +183,23 @@ export class ProgressTracker implements BootEvents {
         m.state = kind === 'initrd' ? `got initrd ${e.file}` : `got ${e.file}`;
         break;
       }
+      case 'http-asset-abort':
+        m.active = m.active.filter((a) => a.file !== e.file);
+        error(`HTTP ${e.file}: ${e.detail ?? 'aborted'}`);
+        m.state = `aborted ${e.file}`;
+        break;
     }
     for (const fn of this.listeners) fn(m, e);
+  }
+
+  /** Forgets the least recently seen machine that is not in the spec. */
+  private evictUnknown(): void {
+    for (const x of this.machines.values()) {
+      if (x.name !== undefined) continue;
+      this.machines.delete(x.mac);
+      this.unknown--;
+      return;
+    }
   }
 }
 
@@ -198,7 +234,7 @@ export function progressRows(list: MachineProgress[]): { headers: string[]; rows
       fmtStep(last('script')),
       fmtStep(last('kernel'), true),
       initrd,
-      m.state + (m.errors.length ? ` (${m.errors.length} errors)` : ''),
+      m.state + ((m.errorCount ?? m.errors.length) ? ` (${m.errorCount ?? m.errors.length} errors)` : ''),
     ];
   });
   return { headers, rows };
