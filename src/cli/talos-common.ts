@@ -1,18 +1,9 @@
-/** What the Talos commands' actions share: list and number options, and which addresses to probe. */
+/** What the Talos commands' actions share: which addresses to probe. */
 import { InputError } from '../common/errors.js';
 import { formatCidrNetwork, parseCidr } from '../spec/net.js';
 import type { LoadedSpec } from '../spec/index.js';
+import { list } from './options.js';
 import { expandTargets, TalosApiError } from '../talos/api/index.js';
-
-/** "a, b,c" -> ["a", "b", "c"]. */
-export const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-
-/** An integer option in [min, max]; InputError (exit 2) otherwise. */
-export function intOption(text: string, what: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${what} must be an integer from ${min} to ${max}, not "${text}"`);
-  return n;
-}
 
 /** Default targets: every machine's address and subnet from the spec. */
 function specTargets(loaded: LoadedSpec): { cidrs: string[]; addresses: string[] } {

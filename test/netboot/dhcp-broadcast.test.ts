@@ -9,7 +9,7 @@ import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import { MessageType, Opt, ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { decode, encode, isDecodeError } from '../../src/netboot/dhcp/packet.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket, dhcpRequest } from './dhcp-lab.js';
+import { clientPacket, dhcpRequest, fullConfig } from './dhcp-lab.js';
 
 const req = dhcpRequest;
 
@@ -17,18 +17,16 @@ const req = dhcpRequest;
 function handler() {
   const events: BootEvent[] = [];
   const h = new FullHandler(
-    {
+    fullConfig({
       serverIp: ipToNum('198.51.100.1'),
       netmask: ipToNum('255.255.255.128'),
       range: { first: ipToNum('198.51.100.100'), last: ipToNum('198.51.100.110') },
-      dns: [],
       leaseTimeSec: 3600,
-      reservations: new Map(),
       boot: { httpBase: 'http://198.51.100.1:8080', tftpServer: '198.51.100.1', chainload: false },
       tftpServer: ipToNum('198.51.100.1'),
       clientPort: 10068,
       serverPort: 10067,
-    },
+    }),
     new MemoryLeaseStore(),
     { emit: (e) => events.push(e) },
   );

@@ -11,7 +11,7 @@ import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler } from '../../src/netboot/dhcp/proxy/handler.js';
 import { MemoryLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import type { BootEvent } from '../../src/netboot/events.js';
-import { clientPacket, decodeOk as dec, dhcpRequest as req, pxeOptions, replyPacket as reply } from './dhcp-lab.js';
+import { clientPacket, decodeOk as dec, dhcpRequest as req, fullConfig, pxeOptions, replyPacket as reply } from './dhcp-lab.js';
 
 
 describe('DHCP packet codec', () => {
@@ -130,17 +130,13 @@ describe('full mode state machine (RFC 2131 §4.3)', () => {
   function handler(range = { first: '192.0.2.100', last: '192.0.2.102' }) {
     const events: BootEvent[] = [];
     const h = new FullHandler(
-      {
-        serverIp: ipToNum('192.0.2.1'),
-        netmask: ipToNum('255.255.255.0'),
+      fullConfig({
         range: { first: ipToNum(range.first), last: ipToNum(range.last) },
         router: ipToNum('192.0.2.1'),
         dns: [ipToNum('192.0.2.1')],
         leaseTimeSec: 3600,
         reservations: new Map([['52:54:00:00:00:0b', { ip: ipToNum('192.0.2.11'), hostname: 'cp1' }]]),
-        boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false },
-        tftpServer: ipToNum('192.0.2.1'),
-      },
+      }),
       new MemoryLeaseStore(),
       { emit: (e) => events.push(e) },
     );
@@ -223,16 +219,7 @@ describe('full mode state machine (RFC 2131 §4.3)', () => {
   test('chainload: iPXE ROM gets undionly.kpxe with the marker, the chained iPXE gets the script', async () => {
     const events: BootEvent[] = [];
     const h = new FullHandler(
-      {
-        serverIp: ipToNum('192.0.2.1'),
-        netmask: ipToNum('255.255.255.0'),
-        range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') },
-        dns: [],
-        leaseTimeSec: 60,
-        reservations: new Map(),
-        boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: true },
-        tftpServer: ipToNum('192.0.2.1'),
-      },
+      fullConfig({ boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: true } }),
       new MemoryLeaseStore(),
       { emit: (e) => events.push(e) },
     );
@@ -283,7 +270,7 @@ describe('hot-path encoder', () => {
 
   test('relayed request from our own link: reply to the relay on the server port', async () => {
     const h = new FullHandler(
-      { serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') }, dns: [], leaseTimeSec: 60, reservations: new Map(), boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false }, tftpServer: ipToNum('192.0.2.1') },
+      fullConfig(),
       new MemoryLeaseStore(),
       { emit: () => undefined },
     );
@@ -309,7 +296,7 @@ describe('found with QEMU iPXE ROMs', () => {
   });
   test("chainload: the ROM's retransmitted DISCOVER and its REQUEST (same xid) still get the binary; a new session gets the script", async () => {
     const h = new FullHandler(
-      { serverIp: ipToNum('192.0.2.1'), netmask: ipToNum('255.255.255.0'), range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') }, dns: [], leaseTimeSec: 60, reservations: new Map(), boot, tftpServer: ipToNum('192.0.2.1') },
+      fullConfig({ boot }),
       new MemoryLeaseStore(),
       { emit: () => undefined },
     );

@@ -12,7 +12,8 @@ import type { Netns, NetnsLab } from '../helpers/netns.js';
 import type { BootEvent } from '../../src/netboot/events.js';
 import { decode, encode, isDecodeError, type DhcpPacket, type OptionList } from '../../src/netboot/dhcp/packet.js';
 import type { DhcpRequest, Outcome } from '../../src/netboot/dhcp/handler.js';
-import { MessageType, Opt, ipBytes, macBytes } from '../../src/netboot/dhcp/options.js';
+import { MessageType, Opt, ipBytes, ipToNum, macBytes } from '../../src/netboot/dhcp/options.js';
+import type { FullConfig } from '../../src/netboot/dhcp/full/handler.js';
 
 const COMPILED = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
 
@@ -360,4 +361,22 @@ export function decodeOk(buf: Buffer): DhcpPacket {
 export function replyPacket(o: Outcome): DhcpPacket {
   if (!o.reply) throw new Error(`expected a reply, got ${JSON.stringify(o)}`);
   return decodeOk(encode(o.reply.packet, o.reply.maxSize));
+}
+
+/**
+ * A full-mode handler config for tests that run the handler in process: server 192.0.2.1/24, pool
+ * 192.0.2.100-110, 60 s leases, no reservations, boot over http://192.0.2.1:8080; `extra` overrides.
+ */
+export function fullConfig(extra: Partial<FullConfig> = {}): FullConfig {
+  return {
+    serverIp: ipToNum('192.0.2.1'),
+    netmask: ipToNum('255.255.255.0'),
+    range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.110') },
+    dns: [],
+    leaseTimeSec: 60,
+    reservations: new Map(),
+    boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false },
+    tftpServer: ipToNum('192.0.2.1'),
+    ...extra,
+  };
 }

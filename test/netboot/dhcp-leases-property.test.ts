@@ -19,7 +19,7 @@ import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { JournalLeaseStore } from '../../src/netboot/dhcp/leases/store.js';
 import { ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
 import { noEvents } from '../../src/netboot/events.js';
-import { clientPacket, dhcpRequest } from './dhcp-lab.js';
+import { clientPacket, dhcpRequest, fullConfig } from './dhcp-lab.js';
 import { FaultyDisk, type Fault } from './lease-disk.js';
 import { mulberry32 } from '../helpers/prng.js';
 import type { Outcome } from '../../src/netboot/dhcp/handler.js';
@@ -49,16 +49,11 @@ async function startServer(dir: string, compactAfter: number): Promise<Server> {
   const warnings: string[] = [];
   const store = new JournalLeaseStore(dir, { openFile: disk.open, compactAfter, warn: (m) => warnings.push(m) });
   const handler = new FullHandler(
-    {
-      serverIp: ipToNum('192.0.2.1'),
-      netmask: ipToNum('255.255.255.0'),
+    fullConfig({
       range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.129') },
-      dns: [],
       leaseTimeSec: 3600,
       reservations: new Map([[mac(FIXED_MAC), { ip: ipToNum('192.0.2.11'), hostname: 'cp1' }]]),
-      boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false },
-      tftpServer: ipToNum('192.0.2.1'),
-    },
+    }),
     store,
     noEvents,
   );

@@ -49,7 +49,6 @@ export function makeTree(sizes: Record<string, number> = {}): Tree {
 
 export const SPEC_YAML = (extra = '') => `apiVersion: hearth.dev/v1alpha1
 kind: Cluster
-
 metadata: { name: lab }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }

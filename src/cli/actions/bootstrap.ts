@@ -1,12 +1,12 @@
 /** `hearth bootstrap`: the action (see commands/bootstrap.ts for the options). */
 import { InputError } from '../../common/errors.js';
-import { isDuration, parseDuration } from '../../spec/index.js';
 import { prepare } from '../../pipeline/prepare.js';
 import { expandTargets, FilePinStore, TalosApiError } from '../../talos/api/index.js';
 import { bootstrapCluster, type BootstrapEvent, type BootstrapSummary } from '../../talos/bootstrap/index.js';
 import { LiveView } from '../live.js';
 import { out, paint, say, table } from '../output.js';
-import { intOption, leasedAddresses, list } from '../talos-common.js';
+import { durationOption, intOption, list } from '../options.js';
+import { leasedAddresses } from '../talos-common.js';
 
 export interface BootstrapOpts {
   file: string;
@@ -96,8 +96,7 @@ function summaryText(s: BootstrapSummary): string {
 export async function bootstrap(opts: BootstrapOpts): Promise<void> {
   const prepared = prepare(opts.file);
   const port = intOption(opts.port, '--port', 1, 65535);
-  if (!isDuration(opts.timeout)) throw new InputError(`--timeout must be a duration like 30s, 5m or 1h, not "${opts.timeout}"`);
-  const timeoutMs = parseDuration(opts.timeout);
+  const timeoutMs = durationOption(opts.timeout, '--timeout');
   let targets: string[];
   try {
     targets = [...new Set([...list(opts.endpoints), ...expandTargets(list(opts.scan))])];

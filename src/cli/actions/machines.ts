@@ -9,7 +9,8 @@ import { discoverNodes, FilePinStore, matchMachines, MemoryPinStore, type Discov
 import { defaultAnswers, machineEntry, parseAnswer, type Answers, type Question } from '../../talos/adopt/answers.js';
 import { askAnswers, confirm, Terminal } from '../../talos/adopt/ask.js';
 import { formatData } from '../format.js';
-import { intOption, leasedAddresses, list, probeTargets } from '../talos-common.js';
+import { intOption, list } from '../options.js';
+import { leasedAddresses, probeTargets } from '../talos-common.js';
 import { out, say } from '../output.js';
 
 export interface AddOpts {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { writeArtifacts } from '../../common/artifacts.js';
-import { InputError, OperationError } from '../../common/errors.js';
+import { OperationError } from '../../common/errors.js';
 import { prepare } from '../../pipeline/prepare.js';
-import { isDuration, parseDuration } from '../../spec/index.js';
+import { durationOption } from '../options.js';
 import {
   allObjects,
   clientFromKubeconfig,
@@ -36,11 +36,6 @@ function resolved(file: string): Resolution {
   return r;
 }
 
-function timeoutMs(text: string): number {
-  if (!isDuration(text)) throw new InputError(`--timeout ${text}: expected a duration like 90s, 15m or 1h30m`);
-  return parseDuration(text);
-}
-
 
 export function plan(opts: { file: string; output: 'text' | 'json' | 'yaml' }): void {
   const r = resolved(opts.file);
@@ -60,7 +55,7 @@ export async function render(opts: { file: string; out?: string }): Promise<void
 }
 
 export async function install(opts: { file: string; kubeconfig?: string; fluxManifests?: string; timeout: string; forceConflicts?: boolean }): Promise<void> {
-  const ms = timeoutMs(opts.timeout);
+  const ms = durationOption(opts.timeout, '--timeout');
   const r = resolved(opts.file);
   const rendered = renderPlatform(r.components);
   const client = clientFromKubeconfig(opts.kubeconfig);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError, OperationError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { prepare } from '../../pipeline/prepare.js';
-import { isDuration, parseDuration, type Spec } from '../../spec/index.js';
+import type { Spec } from '../../spec/index.js';
 import { readTalosconfig, type TalosIdentity } from '../../talos/api/talosconfig.js';
 import { Terminal, confirm } from '../../talos/adopt/ask.js';
 import { clusterHealth, type ClusterHealth } from '../../talos/day2/health.js';
@@ -14,7 +14,7 @@ import { waitDown, waitRunning } from '../../talos/day2/wait.js';
 import { installImageFor } from '../../talos/stage.js';
 import { formatData } from '../format.js';
 import { out, say, table } from '../output.js';
-import { intOption, list } from '../talos-common.js';
+import { durationOption, intOption, list } from '../options.js';
 
 export interface Day2Opts {
   file: string;
@@ -43,8 +43,7 @@ function open(opts: Day2Opts, required: boolean): Session {
   const { loaded } = prepare(opts.file);
   const spec = loaded.spec;
   const port = intOption(opts.port, '--port', 1, 65535);
-  if (!isDuration(opts.timeout) || parseDuration(opts.timeout) <= 0) throw new InputError(`--timeout must be a duration like 90s or 10m, not "${opts.timeout}"`);
-  const timeoutMs = parseDuration(opts.timeout);
+  const timeoutMs = durationOption(opts.timeout, '--timeout');
   const names = typeof opts.machine === 'string' ? list(opts.machine) : (opts.machine ?? []);
   const selected = selectMachines(spec, names, opts.all ?? false, required);
   const { identity } = readTalosconfig(opts.talosconfig ?? path.join(opts.dir, 'talosconfig'));

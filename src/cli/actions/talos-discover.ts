@@ -2,7 +2,8 @@
 import { prepare } from '../../pipeline/prepare.js';
 import { discoverNodes, matchMachines, FilePinStore, MemoryPinStore, type DiscoveredNode } from '../../talos/api/index.js';
 import { readTalosconfig } from '../../talos/api/talosconfig.js';
-import { intOption, leasedAddresses, probeTargets } from '../talos-common.js';
+import { intOption } from '../options.js';
+import { leasedAddresses, probeTargets } from '../talos-common.js';
 import { formatData } from '../format.js';
 import { out, say, table } from '../output.js';
 
