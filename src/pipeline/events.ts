@@ -1,0 +1,90 @@
+/**
+ * One event stream for a whole run (`hearth up`, `hearth netboot serve`): what netboot saw of each
+ * machine, what the Talos API says of it, and how each platform component is doing. The terminal
+ * view, the `-o json` stream and the web dashboard (/api/events) are all fed from a RunEventBus,
+ * so they cannot disagree.
+ */
+import type { BootEvent } from '../netboot/events.js';
+import type { MachineProgress } from '../netboot/progress/index.js';
+
+/** The stages of a run, in order. */
+export type RunStage = 'netboot' | 'bootstrap' | 'platform';
+
+/** A machine's life as seen over the Talos API, after its network boot. */
+export type TalosPhase = 'config-fetched' | 'maintenance' | 'applied' | 'installing' | 'rebooting' | 'booting' | 'running' | 'ready' | 'failed';
+
+export type RunEvent =
+  /** Something a netboot server did for a machine (raw). */
+  | { readonly type: 'boot'; readonly at: number; readonly boot: BootEvent }
+  /** A machine's netboot timeline after a change (a snapshot: the latest replaces earlier ones). */
+  | { readonly type: 'machine'; readonly at: number; readonly machine: MachineProgress }
+  /** A machine's Talos-side phase (by machines[].name). */
+  | { readonly type: 'talos'; readonly at: number; readonly name: string; readonly phase: TalosPhase; readonly address?: string; readonly detail?: string }
+  /** A platform component (HelmRelease) and what it waits for; dependsOn in dependency order. */
+  | {
+      readonly type: 'component';
+      readonly at: number;
+      readonly name: string;
+      readonly namespace: string;
+      readonly state: 'ready' | 'progressing' | 'failed' | 'missing';
+      readonly waitingFor?: string;
+      readonly dependsOn: readonly string[];
+    }
+  /** A stage of the run started, finished or failed. */
+  | { readonly type: 'stage'; readonly at: number; readonly stage: RunStage; readonly state: 'started' | 'done' | 'failed' | 'skipped'; readonly detail?: string }
+  /** A line for people (warnings, notices). Never carries a secret. */
+  | { readonly type: 'log'; readonly at: number; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
+
+/** An event with its position in the stream (SSE `id:`; a reconnecting client resumes after it). */
+export interface NumberedEvent {
+  readonly id: number;
+  readonly event: RunEvent;
+}
+
+/** Events kept for clients that reconnect (older ones are summarised by the snapshots). */
+const HISTORY = 1000;
+
+/**
+ * The bus: publishers emit, views subscribe. It keeps the latest snapshot per machine and per
+ * component (so a view that joins late, or reconnects after its history was dropped, starts from
+ * the current state) and a bounded history of recent events.
+ */
+export class RunEventBus {
+  private next = 1;
+  private readonly history: NumberedEvent[] = [];
+  private readonly machines = new Map<string, NumberedEvent>();
+  private readonly talos = new Map<string, NumberedEvent>();
+  private readonly components = new Map<string, NumberedEvent>();
+  private readonly stages = new Map<RunStage, NumberedEvent>();
+  private readonly listeners = new Set<(e: NumberedEvent) => void>();
+
+  emit(event: RunEvent): void {
+    const numbered = { id: this.next++, event };
+    this.history.push(numbered);
+    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (event.type === 'machine') this.machines.set(event.machine.mac, numbered);
+    else if (event.type === 'talos') this.talos.set(event.name, numbered);
+    else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);
+    else if (event.type === 'stage') this.stages.set(event.stage, numbered);
+    for (const fn of this.listeners) fn(numbered);
+  }
+
+  /**
+   * The events a view needs to be current: everything after `afterId` when the history still holds
+   * it, else the latest snapshot of every machine, Talos phase, component and stage, in id order.
+   */
+  since(afterId = 0): NumberedEvent[] {
+    const first = this.history[0];
+    // An id from before this process (a restarted server numbers anew) gets the snapshots too.
+    const covered = afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
+    if (covered) return this.history.filter((e) => e.id > afterId);
+    const latest = [...this.stages.values(), ...this.machines.values(), ...this.talos.values(), ...this.components.values()];
+    return latest.sort((a, b) => a.id - b.id);
+  }
+
+  /** Calls `fn` for every event from now on; returns the unsubscribe function. */
+  subscribe(fn: (e: NumberedEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}
