@@ -1,0 +1,164 @@
+/**
+ * `hearth lab up`: checks everything it can before touching the host (root, QEMU, OVMF, assets, a
+ * lab already up), then creates the namespace and taps, the disks, starts the netboot server and
+ * one QEMU per machine, recording each thing in lab.json as it is made. Any failure on the way
+ * takes down what was started (./down.ts), so nothing is left half-up.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { InputError, OperationError } from '../common/errors.js';
+import { checkNetbootFiles } from '../netboot/server.js';
+import { resolveServerConfig } from '../netboot/render/index.js';
+import { prepare } from '../pipeline/prepare.js';
+import { chooseAccel, type AccelChoice } from './accel.js';
+import { labDown } from './down.js';
+import { must } from './exec.js';
+import { createNetwork, netnsExists } from './net.js';
+import { labNetbootSpec, SERVING } from './netboot.js';
+import { planLab, type Firmware, type LabPlan } from './plan.js';
+import { OVMF_CANDIDATES, QEMU, qemuArgv, type OvmfFiles } from './qemu.js';
+import { isRunning, NETBOOT_LOG, procRecord, readState, removeState, runningVms, writeState, type LabState } from './state.js';
+import { which } from './which.js';
+
+export interface UpOptions {
+  file: string;
+  dir: string;
+  name?: string;
+  assets?: string;
+  firmware: Firmware;
+  machineFirmware?: Record<string, Firmware>;
+  memoryMiB?: number;
+  cpus?: number;
+  accel: AccelChoice;
+  /** How `hearth` runs itself (node, its flags, the CLI script) for the netboot child. */
+  self: string[];
+}
+
+/** How long the netboot server may take to start serving. */
+const NETBOOT_START_MS = 30_000;
+/** A VM that dies this soon after starting failed to start (bad option, missing file). */
+const VM_SETTLE_MS = 1500;
+
+export function requireRoot(what: string): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new InputError(`hearth lab ${what} needs root (it manages a network namespace, taps and VMs): run it with sudo`);
+  }
+}
+
+function findOvmf(): OvmfFiles | undefined {
+  return OVMF_CANDIDATES.find((c) => existsSync(c.code) && existsSync(c.vars));
+}
+
+/** Refuses when a lab is up in this directory or under this name; clears a stale record. */
+async function refuseRunning(plan: LabPlan): Promise<void> {
+  const old = readState(plan.dir);
+  if (old) {
+    const vms = runningVms(old).length;
+    if (vms > 0 || isRunning(old.netboot) || (await netnsExists(old.plan.netns))) {
+      throw new InputError(`a lab is already up (${old.plan.netns}, started ${old.startedAt}, ${vms} VM(s) running): run \`hearth lab down\` first`);
+    }
+    removeState(plan.dir);
+  }
+  if (await netnsExists(plan.netns)) {
+    throw new InputError(`network namespace ${plan.netns} already exists (a lab of that name is up from another directory?): take it down there, or pick another --name`);
+  }
+}
+
+function spawnDetached(argv: string[], log: string): number {
+  const fd = openSync(log, 'w', 0o600);
+  try {
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
+    child.on('error', () => undefined); // reported through the log and the exit check
+    child.unref();
+    if (child.pid === undefined) throw new OperationError(`could not start ${argv[0]}`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const lastLine = (file: string) =>
+  (existsSync(file) ? readFileSync(file, 'utf8') : '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop() ?? '';
+
+async function waitServing(state: LabState, log: string): Promise<void> {
+  const end = Date.now() + NETBOOT_START_MS;
+  while (Date.now() < end) {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    if (text.includes(SERVING)) return;
+    if (!isRunning(state.netboot)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const why = lastLine(log).replace(/^(\x1b\[[0-9;]*m)*error:(\x1b\[[0-9;]*m)*\s*/, '');
+  throw new OperationError(`the lab's netboot server did not start: ${why || `no answer in ${NETBOOT_START_MS / 1000} s`} (see ${log})`);
+}
+
+export async function labUp(opts: UpOptions, say: (line: string) => void): Promise<LabState> {
+  requireRoot('up');
+  for (const bin of ['ip', QEMU, 'qemu-img']) {
+    if (!which(bin)) throw new InputError(`${bin} is not installed (Debian packages: iproute2, qemu-system-x86, qemu-utils)`);
+  }
+  const loaded = prepare(opts.file).loaded;
+  const plan = planLab(loaded.spec, { name: opts.name, dir: opts.dir, firmware: opts.firmware, machineFirmware: opts.machineFirmware, memoryMiB: opts.memoryMiB, cpus: opts.cpus });
+  const assets = opts.assets === undefined ? undefined : path.resolve(opts.assets);
+  const ovmf = findOvmf();
+  if (plan.vms.some((vm) => vm.firmware === 'uefi') && !ovmf) {
+    throw new InputError(`UEFI VMs need OVMF (Debian package ovmf): ${OVMF_CANDIDATES.map((c) => c.code).join(' or ')} not found`);
+  }
+  try {
+    checkNetbootFiles(resolveServerConfig(labNetbootSpec(loaded.spec, plan, assets), loaded.baseDir));
+  } catch (e) {
+    throw new InputError(`lab assets missing: ${(e as Error).message} (give --assets DIR, or build them with \`hearth image build\`)`);
+  }
+  mkdirSync(plan.dir, { recursive: true, mode: 0o700 });
+  await refuseRunning(plan);
+  const { accel, note } = await chooseAccel(opts.accel);
+  say(`hearth lab: ${note}`);
+
+  const state: LabState = {
+    version: 1,
+    plan,
+    spec: path.resolve(opts.file),
+    ...(assets ? { assets } : {}),
+    accel,
+    accelNote: note,
+    startedAt: new Date().toISOString(),
+    vms: {},
+    httpBase: `http://${plan.address.split('/')[0]}:${loaded.spec.netboot.httpPort}`,
+  };
+  // Recorded before anything is made, so `down` (here on failure, or by hand) finds all of it.
+  writeState(state);
+  try {
+    await createNetwork(plan);
+    say(`hearth lab: namespace ${plan.netns}, bridge ${plan.bridge} ${plan.address}, ${plan.vms.reduce((n, v) => n + v.nics.length, 0)} tap(s)`);
+    for (const vm of plan.vms) {
+      await must(['qemu-img', 'create', '-q', '-f', 'qcow2', vm.disk.file, String(vm.disk.bytes)], 60_000);
+      if (vm.vars) copyFileSync(ovmf!.vars, vm.vars);
+    }
+    const log = path.join(plan.dir, NETBOOT_LOG);
+    const pid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...opts.self, 'lab', '_netboot', '--dir', plan.dir], log);
+    state.netboot = procRecord(pid);
+    writeState(state);
+    await waitServing(state, log);
+    say(`hearth lab: netboot serving at ${state.httpBase} on ${plan.bridge}`);
+    for (const vm of plan.vms) {
+      const vmPid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...qemuArgv(vm, accel, ovmf)], vm.log);
+      const rec = procRecord(vmPid);
+      if (rec) state.vms[vm.name] = rec;
+      writeState(state);
+    }
+    await new Promise((r) => setTimeout(r, VM_SETTLE_MS));
+    for (const vm of plan.vms) {
+      if (!isRunning(state.vms[vm.name])) throw new OperationError(`VM ${vm.name} did not start: ${lastLine(vm.log) || 'no output'} (see ${vm.log})`);
+      say(`hearth lab: VM ${vm.name} ${vm.firmware.toUpperCase()} ${vm.memoryMiB} MiB, ${vm.nics.map((n) => n.mac).join(' + ')}, disk ${(vm.disk.bytes / 2 ** 30).toFixed(1)} GiB ${vm.disk.bus}, console ${vm.console}`);
+    }
+  } catch (e) {
+    await labDown(plan.dir, () => undefined).catch(() => undefined);
+    throw e;
+  }
+  return state;
+}
