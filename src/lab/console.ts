@@ -20,7 +20,7 @@ function readFrom(file: string, from: number, max: number): Buffer {
 export function plainText(text: string): string {
   return text
     .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    .replace(/\x1b[@-_]/g, '')
+    .replace(/\x1b[()][0-9A-Za-z]|\x1b[0-~]/g, '')
     .replace(/\r\n?/g, '\n')
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 }
