@@ -99,7 +99,7 @@ async function waitServing(state: LabState, log: string): Promise<void> {
 
 export async function labUp(opts: UpOptions, say: (line: string) => void): Promise<LabState> {
   requireRoot('up');
-  for (const bin of ['ip', QEMU, 'qemu-img']) {
+  for (const bin of [QEMU, 'qemu-img', 'ip']) {
     if (!which(bin)) throw new InputError(`${bin} is not installed (Debian packages: iproute2, qemu-system-x86, qemu-utils)`);
   }
   const loaded = prepare(opts.file).loaded;
