@@ -15,6 +15,8 @@ export const FIRMWARES: readonly Firmware[] = ['bios', 'uefi'];
 
 /** Talos' documented minimum memory per role (MiB); the default when --memory is not given. */
 export const DEFAULT_MEMORY_MIB: Record<Machine['role'], number> = { controlplane: 2048, worker: 1024 };
+/** Talos' documented minimum cores per role; the default when --cpus is not given. */
+export const DEFAULT_CPUS: Record<Machine['role'], number> = { controlplane: 2, worker: 1 };
 
 export interface LabOptions {
   /** Lab name (namespace hlab-NAME); default metadata.name. */
@@ -121,7 +123,7 @@ export function planLab(spec: Spec, opts: LabOptions): LabPlan {
       role: m.role,
       firmware,
       memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB[m.role],
-      cpus: opts.cpus ?? 1,
+      cpus: opts.cpus ?? DEFAULT_CPUS[m.role],
       nics,
       disk: { file: file('qcow2'), bytes: diskSizeBytes(m.diskSelector?.size), ...disk },
       console: file('console'),

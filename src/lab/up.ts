@@ -85,9 +85,10 @@ const lastLine = (file: string) =>
     .filter(Boolean)
     .pop() ?? '';
 
-async function waitServing(state: LabState, log: string): Promise<void> {
+async function waitServing(state: LabState, log: string, check: () => void): Promise<void> {
   const end = Date.now() + NETBOOT_START_MS;
   while (Date.now() < end) {
+    check();
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     if (text.includes(SERVING)) return;
     if (!isRunning(state.netboot)) break;
@@ -130,20 +131,30 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
     vms: {},
     httpBase: `http://${plan.address.split('/')[0]}:${loaded.spec.netboot.httpPort}`,
   };
+  // Ctrl-C while coming up takes the lab down again (each step is bounded, so this comes soon).
+  let interrupted = '';
+  const onSignal = (sig: string) => (interrupted = sig);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const check = () => {
+    if (interrupted) throw new OperationError(`${interrupted} while the lab came up: it was taken down again`);
+  };
   // Recorded before anything is made, so `down` (here on failure, or by hand) finds all of it.
   writeState(state);
   try {
     await createNetwork(plan);
+    check();
     say(`hearth lab: namespace ${plan.netns}, bridge ${plan.bridge} ${plan.address}, ${plan.vms.reduce((n, v) => n + v.nics.length, 0)} tap(s)`);
     for (const vm of plan.vms) {
       await must(['qemu-img', 'create', '-q', '-f', 'qcow2', vm.disk.file, String(vm.disk.bytes)], 60_000);
       if (vm.vars) copyFileSync(ovmf!.vars, vm.vars);
+      check();
     }
     const log = path.join(plan.dir, NETBOOT_LOG);
     const pid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...opts.self, 'lab', '_netboot', '--dir', plan.dir], log);
     state.netboot = procRecord(pid);
     writeState(state);
-    await waitServing(state, log);
+    await waitServing(state, log, check);
     say(`hearth lab: netboot serving at ${state.httpBase} on ${plan.bridge}`);
     for (const vm of plan.vms) {
       const vmPid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...qemuArgv(vm, accel, ovmf)], vm.log);
@@ -152,6 +163,7 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
       writeState(state);
     }
     await new Promise((r) => setTimeout(r, VM_SETTLE_MS));
+    check();
     for (const vm of plan.vms) {
       if (!isRunning(state.vms[vm.name])) throw new OperationError(`VM ${vm.name} did not start: ${lastLine(vm.log) || 'no output'} (see ${vm.log})`);
       say(`hearth lab: VM ${vm.name} ${vm.firmware.toUpperCase()} ${vm.memoryMiB} MiB, ${vm.nics.map((n) => n.mac).join(' + ')}, disk ${(vm.disk.bytes / 2 ** 30).toFixed(1)} GiB ${vm.disk.bus}, console ${vm.console}`);
@@ -159,6 +171,9 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
   } catch (e) {
     await labDown(plan.dir, () => undefined).catch(() => undefined);
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return state;
 }

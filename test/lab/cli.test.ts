@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hearthArgv, runHearth, tmpDir, type RunResult } from '../helpers/cli.js';
 import { run } from '../helpers/netns.js';
+import { labSpec } from './spec.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NAME = `tcli${process.pid}`;
@@ -17,21 +18,17 @@ function spec(dir: string, assets: string): string {
   const file = path.join(dir, 'hearth.yaml');
   writeFileSync(
     file,
-    `apiVersion: hearth.dev/v1alpha1
-kind: Cluster
-metadata: { name: labcli }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://198.51.100.10:6443 }
-netboot:
-  interface: br0
+    labSpec(
+      'labcli',
+      '198.51.100.10',
+      `  interface: br0
   address: 198.51.100.1
   dhcp: { mode: full, range: 198.51.100.100-198.51.100.150 }
   assets: ${assets}
   kernel: vmlinuz
-  initrd: [initrd]
-machines:
-  - { name: n1, role: controlplane, mac: "52:54:00:51:00:01", address: 198.51.100.11/24, interface: eth0, installDisk: /dev/sda }
-`,
+  initrd: [initrd]`,
+      '  - { name: n1, role: controlplane, mac: "52:54:00:51:00:01", address: 198.51.100.11/24, interface: eth0, installDisk: /dev/sda }',
+    ),
     { mode: 0o644 },
   );
   return file;

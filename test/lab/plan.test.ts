@@ -3,31 +3,28 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diskBus, diskSizeBytes, DEFAULT_DISK_BYTES } from '../../src/lab/disk.js';
 import { labNetbootSpec } from '../../src/lab/netboot.js';
-import { DEFAULT_MEMORY_MIB, derivedMac, labAddress, planLab, type VmPlan } from '../../src/lab/plan.js';
+import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, derivedMac, labAddress, planLab, type VmPlan } from '../../src/lab/plan.js';
 import { probeArgv, qemuArgv } from '../../src/lab/qemu.js';
 import { labStatus, statusRows } from '../../src/lab/status.js';
 import type { LabState } from '../../src/lab/state.js';
 import { specFrom } from '../netboot/lib.js';
+import { labSpec } from './spec.js';
 
-const SPEC = `apiVersion: hearth.dev/v1alpha1
-kind: Cluster
-metadata: { name: rack-one }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: prov0
+const SPEC = labSpec(
+  'rack-one',
+  '192.0.2.10',
+  `  interface: prov0
   address: 192.0.2.1
-  dhcp: { mode: proxy, range: 192.0.2.100-192.0.2.120 }
-machines:
-  - { name: cp1, role: controlplane, mac: "52:54:00:AA:00:01", address: 192.0.2.11/25, interface: eth0, installDisk: /dev/sda }
+  dhcp: { mode: proxy, range: 192.0.2.100-192.0.2.120 }`,
+  `  - { name: cp1, role: controlplane, mac: "52:54:00:AA:00:01", address: 192.0.2.11/25, interface: eth0, installDisk: /dev/sda }
   - name: w1
     role: worker
     mac: "52:54:00:aa:00:02"
     address: 192.0.2.12/25
     diskSelector: { size: ">= 1TB", type: nvme }
     bond: { interfaces: [eth0, eth1], mode: active-backup }
-  - { name: w2, role: worker, installDisk: /dev/vdb }
-`;
+  - { name: w2, role: worker, installDisk: /dev/vdb }`,
+);
 
 const OVMF = { code: '/fw/OVMF_CODE.fd', vars: '/fw/OVMF_VARS.fd' };
 
@@ -79,6 +76,8 @@ describe('lab plan', () => {
   it('memory by role unless --memory, firmware per machine over the default, files in the lab directory', () => {
     const p = plan({ machineFirmware: { w1: 'uefi' } });
     assert.deepEqual(p.vms.map((v) => v.memoryMiB), [DEFAULT_MEMORY_MIB.controlplane, DEFAULT_MEMORY_MIB.worker, DEFAULT_MEMORY_MIB.worker]);
+    assert.deepEqual(p.vms.map((v) => v.cpus), [DEFAULT_CPUS.controlplane, DEFAULT_CPUS.worker, DEFAULT_CPUS.worker]);
+    assert.deepEqual(plan({ cpus: 3 }).vms.map((v) => v.cpus), [3, 3, 3]);
     assert.deepEqual(p.vms.map((v) => v.firmware), ['bios', 'uefi', 'bios']);
     assert.equal(p.vms[1]!.vars, '/var/lab/w1.vars.fd');
     assert.equal(p.vms[0]!.vars, undefined);
@@ -143,6 +142,7 @@ describe('lab QEMU command lines', () => {
     assert.equal(argv[0], 'qemu-system-x86_64');
     assert.deepEqual(values(argv, '-machine'), ['pc,accel=tcg']);
     assert.deepEqual(values(argv, '-m'), ['2048']);
+    assert.deepEqual(values(argv, '-smp'), ['2']);
     assert.deepEqual(values(argv, '-serial'), ['file:/var/lab/cp1.console']);
     assert.deepEqual(values(argv, '-display'), ['none']);
     assert.deepEqual(values(argv, '-netdev'), ['tap,id=n0,ifname=lt0n0,script=no,downscript=no']);

@@ -14,6 +14,7 @@ import type { LabStatus } from '../../src/lab/status.js';
 import { runHearth, tmpDir } from '../helpers/cli.js';
 import { netnsUnavailable, run, which } from '../helpers/netns.js';
 import { MARKER, buildPayload, payloadUnavailable } from '../netboot/payload.js';
+import { labSpec } from './spec.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HEARTH_E2E_VM_TIMEOUT_MS ?? 300_000);
 const NAME = `t${process.pid}`;
@@ -30,29 +31,25 @@ const skip = (() => {
 })();
 
 function specYaml(): string {
-  return `apiVersion: hearth.dev/v1alpha1
-kind: Cluster
-metadata: { name: lab-e2e }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: br0
+  return labSpec(
+    'lab-e2e',
+    '192.0.2.10',
+    `  interface: br0
   address: 192.0.2.1
   dhcp: { mode: full, range: 192.0.2.100-192.0.2.150, router: 192.0.2.1, leaseTime: 10m }
   assets: ./not-used-the-test-passes-assets
   kernel: vmlinuz
   initrd: [initrd]
-  kernelArgs: ["console=ttyS0,115200", panic=-1, quiet, hearth.lab=e2e]
-machines:
-  - { name: vm1, role: controlplane, mac: "52:54:00:1a:b0:01", address: 192.0.2.11/24, interface: eth0, installDisk: /dev/sda }
+  kernelArgs: ["console=ttyS0,115200", panic=-1, quiet, hearth.lab=e2e]`,
+    `  - { name: vm1, role: controlplane, mac: "52:54:00:1a:b0:01", address: 192.0.2.11/24, interface: eth0, installDisk: /dev/sda }
   - { name: vm2, role: controlplane, mac: "52:54:00:1a:b0:02", address: 192.0.2.12/24, interface: eth0, diskSelector: { type: nvme, size: 8GB } }
   - name: vm3
     role: worker
     mac: "52:54:00:1a:b0:03"
     address: 192.0.2.13/24
     installDisk: /dev/vda
-    bond: { interfaces: [eth0, eth1], mode: active-backup }
-`;
+    bond: { interfaces: [eth0, eth1], mode: active-backup }`,
+  );
 }
 
 describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, () => {
@@ -77,7 +74,7 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
   before(async () => {
     payload = (await buildPayload()).dir;
     writeFileSync(file, specYaml());
-    up = await runHearth(['lab', 'up', ...common, '--name', NAME, '--assets', payload, '--firmware', 'bios', '--machine-firmware', 'vm2=uefi', '--memory', '256'], { timeoutMs: 120_000 });
+    up = await runHearth(['lab', 'up', ...common, '--name', NAME, '--assets', payload, '--firmware', 'bios', '--machine-firmware', 'vm2=uefi', '--memory', '256', '--cpus', '1'], { timeoutMs: 120_000 });
     recorded = readState(labDir);
   });
 

@@ -21,7 +21,7 @@ export function registerLab(program: Command): void {
       .addOption(new Option('--firmware <FW>', 'firmware of every VM').choices(['bios', 'uefi']).default('bios'))
       .option('--machine-firmware <NAME=FW>', 'firmware of one machine (bios|uefi); repeatable or comma-separated', collect)
       .option('--memory <MiB>', 'memory of every VM (default: Talos minimums, 2048 controlplane / 1024 worker)')
-      .option('--cpus <N>', 'vCPUs per VM (default 1)')
+      .option('--cpus <N>', 'vCPUs of every VM (default: Talos minimums, 2 controlplane / 1 worker)')
       .addOption(new Option('--accel <A>', 'accelerator: auto uses KVM only when a test guest runs under it').choices(['auto', 'kvm', 'tcg']).default('auto'))
       .option('--name <NAME>', 'lab name; the namespace is hlab-NAME (default: metadata.name)'),
   ).action(lazy(async () => (await import('../actions/lab.js')).up));
