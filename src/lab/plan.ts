@@ -98,6 +98,11 @@ export function labAddress(spec: Spec): string {
   return `${server}/24`;
 }
 
+/** The bridge is named like the rack's provisioning interface, so the spec serves unchanged (lo cannot be one). */
+function bridgeName(iface: string | undefined): string {
+  return iface && iface !== 'lo' ? iface : 'br0';
+}
+
 function nicCount(m: Machine): number {
   return m.bond ? Math.max(2, m.bond.interfaces.length) : 1;
 }
@@ -131,5 +136,5 @@ export function planLab(spec: Spec, opts: LabOptions): LabPlan {
       log: file('qemu.log'),
     };
   });
-  return { name, netns: `hlab-${name}`, bridge: spec.netboot.interface ?? 'br0', address: labAddress(spec), dir: opts.dir, vms };
+  return { name, netns: `hlab-${name}`, bridge: bridgeName(spec.netboot.interface), address: labAddress(spec), dir: opts.dir, vms };
 }

@@ -46,8 +46,12 @@ export function requireRoot(what: string): void {
   }
 }
 
-function findOvmf(): OvmfFiles | undefined {
-  return OVMF_CANDIDATES.find((c) => existsSync(c.code) && existsSync(c.vars));
+/** The OVMF files the plan's UEFI VMs need (undefined when it has none); InputError when they are missing. */
+export function requireOvmf(plan: LabPlan, candidates: readonly OvmfFiles[] = OVMF_CANDIDATES): OvmfFiles | undefined {
+  if (!plan.vms.some((vm) => vm.firmware === 'uefi')) return undefined;
+  const found = candidates.find((c) => existsSync(c.code) && existsSync(c.vars));
+  if (!found) throw new InputError(`UEFI VMs need OVMF (Debian package ovmf): ${candidates.map((c) => c.code).join(' or ')} not found`);
+  return found;
 }
 
 /** Refuses when a lab is up in this directory or under this name; clears a stale record. */
@@ -106,10 +110,7 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
   const loaded = prepare(opts.file).loaded;
   const plan = planLab(loaded.spec, { name: opts.name, dir: opts.dir, firmware: opts.firmware, machineFirmware: opts.machineFirmware, memoryMiB: opts.memoryMiB, cpus: opts.cpus });
   const assets = opts.assets === undefined ? undefined : path.resolve(opts.assets);
-  const ovmf = findOvmf();
-  if (plan.vms.some((vm) => vm.firmware === 'uefi') && !ovmf) {
-    throw new InputError(`UEFI VMs need OVMF (Debian package ovmf): ${OVMF_CANDIDATES.map((c) => c.code).join(' or ')} not found`);
-  }
+  const ovmf = requireOvmf(plan);
   try {
     checkNetbootFiles(resolveServerConfig(labNetbootSpec(loaded.spec, plan, assets), loaded.baseDir));
   } catch (e) {
@@ -155,6 +156,7 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
     state.netboot = procRecord(pid);
     writeState(state);
     await waitServing(state, log, check);
+    for (const line of readFileSync(log, 'utf8').split('\n')) if (line.startsWith('warning: ')) say(`hearth lab: netboot ${line}`);
     say(`hearth lab: netboot serving at ${state.httpBase} on ${plan.bridge}`);
     for (const vm of plan.vms) {
       const vmPid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...qemuArgv(vm, accel, ovmf)], vm.log);

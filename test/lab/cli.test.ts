@@ -49,19 +49,23 @@ async function nothingMade(dir: string): Promise<void> {
 }
 
 describe('hearth lab refusals', () => {
-  it('not root: one line, exit 2', { skip: !isRoot && 'needs root to switch to another user' }, async () => {
+  it('not root: one line, exit 2', { skip: !isRoot && 'needs root to switch to another user' }, async (t) => {
     const dir = tmpDir('lab-cli');
     const file = spec(dir, dir);
     const [node, ...argv] = hearthArgv(['lab', 'up', '-f', file, '--name', NAME]);
-    const r = await new Promise<RunResult>((resolve) => {
-      const c = spawn(node!, argv, { uid: 65534, gid: 65534, env: { ...process.env, NO_COLOR: '1' }, cwd: '/' });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.stderr.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
-      c.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr })));
-    });
+    const asNobody = (args: string[]) =>
+      new Promise<RunResult>((resolve) => {
+        const c = spawn(node!, args, { uid: 65534, gid: 65534, env: { ...process.env, NO_COLOR: '1' }, cwd: '/' });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+        c.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+      });
+    const entry = argv.find((a) => a.endsWith('.js') || a.endsWith('.ts'))!;
+    if ((await asNobody(['-e', `require('fs').accessSync(${JSON.stringify(entry)})`])).code !== 0) return t.skip('this checkout is not readable by the unprivileged user');
+    const r = await asNobody(argv);
     oneLine(r, /^error: hearth lab up needs root .*sudo/);
     await nothingMade(dir);
   });

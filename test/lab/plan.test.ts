@@ -6,6 +6,7 @@ import { labNetbootSpec } from '../../src/lab/netboot.js';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, derivedMac, labAddress, planLab, type VmPlan } from '../../src/lab/plan.js';
 import { probeArgv, qemuArgv } from '../../src/lab/qemu.js';
 import { labStatus, statusRows } from '../../src/lab/status.js';
+import { requireOvmf } from '../../src/lab/up.js';
 import type { LabState } from '../../src/lab/state.js';
 import { specFrom } from '../netboot/lib.js';
 import { labSpec } from './spec.js';
@@ -92,6 +93,16 @@ describe('lab plan', () => {
     assert.throws(() => planLab(noMachines, { dir: '/x', firmware: 'bios' }), /no machines/);
     const noAddress = specFrom(SPEC.replace('  address: 192.0.2.1\n', '')).spec;
     assert.throws(() => labAddress(noAddress), /netboot\.address/);
+  });
+
+  it('UEFI VMs need OVMF: a one-line refusal naming the package when its files are missing', () => {
+    const missing = [{ code: '/nonexistent/OVMF_CODE.fd', vars: '/nonexistent/OVMF_VARS.fd' }];
+    assert.equal(requireOvmf(plan(), missing), undefined, 'BIOS only: OVMF not needed');
+    assert.throws(() => requireOvmf(plan({ machineFirmware: { w2: 'uefi' } }), missing), /^InputError: UEFI VMs need OVMF \(Debian package ovmf\): \/nonexistent\/OVMF_CODE.fd not found$/);
+  });
+
+  it('a spec serving on lo gets a bridge named br0 (lo exists in every namespace)', () => {
+    assert.equal(planLab(specFrom(SPEC.replace('interface: prov0', 'interface: lo')).spec, { dir: '/x', firmware: 'bios' }).bridge, 'br0');
   });
 
   it('serves the spec on the lab bridge, in full DHCP mode, from --assets when given', () => {
