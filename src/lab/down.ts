@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.js';
+import { HTTP_SOCKET } from './forward.js';
 import { removeNetwork } from './net.js';
 import { PROGRESS_FILE, readState, removeState, stopProcess } from './state.js';
 
@@ -22,6 +23,7 @@ export async function labDown(dir: string, say: (line: string) => void): Promise
     }),
   );
   if (!(await stopProcess(state.netboot))) stuck.push(`netboot server (pid ${state.netboot!.pid})`);
+  if (!(await stopProcess(state.forward))) stuck.push(`HTTP relay (pid ${state.forward!.pid})`);
   if (stuck.length) throw new OperationError(`could not stop ${stuck.join(', ')}; the lab record stays in ${dir}`);
   await removeNetwork(state.plan.netns);
   for (const vm of state.plan.vms) {
@@ -29,6 +31,7 @@ export async function labDown(dir: string, say: (line: string) => void): Promise
     if (vm.vars) rmSync(vm.vars, { force: true });
   }
   rmSync(path.join(dir, PROGRESS_FILE), { force: true });
+  rmSync(path.join(dir, HTTP_SOCKET), { force: true });
   rmSync(path.join(dir, 'netboot'), { recursive: true, force: true });
   removeState(dir);
   say(`hearth lab: down: stopped ${state.plan.vms.length} VM(s) and the netboot server, removed ${state.plan.netns}, its taps and the disks`);

@@ -9,6 +9,7 @@ import { startNetboot } from '../netboot/server.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
 import { prepare } from '../pipeline/prepare.js';
 import type { Spec } from '../spec/index.js';
+import { HTTP_SOCKET, startRelay, type Relay } from './forward.js';
 import type { LabPlan } from './plan.js';
 import { PROGRESS_FILE, readState, writeAtomic } from './state.js';
 
@@ -50,6 +51,11 @@ export async function serveLab(dir: string, log: (line: string) => void): Promis
       write();
     }, 250);
   });
+  // The host reaches the HTTP server through this socket (see ./forward.ts).
+  const relay: Relay | undefined = await startRelay({ path: path.join(dir, HTTP_SOCKET) }, { host: srv.config.serverIp, port: srv.http.port }).catch((e: Error) => {
+    log(`warning: no ${HTTP_SOCKET} for \`up --http\`: ${e.message}`);
+    return undefined;
+  });
   log(`${SERVING} on ${state.plan.bridge} (${srv.config.serverIp}), HTTP ${srv.config.httpBase}, TFTP :${srv.tftp.port}, DHCP ${srv.config.dhcp.mode}`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -57,6 +63,7 @@ export async function serveLab(dir: string, log: (line: string) => void): Promis
   });
   if (timer) clearTimeout(timer);
   write();
+  await relay?.close();
   await srv.close();
   log('hearth lab netboot: stopped');
 }

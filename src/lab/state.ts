@@ -28,6 +28,8 @@ export interface LabState {
   startedAt: string;
   /** The netboot server inside the namespace. */
   netboot?: ProcRecord;
+  /** The relay from 127.0.0.1 to the lab's HTTP (`up --http PORT`), and its URL. */
+  forward?: ProcRecord & { url: string };
   /** QEMU per VM name. */
   vms: Record<string, ProcRecord>;
   /** The netboot server's HTTP base inside the lab (http://192.0.2.1:8080). */
@@ -38,6 +40,7 @@ export const STATE_FILE = 'lab.json';
 /** The netboot server's machine timelines (MachineProgress[]), rewritten as they change. */
 export const PROGRESS_FILE = 'progress.json';
 export const NETBOOT_LOG = 'netboot.log';
+export const FORWARD_LOG = 'forward.log';
 
 export function readState(dir: string): LabState | undefined {
   const file = path.join(dir, STATE_FILE);

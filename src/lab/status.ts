@@ -27,6 +27,8 @@ export interface LabStatus {
   startedAt: string;
   httpBase?: string;
   netboot: { pid?: number; running: boolean };
+  /** The relay to the lab's HTTP from the host (`up --http`). */
+  http?: { url: string; running: boolean };
   vms: VmStatus[];
 }
 
@@ -55,6 +57,7 @@ export function labStatus(
     startedAt: state.startedAt,
     ...(state.httpBase ? { httpBase: state.httpBase } : {}),
     netboot: { ...(state.netboot ? { pid: state.netboot.pid } : {}), running: probes.running(state.netboot) },
+    ...(state.forward ? { http: { url: state.forward.url, running: probes.running(state.forward) } } : {}),
     vms: state.plan.vms.map((vm) => {
       const rec = state.vms[vm.name];
       const macs = vm.nics.map((n) => n.mac);

@@ -15,10 +15,11 @@ import { chooseAccel, type AccelChoice } from './accel.js';
 import { labDown } from './down.js';
 import { must } from './exec.js';
 import { createNetwork, netnsExists } from './net.js';
+import { FORWARDING } from './forward.js';
 import { labNetbootSpec, SERVING } from './netboot.js';
 import { planLab, type Firmware, type LabPlan } from './plan.js';
 import { OVMF_CANDIDATES, QEMU, qemuArgv, type OvmfFiles } from './qemu.js';
-import { isRunning, NETBOOT_LOG, procRecord, readState, removeState, runningVms, writeState, type LabState } from './state.js';
+import { FORWARD_LOG, isRunning, NETBOOT_LOG, procRecord, readState, removeState, runningVms, writeState, type LabState, type ProcRecord } from './state.js';
 import { which } from './which.js';
 
 export interface UpOptions {
@@ -31,12 +32,14 @@ export interface UpOptions {
   memoryMiB?: number;
   cpus?: number;
   accel: AccelChoice;
+  /** Relay the lab's HTTP to 127.0.0.1:PORT (0: any free port). */
+  httpPort?: number;
   /** How `hearth` runs itself (node, its flags, the CLI script) for the netboot child. */
   self: string[];
 }
 
-/** How long the netboot server may take to start serving. */
-const NETBOOT_START_MS = 30_000;
+/** How long the netboot server (or the HTTP relay) may take to start serving. */
+const CHILD_START_MS = 30_000;
 /** A VM that dies this soon after starting failed to start (bad option, missing file). */
 const VM_SETTLE_MS = 1500;
 
@@ -89,17 +92,18 @@ const lastLine = (file: string) =>
     .filter(Boolean)
     .pop() ?? '';
 
-async function waitServing(state: LabState, log: string, check: () => void): Promise<void> {
-  const end = Date.now() + NETBOOT_START_MS;
+/** Waits until `log` holds `line` (the child is ready), bounded; fails with the child's last words. */
+async function waitReady(rec: ProcRecord | undefined, log: string, line: string, what: string, check: () => void): Promise<void> {
+  const end = Date.now() + CHILD_START_MS;
   while (Date.now() < end) {
     check();
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-    if (text.includes(SERVING)) return;
-    if (!isRunning(state.netboot)) break;
+    if (text.includes(line)) return;
+    if (!isRunning(rec)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const why = lastLine(log).replace(/^(\x1b\[[0-9;]*m)*error:(\x1b\[[0-9;]*m)*\s*/, '');
-  throw new OperationError(`the lab's netboot server did not start: ${why || `no answer in ${NETBOOT_START_MS / 1000} s`} (see ${log})`);
+  throw new OperationError(`${what} did not start: ${why || `no answer in ${CHILD_START_MS / 1000} s`} (see ${log})`);
 }
 
 export async function labUp(opts: UpOptions, say: (line: string) => void): Promise<LabState> {
@@ -155,7 +159,7 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
     const pid = spawnDetached(['ip', 'netns', 'exec', plan.netns, ...opts.self, 'lab', '_netboot', '--dir', plan.dir], log);
     state.netboot = procRecord(pid);
     writeState(state);
-    await waitServing(state, log, check);
+    await waitReady(state.netboot, log, SERVING, "the lab's netboot server", check);
     for (const line of readFileSync(log, 'utf8').split('\n')) if (line.startsWith('warning: ')) say(`hearth lab: netboot ${line}`);
     say(`hearth lab: netboot serving at ${state.httpBase} on ${plan.bridge}`);
     for (const vm of plan.vms) {
@@ -163,6 +167,17 @@ export async function labUp(opts: UpOptions, say: (line: string) => void): Promi
       const rec = procRecord(vmPid);
       if (rec) state.vms[vm.name] = rec;
       writeState(state);
+    }
+    if (opts.httpPort !== undefined) {
+      const flog = path.join(plan.dir, FORWARD_LOG);
+      const fpid = spawnDetached([...opts.self, 'lab', '_forward', '--dir', plan.dir, '--port', String(opts.httpPort)], flog);
+      const rec = procRecord(fpid);
+      if (rec) state.forward = { ...rec, url: '' };
+      writeState(state);
+      await waitReady(rec, flog, FORWARDING, `the HTTP relay on 127.0.0.1:${opts.httpPort}`, check);
+      state.forward = { ...rec!, url: /http:\/\/127\.0\.0\.1:\d+/.exec(readFileSync(flog, 'utf8'))![0] };
+      writeState(state);
+      say(`hearth lab: the lab's HTTP (dashboard, /api/machines, /metrics) at ${state.forward.url}`);
     }
     await new Promise((r) => setTimeout(r, VM_SETTLE_MS));
     check();

@@ -74,7 +74,7 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
   before(async () => {
     payload = (await buildPayload()).dir;
     writeFileSync(file, specYaml());
-    up = await runHearth(['lab', 'up', ...common, '--name', NAME, '--assets', payload, '--firmware', 'bios', '--machine-firmware', 'vm2=uefi', '--memory', '256', '--cpus', '1'], { timeoutMs: 120_000 });
+    up = await runHearth(['lab', 'up', ...common, '--name', NAME, '--assets', payload, '--firmware', 'bios', '--machine-firmware', 'vm2=uefi', '--memory', '256', '--cpus', '1', '--http', '0'], { timeoutMs: 120_000 });
     recorded = readState(labDir);
   });
 
@@ -152,6 +152,10 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
     const text = await runHearth(['lab', 'status', ...common]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /vm2\s+UEFI\s+stopped/);
+    // The same timelines straight from the lab netboot server, reached from the host through the relay.
+    assert.ok(s.http?.running, 'HTTP relay running');
+    const api = (await (await fetch(`${s.http.url}/api/machines`)).json()) as { machines: { mac: string; ip?: string }[] };
+    assert.deepEqual(api.machines.filter((m) => m.mac.startsWith('52:54:00:1a:b0:')).map((m) => m.ip).sort(), ['192.0.2.11', '192.0.2.12', '192.0.2.13']);
     const con = await runHearth(['lab', 'console', 'vm2', ...common, '--lines', '40']);
     assert.equal(con.code, 0, con.stderr);
     assert.match(con.stdout, new RegExp(`${MARKER} fw=UEFI`));
@@ -159,12 +163,15 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
 
   it('down stops what up started and leaves no namespace, tap, process or disk', async () => {
     const state = readState(labDir)!;
+    assert.ok(state.forward?.url);
     const down = await runHearth(['lab', 'down', ...common], { timeoutMs: 60_000 });
     assert.equal(down.code, 0, down.stderr);
     const ns = await run(['ip', 'netns', 'list']);
     assert.doesNotMatch(ns.stdout, new RegExp(`^${NETNS}\\b`, 'm'));
     for (const tap of ['lt0n0', 'lt1n0', 'lt2n0', 'lt2n1']) assert.notEqual((await run(['ip', 'link', 'show', tap])).code, 0, `${tap} exists on the host`);
     assert.equal(isRunning(state.netboot), false, 'netboot server');
+    assert.equal(isRunning(state.forward), false, 'HTTP relay');
+    await assert.rejects(fetch(`${state.forward!.url}/api/machines`), 'the relay port is closed');
     for (const vm of state.plan.vms) {
       assert.equal(isRunning(state.vms[vm.name]), false, `QEMU of ${vm.name}`);
       assert.equal(existsSync(vm.disk.file), false, vm.disk.file);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { follow, tailLines } from '../../lab/console.js';
 import { labDown } from '../../lab/down.js';
+import { HTTP_SOCKET, serveForward } from '../../lab/forward.js';
 import { serveLab } from '../../lab/netboot.js';
 import type { Firmware } from '../../lab/plan.js';
 import { isRunning, readState } from '../../lab/state.js';
@@ -30,7 +31,7 @@ function machineFirmware(values: string[] = []): Record<string, Firmware> {
   return out;
 }
 
-export async function up(opts: DirOpts & { assets?: string; firmware: Firmware; machineFirmware?: string[]; memory?: string; cpus?: string; accel: AccelChoice; name?: string }): Promise<void> {
+export async function up(opts: DirOpts & { assets?: string; firmware: Firmware; machineFirmware?: string[]; memory?: string; cpus?: string; accel: AccelChoice; name?: string; http?: string }): Promise<void> {
   const dir = labDir(opts);
   await labUp(
     {
@@ -43,6 +44,7 @@ export async function up(opts: DirOpts & { assets?: string; firmware: Firmware; 
       memoryMiB: opts.memory === undefined ? undefined : intOption(opts.memory, '--memory', 64, 1024 * 1024),
       cpus: opts.cpus === undefined ? undefined : intOption(opts.cpus, '--cpus', 1, 64),
       accel: opts.accel,
+      httpPort: opts.http === undefined ? undefined : intOption(opts.http, '--http', 0, 65535),
       self: [process.execPath, ...process.execArgv, process.argv[1]!],
     },
     say,
@@ -69,7 +71,8 @@ export async function status(opts: DirOpts & { output: 'text' | 'json' | 'yaml' 
     out(formatData(s, opts.output));
     return;
   }
-  say(`lab ${s.name} (${s.netns}), ${s.accel.toUpperCase()}, started ${s.startedAt}; netboot ${s.netboot.running ? `running at ${s.httpBase}` : 'stopped'}`);
+  const http = s.http?.running ? `, HTTP from the host at ${s.http.url}` : '';
+  say(`lab ${s.name} (${s.netns}), ${s.accel.toUpperCase()}, started ${s.startedAt}; netboot ${s.netboot.running ? `running at ${s.httpBase} in the lab${http}` : 'stopped'}`);
   const { headers, rows } = statusRows(s);
   out(table(headers, rows));
 }
@@ -98,4 +101,8 @@ export async function console(name: string, opts: DirOpts & { lines?: string }):
 
 export async function netboot(opts: { dir: string }): Promise<void> {
   await serveLab(path.resolve(opts.dir), say);
+}
+
+export async function forward(opts: { dir: string; port: string }): Promise<void> {
+  await serveForward(path.join(path.resolve(opts.dir), HTTP_SOCKET), intOption(opts.port, '--port', 0, 65535), say);
 }

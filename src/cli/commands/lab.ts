@@ -23,7 +23,8 @@ export function registerLab(program: Command): void {
       .option('--memory <MiB>', 'memory of every VM (default: Talos minimums, 2048 controlplane / 1024 worker)')
       .option('--cpus <N>', 'vCPUs of every VM (default: Talos minimums, 2 controlplane / 1 worker)')
       .addOption(new Option('--accel <A>', 'accelerator: auto uses KVM only when a test guest runs under it').choices(['auto', 'kvm', 'tcg']).default('auto'))
-      .option('--name <NAME>', 'lab name; the namespace is hlab-NAME (default: metadata.name)'),
+      .option('--name <NAME>', 'lab name; the namespace is hlab-NAME (default: metadata.name)')
+      .option('--http <PORT>', "also reach the lab netboot server's HTTP (dashboard, /api/machines, /metrics) at 127.0.0.1:PORT (0: a free port)"),
   ).action(lazy(async () => (await import('../actions/lab.js')).up));
 
   withDir(lab.command('down').description('stop what `up` started and remove the namespace, taps and disks')).action(
@@ -47,4 +48,11 @@ export function registerLab(program: Command): void {
     .description('the lab netboot server (started by `hearth lab up` inside the namespace)')
     .requiredOption('--dir <DIR>', 'lab directory')
     .action(lazy(async () => (await import('../actions/lab.js')).netboot));
+
+  lab
+    .command('_forward', { hidden: true })
+    .description("relays 127.0.0.1:PORT to the lab's HTTP socket (started by `hearth lab up --http`)")
+    .requiredOption('--dir <DIR>', 'lab directory')
+    .requiredOption('--port <PORT>', 'loopback port')
+    .action(lazy(async () => (await import('../actions/lab.js')).forward));
 }
