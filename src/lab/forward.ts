@@ -5,7 +5,7 @@
  * socket to its HTTP port, and `up --http PORT` starts a relay from 127.0.0.1:PORT to the socket.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 
 export const HTTP_SOCKET = 'http.sock';
 
@@ -47,6 +47,8 @@ export function startRelay(listen: { path: string } | { host: string; port: numb
     server.once('error', reject);
     const ready = () => {
       server.off('error', reject);
+      // Only root (who runs the lab) may connect: the server may hand out machine configs.
+      if ('path' in listen) chmodSync(listen.path, 0o600);
       const addr = server.address();
       resolve({ ...(typeof addr === 'object' && addr ? { port: addr.port } : {}), close });
     };

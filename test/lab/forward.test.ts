@@ -1,6 +1,6 @@
 /** The lab's HTTP relay chain on loopback: 127.0.0.1:PORT -> Unix socket -> the HTTP server. */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -26,7 +26,7 @@ it('relays requests and streamed responses both ways, and closes cleanly', async
   const inner = await startRelay({ path: sock }, { host: '127.0.0.1', port });
   const outer = await startRelay({ host: '127.0.0.1', port: 0 }, { path: sock });
   try {
-    assert.ok(existsSync(sock));
+    assert.equal(statSync(sock).mode & 0o777, 0o600, 'only the owner may connect');
     const base = `http://127.0.0.1:${outer.port}`;
     const r = await fetch(`${base}/api/machines`, { method: 'POST', body: 'x'.repeat(100_000) });
     assert.equal(await r.text(), `POST /api/machines ${'x'.repeat(100_000)}`);

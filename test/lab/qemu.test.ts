@@ -159,6 +159,11 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
     const con = await runHearth(['lab', 'console', 'vm2', ...common, '--lines', '40']);
     assert.equal(con.code, 0, con.stderr);
     assert.match(con.stdout, new RegExp(`${MARKER} fw=UEFI`));
+    // Following a console ends by itself once its VM has stopped (else it would run until Ctrl-C).
+    const followed = await runHearth(['lab', 'console', 'vm1', ...common], { timeoutMs: 30_000 });
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, new RegExp(`${MARKER} fw=BIOS`));
+    assert.match(followed.stderr, /VM vm1 is not running/);
   });
 
   it('down stops what up started and leaves no namespace, tap, process or disk', async () => {
