@@ -19,7 +19,7 @@ import { FORWARDING } from './forward.js';
 import { labNetbootSpec, SERVING } from './netboot.js';
 import { planLab, type Firmware, type LabPlan } from './plan.js';
 import { OVMF_CANDIDATES, QEMU, qemuArgv, type OvmfFiles } from './qemu.js';
-import { FORWARD_LOG, isRunning, NETBOOT_LOG, procRecord, readState, removeState, runningVms, writeState, type LabState, type ProcRecord } from './state.js';
+import { FORWARD_LOG, isRunning, NETBOOT_LOG, procRecord, readState, runningVms, writeState, type LabState, type ProcRecord } from './state.js';
 import { which } from './which.js';
 
 export interface UpOptions {
@@ -57,7 +57,7 @@ export function requireOvmf(plan: LabPlan, candidates: readonly OvmfFiles[] = OV
   return found;
 }
 
-/** Refuses when a lab is up in this directory or under this name; clears a stale record. */
+/** Refuses when a lab is up in this directory or under this name; clears what a dead lab left. */
 async function refuseRunning(plan: LabPlan): Promise<void> {
   const old = readState(plan.dir);
   if (old) {
@@ -65,7 +65,7 @@ async function refuseRunning(plan: LabPlan): Promise<void> {
     if (vms > 0 || isRunning(old.netboot) || (await netnsExists(old.plan.netns))) {
       throw new InputError(`a lab is already up (${old.plan.netns}, started ${old.startedAt}, ${vms} VM(s) running): run \`hearth lab down\` first`);
     }
-    removeState(plan.dir);
+    await labDown(plan.dir, () => undefined);
   }
   if (await netnsExists(plan.netns)) {
     throw new InputError(`network namespace ${plan.netns} already exists (a lab of that name is up from another directory?): take it down there, or pick another --name`);
