@@ -1,5 +1,7 @@
 /** The lab's pure parts: the plan from the spec, disk sizes and buses, QEMU command lines, status. */
 import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { diskBus, diskSizeBytes, DEFAULT_DISK_BYTES } from '../../src/lab/disk.js';
 import { labNetbootSpec } from '../../src/lab/netboot.js';
@@ -96,9 +98,10 @@ describe('lab plan', () => {
   });
 
   it('UEFI VMs need OVMF: a one-line refusal naming the package when its files are missing', () => {
-    const missing = [{ code: '/nonexistent/OVMF_CODE.fd', vars: '/nonexistent/OVMF_VARS.fd' }];
+    const gone = path.join(os.tmpdir(), `hearth-no-ovmf-${process.pid}`);
+    const missing = [{ code: path.join(gone, 'OVMF_CODE.fd'), vars: path.join(gone, 'OVMF_VARS.fd') }];
     assert.equal(requireOvmf(plan(), missing), undefined, 'BIOS only: OVMF not needed');
-    assert.throws(() => requireOvmf(plan({ machineFirmware: { w2: 'uefi' } }), missing), /^InputError: UEFI VMs need OVMF \(Debian package ovmf\): \/nonexistent\/OVMF_CODE.fd not found$/);
+    assert.throws(() => requireOvmf(plan({ machineFirmware: { w2: 'uefi' } }), missing), /^InputError: UEFI VMs need OVMF \(Debian package ovmf\): \/.*hearth-no-ovmf-\d+\/OVMF_CODE\.fd not found$/);
   });
 
   it('a spec serving on lo gets a bridge named br0 (lo exists in every namespace)', () => {
