@@ -12,9 +12,25 @@ import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
-import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveBoot, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import {
+  IPXE_BINARIES,
+  OPTIONAL_IPXE_BINARIES,
+  allowBoot,
+  findMachine,
+  normalizeUuid,
+  resolveBoot,
+  resolveServerConfig,
+  talosConfigQuery,
+  type BootPlan,
+  type ServerConfig,
+  type ServerOverrides,
+} from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
+import { ConfigOnce, leaseRefusal, talosConfigRoute } from './http/talos-config.js';
+import { InstallMarks } from './installs.js';
+import { renderServedConfigs, talosConfigEnabled } from './talos-configs.js';
+import type { TalosInputs } from '../talos/stage.js';
 
 export interface NetbootServeOptions extends ServerOverrides {
   /** Lease database directory (default: .hearth/netboot beside hearth.yaml). */
@@ -23,6 +39,16 @@ export interface NetbootServeOptions extends ServerOverrides {
   dhcpPort?: number;
   /** DHCP client port (tests); default 68. */
   dhcpClientPort?: number;
+  /** A secrets bundle (`hearth talos secrets`): with it the server can serve Talos configs. */
+  secretsFile?: string;
+  /** Serve each config once per boot through hearth (re-armed by the machine's next iPXE script or DHCP discover). */
+  configOnce?: boolean;
+  /** Serve Talos configs (talos.config= in the scripts); default netboot.talosConfig, else whether secretsFile is given. */
+  talosConfig?: boolean;
+  /** The patches and networking to render configs with (the pipeline's); default: derived from the spec as `hearth talos config` does. */
+  talosInputs?: TalosInputs;
+  /** Where refusals and other operational lines go; default stderr. */
+  log?(line: string): void;
 }
 
 export interface NetbootServer {
@@ -32,6 +58,10 @@ export interface NetbootServer {
   http: HttpServer;
   tftp: TftpServer;
   dhcp?: DhcpServer;
+  /** Machines seen installed: their scripts boot the local disk (STATE_DIR/installed.json). */
+  installs: InstallMarks;
+  /** Whether the server serves Talos configs (GET /talos/config, talos.config= in scripts). */
+  talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
   close(): Promise<void>;
@@ -122,6 +152,15 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   }
   const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
   const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const serveConfigs = talosConfigEnabled(opts.talosConfig, spec.netboot.talosConfig, opts.secretsFile);
+  if (serveConfigs && !opts.secretsFile) {
+    throw new InputError('netboot.talosConfig is true but the server has no secrets bundle: give --secrets FILE (from hearth talos secrets)');
+  }
+  // Rendered before binding any port: a spec or bundle that cannot render stops here.
+  const served = serveConfigs ? await renderServedConfigs(loaded, opts.secretsFile!, opts.talosInputs) : undefined;
+  warnings.push(...(served?.warnings ?? []));
+  const installs = new InstallMarks(stateDir, (mac) => findMachine(spec, { mac })?.name);
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   let httpBase = `http://${serverIp}:${config.httpPort}`;
   const metrics = createMetrics();
   let dhcp: DhcpServer | undefined;
@@ -129,6 +168,23 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     nameForMac: (mac) => findMachine(spec, { mac })?.name,
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
+  const once = opts.configOnce ? new ConfigOnce() : undefined;
+  // UUIDs as DHCP clients reported them (option 97), by MAC: ties a UUID-only machine to its lease.
+  const dhcpUuids = new Map<string, string>();
+  progress.onChange((m, e) => {
+    if (e.kind.startsWith('dhcp-') && e.uuid) dhcpUuids.set(m.mac, normalizeUuid(e.uuid));
+    // A new boot through hearth (its iPXE script, or DHCP from the start) re-arms --config-once.
+    const leased = e.ip ? dhcp?.macForIp(e.ip) : undefined;
+    const ownScript = e.kind === 'http-script' && (!dhcp || leased === m.mac);
+    if (once && m.name && (ownScript || e.kind === 'dhcp-discover')) once.rearm(m.name);
+  });
+  const decorate = (plan: BootPlan, client: { mac?: string }): BootPlan => {
+    const machine = plan.machine ? spec.machines.find((x) => x.name === plan.machine) : undefined;
+    const mac = client.mac ?? machine?.mac;
+    const local = plan.boot && mac !== undefined && installs.isInstalled(mac);
+    const query = serveConfigs && machine ? talosConfigQuery(machine) : undefined;
+    return { ...plan, ...(local ? { localBoot: true } : {}), ...(query ? { talosConfig: query } : {}) };
+  };
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -140,7 +196,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
-      resolveBoot: (client) => resolveBoot(spec, client),
+      resolveBoot: (client) => decorate(resolveBoot(spec, client), client),
       assets: config.assets,
       ipxe: config.ipxe,
       metrics,
@@ -149,6 +205,19 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       httpBase: config.httpPort ? httpBase : undefined,
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
+      log,
+      ...(served
+        ? {
+            talosConfig: talosConfigRoute({
+              findMachine: (id) => findMachine(spec, id),
+              configFor: (name) => served.configs.get(name),
+              addressRefusal: config.dhcp.mode === 'full' ? (ip, m) => leaseRefusal(ip, m, dhcp?.macForIp(ip), dhcpUuids) : undefined,
+              once,
+              events: progress,
+              log,
+            }),
+          }
+        : {}),
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -181,6 +250,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       http,
       tftp,
       dhcp,
+      installs,
+      talosConfig: serveConfigs,
       warnings,
       close: closeAll,
     };
