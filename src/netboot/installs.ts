@@ -124,3 +124,15 @@ export class InstallMarks {
     return next;
   }
 }
+
+/**
+ * After `hearth bootstrap` (its --state is netboot's state directory): marks the named machines
+ * that have a MAC installed. Returns the names marked and the file.
+ */
+export async function markMachinesInstalled(stateDir: string, machines: { name: string; mac?: string }[], names: string[]): Promise<{ names: string[]; file: string }> {
+  const byMac = new Map(machines.filter((m) => m.mac).map((m) => [normalizeMac(m.mac!), m.name]));
+  const marks = new InstallMarks(stateDir, (mac) => byMac.get(mac));
+  const done = machines.filter((m) => m.mac && names.includes(m.name));
+  for (const m of done) await marks.markInstalled(m.mac!);
+  return { names: done.map((m) => m.name), file: marks.file };
+}

@@ -14,7 +14,7 @@ import { httpConfig } from '../../src/netboot/http/config.js';
 import type { HttpRequest } from '../../src/netboot/http/exchange.js';
 import { createRouter } from '../../src/netboot/http/routes.js';
 import { ConfigOnce, leaseRefusal, talosConfigRoute, type TalosConfigRouteOptions } from '../../src/netboot/http/talos-config.js';
-import { INSTALLS_FILE, InstallMarks } from '../../src/netboot/installs.js';
+import { INSTALLS_FILE, InstallMarks, markMachinesInstalled } from '../../src/netboot/installs.js';
 import { Jail } from '../../src/netboot/jail.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
@@ -217,6 +217,16 @@ describe('installed marks', () => {
     // The first instance (a running server) sees the other process's change without a restart.
     assert.equal(marks.isInstalled(CP1), false);
     assert.equal(marks.isInstalled(W1), true);
+  });
+
+  it('after `hearth bootstrap`: the bootstrapped machines with a MAC are marked, by name', async () => {
+    const state = path.join(dir, 'c');
+    const machines = [{ name: 'cp1', mac: '52-54-00-00-00-01' }, { name: 'u1' }, { name: 'w1', mac: W1 }];
+    const r = await markMachinesInstalled(state, machines, ['cp1', 'u1']);
+    assert.deepEqual(r, { names: ['cp1'], file: path.join(state, INSTALLS_FILE) });
+    const marks = new InstallMarks(state);
+    assert.deepEqual(marks.list().map((m) => [m.mac, m.name]), [[CP1, 'cp1']]);
+    assert.equal(marks.isInstalled(W1), false, 'a machine bootstrap did not report stays armed');
   });
 
   it('a damaged file is a one-line InputError at start, and keeps the last marks while serving', async () => {
