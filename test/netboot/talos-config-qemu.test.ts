@@ -39,23 +39,26 @@ const skip = (() => {
   return payloadUnavailable();
 })();
 
+/** The spec (as JSON, which is YAML): one machine, vm1, hearth's DHCP in full mode on br0. */
 function specYaml(payload: string): string {
-  return `apiVersion: hearth.dev/v1alpha1
-kind: Cluster
-metadata: { name: e2e }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: br0
-  address: 192.0.2.1
-  dhcp: { mode: full, range: 192.0.2.100-192.0.2.150, router: 192.0.2.1, dns: [192.0.2.1], leaseTime: 10m }
-  assets: ${payload}
-  kernel: vmlinuz
-  initrd: [initrd]
-  kernelArgs: ${JSON.stringify(['console=ttyS0,115200', 'panic=-1', 'quiet', `hearth.e2e.server=${SERVER}`, `hearth.e2e.claim=${VM1}`])}
-machines:
-  - { name: vm1, role: controlplane, mac: "${VM1}", address: 192.0.2.11/24, interface: eth0, installDisk: /dev/sda }
-`;
+  const spec = {
+    apiVersion: 'hearth.dev/v1alpha1',
+    kind: 'Cluster',
+    metadata: { name: 'tcfg' },
+    talos: { version: 'v1.13.9' },
+    cluster: { endpoint: 'https://192.0.2.10:6443' },
+    netboot: {
+      interface: 'br0',
+      address: '192.0.2.1',
+      dhcp: { mode: 'full', range: '192.0.2.100-192.0.2.150', router: '192.0.2.1', leaseTime: '10m' },
+      assets: payload,
+      kernel: 'vmlinuz',
+      initrd: ['initrd'],
+      kernelArgs: ['console=ttyS0,115200', 'panic=-1', 'quiet', `hearth.e2e.server=${SERVER}`, `hearth.e2e.claim=${VM1}`],
+    },
+    machines: [{ name: 'vm1', role: 'controlplane', mac: VM1, address: '192.0.2.11/24', interface: 'eth0', installDisk: '/dev/sda' }],
+  };
+  return `${JSON.stringify(spec, null, 2)}\n`;
 }
 
 interface Boot {
