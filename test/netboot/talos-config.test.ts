@@ -18,6 +18,7 @@ import { INSTALLS_FILE, InstallMarks, markMachinesInstalled } from '../../src/ne
 import { Jail } from '../../src/netboot/jail.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
+import { planNetboot } from '../../src/netboot/index.js';
 import { findMachine, renderMachineScript, resolveBoot, talosConfigQuery, type BootPlan } from '../../src/netboot/render/index.js';
 import { renderServedConfigs, talosConfigEnabled } from '../../src/netboot/talos-configs.js';
 import { prepare } from '../../src/pipeline/prepare.js';
@@ -179,6 +180,15 @@ describe('scripts', () => {
     assert.equal(talosConfigQuery({ uuid: '{8F0C1E3A-1111-2222-3333-444455556666}' }), `uuid=${W1_UUID}`);
     assert.equal(talosConfigQuery({}), undefined);
     assert.ok(!renderMachineScript(resolveBoot(spec, { mac: CP1 }), BASE).includes('talos.config'), 'off unless the plan carries it');
+  });
+
+  it('hearth plan writes talos.config= only when the spec turns netboot.talosConfig on', async () => {
+    const script = async (extra: string) => {
+      const arts = await planNetboot(specFrom(SPEC_YAML(extra)));
+      return String(arts.find((a) => a.path === 'machines/cp1.ipxe')!.content);
+    };
+    assert.match(await script('  talosConfig: true'), new RegExp(`talos\\.config=http://\\$\\{next-server\\}:8080/talos/config\\?mac=${CP1}`));
+    assert.ok(!(await script('')).includes('talos.config'));
   });
 
   it('an installed machine boots its disk: sanboot 0x80 on BIOS, exit elsewhere, no kernel', () => {
