@@ -169,10 +169,13 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
   const once = opts.configOnce ? new ConfigOnce() : undefined;
-  // UUIDs as DHCP clients reported them (option 97), by MAC: ties a UUID-only machine to its lease.
-  const dhcpUuids = new Map<string, string>();
+  // The MAC that last reported each UUID-only machine's UUID in DHCP (option 97): ties such a
+  // machine to its lease. Only UUIDs machines[] lists are kept, so the map stays the spec's size.
+  const specUuids = new Set(spec.machines.filter((m) => m.uuid && !m.mac).map((m) => normalizeUuid(m.uuid!)));
+  const uuidMacs = new Map<string, string>();
   progress.onChange((m, e) => {
-    if (e.kind.startsWith('dhcp-') && e.uuid) dhcpUuids.set(m.mac, normalizeUuid(e.uuid));
+    const uuid = e.kind.startsWith('dhcp-') && e.uuid ? normalizeUuid(e.uuid) : undefined;
+    if (uuid && specUuids.has(uuid)) uuidMacs.set(uuid, m.mac);
     // A new boot through hearth (its iPXE script, or DHCP from the start) re-arms --config-once.
     const leased = e.ip ? dhcp?.macForIp(e.ip) : undefined;
     const ownScript = e.kind === 'http-script' && (!dhcp || leased === m.mac);
@@ -211,7 +214,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
             talosConfig: talosConfigRoute({
               findMachine: (id) => findMachine(spec, id),
               configFor: (name) => served.configs.get(name),
-              addressRefusal: config.dhcp.mode === 'full' ? (ip, m) => leaseRefusal(ip, m, dhcp?.macForIp(ip), dhcpUuids) : undefined,
+              addressRefusal: config.dhcp.mode === 'full' ? (ip, m) => leaseRefusal(ip, m, dhcp?.macForIp(ip), uuidMacs) : undefined,
               once,
               events: progress,
               log,

@@ -127,8 +127,9 @@ describe('GET /talos/config', () => {
 
   it('a UUID-only machine goes to the lease whose MAC reported that UUID in DHCP', () => {
     const m = { name: 'u1', uuid: W1_UUID.toUpperCase() };
-    assert.equal(leaseRefusal('192.0.2.30', m, '52:54:00:00:00:30', new Map([['52:54:00:00:00:30', W1_UUID]])), undefined);
-    assert.match(leaseRefusal('192.0.2.30', m, '52:54:00:00:00:30', new Map([['52:54:00:00:00:31', W1_UUID]]))!, /did not report u1's uuid/);
+    assert.equal(leaseRefusal('192.0.2.30', m, '52:54:00:00:00:30', new Map([[W1_UUID, '52:54:00:00:00:30']])), undefined);
+    assert.match(leaseRefusal('192.0.2.30', m, '52:54:00:00:00:30', new Map([[W1_UUID, '52:54:00:00:00:31']]))!, /did not report u1's uuid/);
+    assert.match(leaseRefusal('192.0.2.30', m, '52:54:00:00:00:30', new Map())!, /did not report u1's uuid/);
   });
 
   it('--config-once: the second GET of a boot is refused; HEAD does not use it up; rearm allows one more', () => {

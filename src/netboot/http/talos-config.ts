@@ -59,13 +59,13 @@ export class ConfigOnce {
 /**
  * With hearth's DHCP server: a config goes only to the address hearth leased to the machine's MAC
  * (`leased`: the MAC holding the requester's address). A machine machines[] names by UUID only
- * goes to the lease of the MAC that reported that UUID in DHCP (`dhcpUuids`: MAC -> UUID).
+ * goes to the lease of the MAC that last reported that UUID in DHCP (`uuidMacs`: UUID -> MAC).
  * The reason for a refusal, or undefined.
  */
-export function leaseRefusal(ip: string, m: ConfigMachine, leased: string | undefined, dhcpUuids: ReadonlyMap<string, string>): string | undefined {
+export function leaseRefusal(ip: string, m: ConfigMachine, leased: string | undefined, uuidMacs: ReadonlyMap<string, string>): string | undefined {
   if (!leased) return `${ip} holds no lease from hearth`;
   if (m.mac) return normalizeMac(m.mac) === leased ? undefined : `${ip} is leased to ${leased}, not to ${m.name}`;
-  if (m.uuid && dhcpUuids.get(leased) === normalizeUuid(m.uuid)) return undefined;
+  if (m.uuid && uuidMacs.get(normalizeUuid(m.uuid)) === leased) return undefined;
   return `${ip} is leased to ${leased}, which did not report ${m.name}'s uuid in DHCP`;
 }
 
