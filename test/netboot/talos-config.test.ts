@@ -136,6 +136,7 @@ describe('GET /talos/config', () => {
     const once = new ConfigOnce();
     const h = harness({ once });
     assert.equal(h.handle(request(`/talos/config?mac=${CP1}`, '192.0.2.11', 'HEAD')).status, 200);
+    assert.equal(h.events.length, 0, 'a HEAD is not a fetch');
     assert.equal(h.handle(request(`/talos/config?mac=${CP1}`)).status, 200);
     const again = h.handle(request(`/talos/config?mac=${CP1}`));
     assert.equal(again.status, 403);

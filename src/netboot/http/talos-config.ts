@@ -108,8 +108,9 @@ export function talosConfigRoute(opts: TalosConfigRouteOptions): (req: HttpReque
     if (req.method === 'GET' && opts.once && !opts.once.take(machine.name)) {
       return refuse(req, `${machine.name} already fetched its config during this boot (--config-once)`, mac);
     }
+    // Only a GET is a fetch (a HEAD gets the headers alone).
     const bytes = Buffer.byteLength(config);
-    opts.events.emit({ kind: 'talos-config', at: now(), ip: req.ip, ...(mac ? { mac } : {}), file: req.path, bytes, detail: machine.name });
+    if (req.method === 'GET') opts.events.emit({ kind: 'talos-config', at: now(), ip: req.ip, ...(mac ? { mac } : {}), file: req.path, bytes, detail: machine.name });
     return text(200, config, 'application/yaml');
   };
 }
