@@ -17,19 +17,15 @@ import {
   OPTIONAL_IPXE_BINARIES,
   allowBoot,
   findMachine,
-  normalizeUuid,
   resolveBoot,
   resolveServerConfig,
-  talosConfigQuery,
-  type BootPlan,
   type ServerConfig,
   type ServerOverrides,
 } from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
-import { ConfigOnce, leaseRefusal, talosConfigRoute } from './http/talos-config.js';
-import { InstallMarks } from './installs.js';
-import { renderServedConfigs, talosConfigEnabled } from './talos-configs.js';
+import type { InstallMarks } from './installs.js';
+import { zeroTouch } from './talos-configs.js';
 import type { TalosInputs } from '../talos/stage.js';
 
 export interface NetbootServeOptions extends ServerOverrides {
@@ -152,14 +148,6 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   }
   const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
   const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
-  const serveConfigs = talosConfigEnabled(opts.talosConfig, spec.netboot.talosConfig, opts.secretsFile);
-  if (serveConfigs && !opts.secretsFile) {
-    throw new InputError('netboot.talosConfig is true but the server has no secrets bundle: give --secrets FILE (from hearth talos secrets)');
-  }
-  // Rendered before binding any port: a spec or bundle that cannot render stops here.
-  const served = serveConfigs ? await renderServedConfigs(loaded, opts.secretsFile!, opts.talosInputs) : undefined;
-  warnings.push(...(served?.warnings ?? []));
-  const installs = new InstallMarks(stateDir, (mac) => findMachine(spec, { mac })?.name);
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   let httpBase = `http://${serverIp}:${config.httpPort}`;
   const metrics = createMetrics();
@@ -168,26 +156,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     nameForMac: (mac) => findMachine(spec, { mac })?.name,
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
-  const once = opts.configOnce ? new ConfigOnce() : undefined;
-  // The MAC that last reported each UUID-only machine's UUID in DHCP (option 97): ties such a
-  // machine to its lease. Only UUIDs machines[] lists are kept, so the map stays the spec's size.
-  const specUuids = new Set(spec.machines.filter((m) => m.uuid && !m.mac).map((m) => normalizeUuid(m.uuid!)));
-  const uuidMacs = new Map<string, string>();
-  progress.onChange((m, e) => {
-    const uuid = e.kind.startsWith('dhcp-') && e.uuid ? normalizeUuid(e.uuid) : undefined;
-    if (uuid && specUuids.has(uuid)) uuidMacs.set(uuid, m.mac);
-    // A new boot through hearth (its iPXE script, or DHCP from the start) re-arms --config-once.
-    const leased = e.ip ? dhcp?.macForIp(e.ip) : undefined;
-    const ownScript = e.kind === 'http-script' && (!dhcp || leased === m.mac);
-    if (once && m.name && (ownScript || e.kind === 'dhcp-discover')) once.rearm(m.name);
-  });
-  const decorate = (plan: BootPlan, client: { mac?: string }): BootPlan => {
-    const machine = plan.machine ? spec.machines.find((x) => x.name === plan.machine) : undefined;
-    const mac = client.mac ?? machine?.mac;
-    const local = plan.boot && mac !== undefined && installs.isInstalled(mac);
-    const query = serveConfigs && machine ? talosConfigQuery(machine) : undefined;
-    return { ...plan, ...(local ? { localBoot: true } : {}), ...(query ? { talosConfig: query } : {}) };
-  };
+  // Rendered before binding any port: a spec or bundle that cannot render stops here.
+  const zt = await zeroTouch(loaded, opts, { stateDir, progress, leasedMac: (ip) => dhcp?.macForIp(ip), dhcpFull: config.dhcp.mode === 'full', log });
+  warnings.push(...zt.warnings);
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -199,7 +170,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
-      resolveBoot: (client) => decorate(resolveBoot(spec, client), client),
+      resolveBoot: (client) => zt.decorate(resolveBoot(spec, client), client),
       assets: config.assets,
       ipxe: config.ipxe,
       metrics,
@@ -209,18 +180,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
       log,
-      ...(served
-        ? {
-            talosConfig: talosConfigRoute({
-              findMachine: (id) => findMachine(spec, id),
-              configFor: (name) => served.configs.get(name),
-              addressRefusal: config.dhcp.mode === 'full' ? (ip, m) => leaseRefusal(ip, m, dhcp?.macForIp(ip), uuidMacs) : undefined,
-              once,
-              events: progress,
-              log,
-            }),
-          }
-        : {}),
+      ...(zt.route ? { talosConfig: zt.route } : {}),
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -253,8 +213,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       http,
       tftp,
       dhcp,
-      installs,
-      talosConfig: serveConfigs,
+      installs: zt.installs,
+      talosConfig: zt.serving,
       warnings,
       close: closeAll,
     };
