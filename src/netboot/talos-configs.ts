@@ -98,7 +98,9 @@ export async function zeroTouch(
     const machine = plan.machine ? spec.machines.find((x) => x.name === plan.machine) : undefined;
     const mac = client.mac ?? machine?.mac;
     const local = plan.boot && mac !== undefined && installs.isInstalled(mac);
-    const query = serving && machine ? talosConfigQuery(machine) : undefined;
+    // A profile that points talos.config= elsewhere keeps it: Talos reads one config URL.
+    const own = plan.kernelArgs.some((a) => a.startsWith('talos.config='));
+    const query = serving && machine && !own ? talosConfigQuery(machine) : undefined;
     return { ...plan, ...(local ? { localBoot: true } : {}), ...(query ? { talosConfig: query } : {}) };
   };
   const route = served

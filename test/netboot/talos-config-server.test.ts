@@ -80,6 +80,20 @@ describe('netboot server with Talos configs (loopback)', () => {
     assert.ok(secretLine && !api.body.includes(secretLine.trim().split(' ').pop()!), 'a token from the config shows in /api/machines');
   });
 
+  it('a machine whose profile sets its own talos.config= keeps it (no second one)', async () => {
+    const p = path.join(tree.dir, 'own.yaml');
+    writeFileSync(p, SPEC_YAML(`  assets: ${tree.assets}\n  ipxe: ${tree.ipxe}\n  profiles:\n    - { name: own, match: { mac: ["52:54:00:00:00:04"] }, extraKernelArgs: ["talos.config=http://192.0.2.9/w1.yaml"] }`));
+    const own = await startNetboot(prepare(p).loaded, { address: '127.0.0.1', httpPort: 0, tftpPort: 0, stateDir: path.join(tree.dir, 'own-state'), secretsFile: secrets, log: () => undefined });
+    try {
+      const w1 = (await get(`${own.config.httpBase}/ipxe?mac=52:54:00:00:00:04`)).body;
+      assert.deepEqual(w1.match(/talos\.config=\S+/g), ['talos.config=http://192.0.2.9/w1.yaml']);
+      const cp1 = (await get(`${own.config.httpBase}/ipxe?mac=${CP1}`)).body;
+      assert.deepEqual(cp1.match(/talos\.config=\S+/g), [`talos.config=${own.config.httpBase}/talos/config?mac=${CP1}`]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('an unlisted MAC gets 403 and no config', async () => {
     const r = await get(`${base()}/talos/config?mac=52:54:00:00:00:77`);
     assert.equal(r.status, 403);
