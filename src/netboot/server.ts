@@ -12,9 +12,21 @@ import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
-import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveBoot, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import {
+  IPXE_BINARIES,
+  OPTIONAL_IPXE_BINARIES,
+  allowBoot,
+  findMachine,
+  resolveBoot,
+  resolveServerConfig,
+  type ServerConfig,
+  type ServerOverrides,
+} from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
+import type { InstallMarks } from './installs.js';
+import { zeroTouch } from './talos-configs.js';
+import type { TalosInputs } from '../talos/stage.js';
 
 export interface NetbootServeOptions extends ServerOverrides {
   /** Lease database directory (default: .hearth/netboot beside hearth.yaml). */
@@ -23,6 +35,16 @@ export interface NetbootServeOptions extends ServerOverrides {
   dhcpPort?: number;
   /** DHCP client port (tests); default 68. */
   dhcpClientPort?: number;
+  /** A secrets bundle (`hearth talos secrets`): with it the server can serve Talos configs. */
+  secretsFile?: string;
+  /** Serve each config once per boot through hearth (re-armed by the machine's next iPXE script or DHCP discover). */
+  configOnce?: boolean;
+  /** Serve Talos configs (talos.config= in the scripts); default netboot.talosConfig, else whether secretsFile is given. */
+  talosConfig?: boolean;
+  /** The patches and networking to render configs with (the pipeline's); default: derived from the spec as `hearth talos config` does. */
+  talosInputs?: TalosInputs;
+  /** Where refusals and other operational lines go; default stderr. */
+  log?(line: string): void;
 }
 
 export interface NetbootServer {
@@ -32,6 +54,10 @@ export interface NetbootServer {
   http: HttpServer;
   tftp: TftpServer;
   dhcp?: DhcpServer;
+  /** Machines seen installed: their scripts boot the local disk (STATE_DIR/installed.json). */
+  installs: InstallMarks;
+  /** Whether the server serves Talos configs (GET /talos/config, talos.config= in scripts). */
+  talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
   close(): Promise<void>;
@@ -122,6 +148,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   }
   const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
   const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   let httpBase = `http://${serverIp}:${config.httpPort}`;
   const metrics = createMetrics();
   let dhcp: DhcpServer | undefined;
@@ -129,6 +156,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     nameForMac: (mac) => findMachine(spec, { mac })?.name,
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
+  // Rendered before binding any port: a spec or bundle that cannot render stops here.
+  const zt = await zeroTouch(loaded, opts, { stateDir, progress, leasedMac: (ip) => dhcp?.macForIp(ip), dhcpFull: config.dhcp.mode === 'full', log });
+  warnings.push(...zt.warnings);
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -140,7 +170,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
-      resolveBoot: (client) => resolveBoot(spec, client),
+      resolveBoot: (client) => zt.decorate(resolveBoot(spec, client), client),
       assets: config.assets,
       ipxe: config.ipxe,
       metrics,
@@ -149,6 +179,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       httpBase: config.httpPort ? httpBase : undefined,
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
+      log,
+      ...(zt.route ? { talosConfig: zt.route } : {}),
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -181,6 +213,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       http,
       tftp,
       dhcp,
+      installs: zt.installs,
+      talosConfig: zt.serving,
       warnings,
       close: closeAll,
     };

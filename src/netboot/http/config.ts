@@ -7,6 +7,7 @@ import { noEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import type { MachineProgress } from '../progress/index.js';
 import type { BootPlan, ClientIdentity } from '../render/index.js';
+import type { HttpRequest, HttpResponse } from './exchange.js';
 
 export interface HttpServerOptions {
   address: string;
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Where operational lines go (a limit refusing connections); default stderr. */
   log?(line: string): void;
+  /** GET /talos/config (http/talos-config.ts); absent: that path is 404. */
+  talosConfig?(req: HttpRequest): HttpResponse;
 }
 
 /** What one client, and all of them, may hold of the server. */
@@ -79,6 +82,7 @@ export interface HttpConfig {
   machines(): MachineProgress[];
   readonly limits: HttpLimits;
   log(line: string): void;
+  readonly talosConfig?: (req: HttpRequest) => HttpResponse;
 }
 
 export function httpConfig(opts: HttpServerOptions): HttpConfig {
@@ -96,5 +100,6 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     machines: machines ? () => machines() : () => [],
     limits: { ...HTTP_LIMITS, ...opts.limits },
     log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
+    ...(opts.talosConfig ? { talosConfig: opts.talosConfig } : {}),
   };
 }

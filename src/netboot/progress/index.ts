@@ -4,7 +4,7 @@
  */
 import type { BootEvent, BootEvents } from '../events.js';
 
-export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd';
+export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd' | 'config' | 'local-boot';
 
 export interface ProgressStep {
   step: StepName;
@@ -183,6 +183,19 @@ export class ProgressTracker implements BootEvents {
         m.state = kind === 'initrd' ? `got initrd ${e.file}` : `got ${e.file}`;
         break;
       }
+      case 'talos-config':
+        // Size and machine only: the config itself carries secrets and never reaches progress.
+        step('config', { file: e.file, bytes: e.bytes });
+        m.state = 'Talos config fetched';
+        break;
+      case 'talos-config-refused':
+        error(`Talos config refused to ${e.ip ?? '?'}: ${e.detail ?? 'forbidden'}`);
+        m.state = 'Talos config refused';
+        break;
+      case 'local-boot':
+        step('local-boot', { file: e.file });
+        m.state = 'installed: booting from disk';
+        break;
       case 'http-asset-abort':
         m.active = m.active.filter((a) => a.file !== e.file);
         error(`HTTP ${e.file}: ${e.detail ?? 'aborted'}`);
