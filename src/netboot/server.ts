@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.js';
+import { RunEventBus } from '../pipeline/events.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
@@ -23,11 +24,15 @@ export interface NetbootServeOptions extends ServerOverrides {
   dhcpPort?: number;
   /** DHCP client port (tests); default 68. */
   dhcpClientPort?: number;
+  /** The run's event stream (`hearth up` passes its own); machines' progress goes onto it, the dashboard reads it. */
+  bus?: RunEventBus;
 }
 
 export interface NetbootServer {
   config: ServerConfig & { serverIp: string; netmask: string; stateDir: string; httpBase: string };
   progress: ProgressTracker;
+  /** Every boot event and machine timeline change, as RunEvents (the dashboard at / streams it). */
+  bus: RunEventBus;
   metrics: NetbootMetrics;
   http: HttpServer;
   tftp: TftpServer;
@@ -106,6 +111,17 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
   return warnings;
 }
 
+/**
+ * Puts what the tracker sees on the bus: each boot event (not the per-second download progress)
+ * and the machine's timeline after it, copied (the tracker keeps changing its own).
+ */
+export function publishProgress(progress: ProgressTracker, bus: RunEventBus): () => void {
+  return progress.onChange((m, e) => {
+    if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e } });
+    bus.emit({ type: 'machine', at: e.at, machine: structuredClone(m) });
+  });
+}
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -129,7 +145,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     nameForMac: (mac) => findMachine(spec, { mac })?.name,
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
-  const closers: (() => Promise<void>)[] = [];
+  const bus = opts.bus ?? new RunEventBus();
+  const unpublish = publishProgress(progress, bus);
+  const closers: (() => Promise<void>)[] = [async () => void unpublish()];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
@@ -149,6 +167,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       httpBase: config.httpPort ? httpBase : undefined,
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
+      bus,
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -177,6 +196,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     return {
       config: { ...config, httpPort: http.port, tftpPort: tftp.port, serverIp, netmask, stateDir, httpBase },
       progress,
+      bus,
       metrics,
       http,
       tftp,

@@ -36,7 +36,7 @@ export async function serve(opts: { file: string; interface?: string; address?: 
   const c = srv.config;
   say(
     `hearth netboot: serving on ${c.interface ?? c.serverIp} (${c.serverIp}): DHCP ${c.dhcp.mode}, TFTP :${srv.tftp.port}, HTTP ${c.httpBase} ` +
-      `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
+      `(dashboard ${c.httpBase}/, metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
   );
   const live = Boolean(process.stderr.isTTY) && !opts.log;
   let view: LiveView | undefined;
@@ -48,7 +48,8 @@ export async function serve(opts: { file: string; interface?: string; address?: 
     }).start();
     srv.progress.onChange(() => view!.invalidate());
   } else {
-    srv.progress.onChange((m, e) => say(logLine(m, e)));
+    // A download's per-second progress is for the dashboard's live rates, not for the log.
+    srv.progress.onChange((m, e) => void (e.kind !== 'http-asset-progress' && say(logLine(m, e))));
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -2,11 +2,13 @@
  * The HTTP server's options (its ports to the rest of hearth), and the complete config the
  * server and its route handlers are built from.
  */
+import type { RunEventBus } from '../../pipeline/events.js';
 import type { BootEvents } from '../events.js';
 import { noEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import type { MachineProgress } from '../progress/index.js';
 import type { BootPlan, ClientIdentity } from '../render/index.js';
+import { SSE_DEFAULTS, type SseOptions } from './sse.js';
 
 export interface HttpServerOptions {
   address: string;
@@ -27,6 +29,10 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Where operational lines go (a limit refusing connections); default stderr. */
   log?(line: string): void;
+  /** The run's events, streamed to the dashboard at /api/events (404 without). */
+  bus?: RunEventBus;
+  /** The event stream's heartbeat and bounds (defaults: SSE_DEFAULTS). */
+  sse?: Partial<SseOptions>;
 }
 
 /** What one client, and all of them, may hold of the server. */
@@ -79,6 +85,8 @@ export interface HttpConfig {
   machines(): MachineProgress[];
   readonly limits: HttpLimits;
   log(line: string): void;
+  readonly bus: RunEventBus | undefined;
+  readonly sse: SseOptions;
 }
 
 export function httpConfig(opts: HttpServerOptions): HttpConfig {
@@ -96,5 +104,7 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     machines: machines ? () => machines() : () => [],
     limits: { ...HTTP_LIMITS, ...opts.limits },
     log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
+    bus: opts.bus,
+    sse: { ...SSE_DEFAULTS, ...opts.sse },
   };
 }
