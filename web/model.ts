@@ -154,11 +154,12 @@ export function timeline(m: MachineProgress | undefined, talos: TalosEvent | und
         : cell('initrd', 'waiting')),
   ];
   const phase = talos?.phase;
-  const at = PHASES.indexOf(phase as TalosPhase);
+  // Where the machine is; after a failure, the furthest phase it had reached.
+  const at = phase === 'failed' ? Math.max(-1, ...[...(times?.keys() ?? [])].map((p) => PHASES.indexOf(p))) : PHASES.indexOf(phase as TalosPhase);
   let failedShown = false;
   for (const c of TALOS_CELLS) {
     const doneAt = PHASES.slice(PHASES.indexOf(c.doneFrom)).map((p) => times?.get(p)).find((t) => t !== undefined);
-    if (phase !== undefined && at >= PHASES.indexOf(c.doneFrom)) cells.push(cell(c.key, 'done', { after: doneAt !== undefined ? (doneAt - first) / 1000 : undefined }));
+    if (at >= 0 && at >= PHASES.indexOf(c.doneFrom)) cells.push(cell(c.key, 'done', { after: doneAt !== undefined ? (doneAt - first) / 1000 : undefined }));
     else if (phase === 'failed' && !failedShown) {
       failedShown = true;
       cells.push(cell(c.key, 'failed', { note: talos?.detail }));

@@ -34,12 +34,14 @@ export function dashboardDir(from = path.dirname(fileURLToPath(import.meta.url))
   return undefined;
 }
 
-/** A handler per dashboard path, reading the files from `dir` (default: the package's) once. */
-export function dashboardRoutes(dir: string | undefined = dashboardDir()): Map<string, () => HttpResponse> {
+/** A handler per dashboard path, reading the files from the directory `find` names (default: the package's) once. */
+export function dashboardRoutes(find: () => string | undefined = dashboardDir): Map<string, () => HttpResponse> {
   const cache = new Map<string, string>();
   const routes = new Map<string, () => HttpResponse>();
+  let dir: string | undefined;
   for (const [urlPath, { file, type }] of Object.entries(DASHBOARD_FILES)) {
     routes.set(urlPath, () => {
+      dir ??= find();
       if (!dir) return text(503, 'the dashboard is not built (npm run build)\n');
       let body = cache.get(file);
       if (body === undefined) {
