@@ -6,9 +6,12 @@
  * (a CSP that allows this server only) and the answer when the dashboard is not built.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dashboardRoutes } from '../../src/netboot/http/dashboard.js';
+import { dashboardDir, dashboardRoutes } from '../../src/netboot/http/dashboard.js';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker, type MachineProgress } from '../../src/netboot/progress/index.js';
@@ -17,6 +20,7 @@ import { publishProgress } from '../../src/netboot/server.js';
 import { RunEventBus, type RunEvent } from '../../src/pipeline/events.js';
 import { contractFor } from '../../src/talos/contract.js';
 import { generateSecrets, serializeSecrets, type SecretsBundle } from '../../src/talos/secrets.js';
+import { ROOT } from '../helpers/cli.js';
 import { loopbackHttp, makeTree, specFrom, SPEC_YAML, type Tree } from '../netboot/lib.js';
 
 const CP1 = '52:54:00:00:00:01';
@@ -109,6 +113,16 @@ describe('dashboard: no secrets', () => {
     const js = await (await fetch(`${srv.url}/dashboard.js`)).text();
     assert.match(js, /api\/events/);
     assert.doesNotMatch(js, /https?:\/\/(?!www\.w3\.org)/, 'the script fetches nothing from another origin');
+  });
+
+  it('finds the built files from the compiled tree and from the bundled CLI, never above dist/', () => {
+    const built = path.join(ROOT, 'dist', 'dashboard');
+    assert.equal(dashboardDir(path.join(ROOT, 'dist', 'src', 'netboot', 'http')), built);
+    assert.equal(dashboardDir(path.join(ROOT, 'dist', 'cli', 'chunks')), built);
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'hearth-dash-'));
+    mkdirSync(path.join(empty, 'dist', 'cli'), { recursive: true });
+    assert.equal(dashboardDir(path.join(empty, 'dist', 'cli')), undefined);
+    rmSync(empty, { recursive: true, force: true });
   });
 
   it('answers 503 with a one-line reason when the dashboard is not built', () => {

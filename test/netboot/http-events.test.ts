@@ -210,6 +210,19 @@ describe('/api/events over loopback', () => {
     await until('all streams released', () => srv.stats().connections === 0);
   });
 
+  it('keeps a quiet stream open past the send timeout with its heartbeats', async () => {
+    const tree2 = makeTree();
+    const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), bus: new RunEventBus(), limits: { sendTimeoutMs: 300 }, sse: { heartbeatMs: 50 } }));
+    const a = await connect(srv2.url);
+    let closed = false;
+    a.res.on('close', () => (closed = true));
+    await until('heartbeats over three send timeouts', () => (a.text().match(/: heartbeat/g) ?? []).length >= 18);
+    assert.equal(closed, false, 'the stream is still open');
+    a.req.destroy();
+    await srv2.close();
+    tree2.cleanup();
+  });
+
   it('ends open streams when the server closes', async () => {
     const tree2 = makeTree();
     const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), bus }));

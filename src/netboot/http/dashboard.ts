@@ -23,12 +23,12 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
  * dist/cli/chunks/ when bundled into the CLI; both are below dist/.
  */
 export function dashboardDir(from = path.dirname(fileURLToPath(import.meta.url))): string | undefined {
-  let dir = from;
-  for (let i = 0; i < 6; i++) {
+  // Up to and including the nearest directory named dist (never past it).
+  for (let dir = from, i = 0; i < 6; i++) {
     const candidate = path.join(dir, 'dashboard');
     if (existsSync(path.join(candidate, 'index.html')) && existsSync(path.join(candidate, 'dashboard.js'))) return candidate;
     const up = path.dirname(dir);
-    if (up === dir) break;
+    if (path.basename(dir) === 'dist' || up === dir) break;
     dir = up;
   }
   return undefined;
