@@ -62,6 +62,11 @@ describe('dashboard: the page across a dropped event stream', { skip: chromiumUn
     progress.emit({ kind: 'dhcp-ack', at: t0 + 5, mac: CP1, ip: '127.0.0.1' });
     await until('the DHCP cell done', async () => (await cellStates(page, 'cp1')).dhcp === 'done');
     assert.equal((await cellStates(page, 'cp1')).kernel, 'waiting');
+    // A download under way (as the HTTP server reports it each second): the cell shows the bytes so far and the rate.
+    progress.emit({ kind: 'http-asset-start', at: t0 + 10, ip: '127.0.0.1', file: 'vmlinuz', bytes: 300_001, detail: 'kernel' });
+    progress.emit({ kind: 'http-asset-progress', at: t0 + 20, ip: '127.0.0.1', file: 'vmlinuz', bytes: 150_000, detail: 'kernel' });
+    await until('the kernel under way', async () => (await cellStates(page, 'cp1')).kernel === 'active');
+    assert.match((await page.textContent('[data-machine="cp1"] [data-step="kernel"]')) ?? '', /146 KiB · .*\/s/);
   });
 
   it('resumes with Last-Event-ID after the stream drops, and shows what happened meanwhile', async () => {
