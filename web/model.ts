@@ -36,13 +36,16 @@ export function emptyState(): DashState {
   return { lastId: 0, machines: new Map(), talos: new Map(), talosTimes: new Map(), components: new Map(), stages: new Map(), feed: [] };
 }
 
-/** A line for the feed, or undefined for events that only update state (machine snapshots). */
-export function feedLine(e: RunEvent): Omit<FeedLine, 'id' | 'at'> | undefined {
+/**
+ * A line for the feed, or undefined for events that only update state (machine snapshots).
+ * `nameOf` gives machines[].name for a MAC, when known.
+ */
+export function feedLine(e: RunEvent, nameOf: (mac: string) => string | undefined = () => undefined): Omit<FeedLine, 'id' | 'at'> | undefined {
   switch (e.type) {
     case 'boot': {
       const b = e.boot;
       const bad = b.kind === 'dhcp-nak' || b.kind === 'dhcp-decline' || b.kind === 'tftp-error' || b.kind === 'http-asset-abort';
-      const parts = [b.mac ?? b.ip ?? '?', b.kind, b.file, b.bytes !== undefined ? fmtBytes(b.bytes) : undefined, b.detail];
+      const parts = [b.mac ?? b.ip ?? '?', b.mac ? nameOf(b.mac) : undefined, b.kind, b.file, b.bytes !== undefined ? fmtBytes(b.bytes) : undefined, b.detail];
       return { level: bad ? 'warn' : 'info', text: parts.filter(Boolean).join(' ') };
     }
     case 'talos':
@@ -71,7 +74,7 @@ export function apply(s: DashState, n: NumberedEvent): void {
     s.talosTimes.set(e.name, times);
   } else if (e.type === 'component') s.components.set(`${e.namespace}/${e.name}`, e);
   else if (e.type === 'stage') s.stages.set(e.stage, e);
-  const line = feedLine(e);
+  const line = feedLine(e, (mac) => s.machines.get(mac)?.name);
   if (line) {
     s.feed.push({ id: n.id, at: e.at, ...line });
     if (s.feed.length > FEED_MAX) s.feed.splice(0, s.feed.length - FEED_MAX);

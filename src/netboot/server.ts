@@ -112,13 +112,14 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
 }
 
 /**
- * Puts what the tracker sees on the bus: each boot event (not the per-second download progress)
- * and the machine's timeline after it, copied (the tracker keeps changing its own).
+ * Puts what the tracker sees on the bus: the machine's timeline after each change, copied (the
+ * tracker keeps changing its own), then the boot event with the MAC it was tied to (not the
+ * per-second download progress).
  */
 export function publishProgress(progress: ProgressTracker, bus: RunEventBus): () => void {
   return progress.onChange((m, e) => {
-    if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e } });
     bus.emit({ type: 'machine', at: e.at, machine: structuredClone(m) });
+    if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e, mac: m.mac } });
   });
 }
 

@@ -52,7 +52,7 @@ describe('dashboard model', () => {
     assert.equal(row.mac, CP1);
     // The per-second progress is in the machine's snapshot, not a line in the feed.
     assert.ok(!state.feed.some((l) => /progress/.test(l.text)), state.feed.map((l) => l.text).join('\n'));
-    assert.ok(state.feed.some((l) => /http-asset-done vmlinuz/.test(l.text)));
+    assert.ok(state.feed.some((l) => l.text === `${CP1} cp1 http-asset-done vmlinuz 9.5 MiB kernel`), state.feed.map((l) => l.text).join('\n'));
   });
 
   it('maps Talos phases onto config fetched, installing and running, with the time each was reached', () => {
