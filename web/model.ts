@@ -166,7 +166,10 @@ export function timeline(m: MachineProgress | undefined, talos: TalosEvent | und
     else if (phase === 'failed' && !failedShown) {
       failedShown = true;
       cells.push(cell(c.key, 'failed', { note: talos?.detail }));
-    } else if (phase !== undefined && c.activeIn.includes(phase)) cells.push(cell(c.key, 'active', { note: talos?.detail }));
+    } else if (phase !== undefined && c.activeIn.includes(phase)) {
+      const since = times?.get(phase);
+      cells.push(cell(c.key, 'active', { note: talos?.detail, after: since !== undefined ? (since - first) / 1000 : undefined }));
+    }
     else cells.push(cell(c.key, 'waiting'));
   }
   return cells;

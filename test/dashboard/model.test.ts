@@ -68,6 +68,7 @@ describe('dashboard model', () => {
     assert.equal(cells(state, 'cp1').config!.after, 30);
     talos('installing', T0 + 40_000);
     assert.deepEqual(states(), ['done', 'active', 'waiting']);
+    assert.equal(cells(state, 'cp1').installing!.after, 40, 'under way since it began installing');
     talos('rebooting', T0 + 90_000);
     assert.deepEqual(states(), ['done', 'done', 'active']);
     assert.equal(cells(state, 'cp1').installing!.after, 90);
