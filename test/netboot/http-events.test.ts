@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import type { BootEvent } from '../../src/netboot/events.js';
 import type { MachineProgress } from '../../src/netboot/progress/index.js';
 import type { HttpRequest } from '../../src/netboot/http/exchange.js';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
@@ -219,6 +220,30 @@ describe('/api/events over loopback', () => {
     await until('heartbeats over three send timeouts', () => (a.text().match(/: heartbeat/g) ?? []).length >= 18);
     assert.equal(closed, false, 'the stream is still open');
     a.req.destroy();
+    await srv2.close();
+    tree2.cleanup();
+  });
+
+  it('reports a download under way with the bytes sent so far (the live rate)', async () => {
+    const tree2 = makeTree({ big: 24 * 1024 * 1024 });
+    const seen: BootEvent[] = [];
+    const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), events: { emit: (e) => void seen.push(e) } }));
+    await new Promise<void>((resolve, reject) => {
+      http.get(`${srv2.url}/assets/big`, { agent: false }, (res) => {
+        // Take the first chunk, then stop reading for longer than the report interval.
+        res.once('data', () => {
+          res.pause();
+          setTimeout(() => res.resume(), 1500);
+        });
+        res.on('data', () => undefined);
+        res.on('end', resolve);
+      }).on('error', reject);
+    });
+    await until('the download to finish', () => seen.some((e) => e.kind === 'http-asset-done'));
+    const progress = seen.filter((e) => e.kind === 'http-asset-progress');
+    assert.ok(progress.length >= 1, seen.map((e) => e.kind).join(' '));
+    for (const e of progress) assert.ok(e.file === 'big' && e.bytes! > 0 && e.bytes! < 24 * 1024 * 1024, JSON.stringify(e));
+    assert.deepEqual(seen.map((e) => e.kind).filter((k) => k !== 'http-asset-progress'), ['http-asset-start', 'http-asset-done']);
     await srv2.close();
     tree2.cleanup();
   });
