@@ -118,7 +118,9 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
  */
 export function publishProgress(progress: ProgressTracker, bus: RunEventBus): () => void {
   return progress.onChange((m, e) => {
-    bus.emit({ type: 'machine', at: e.at, machine: structuredClone(m) });
+    // Steps are never changed once recorded; downloads under way are (their bytes so far).
+    const snapshot = { ...m, steps: m.steps.slice(), active: m.active.map((a) => ({ ...a })), errors: m.errors.slice() };
+    bus.emit({ type: 'machine', at: e.at, machine: snapshot });
     if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e, mac: m.mac } });
   });
 }

@@ -61,7 +61,8 @@ export class RunEventBus {
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
     this.history.push(numbered);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    // Trimmed in batches (at least the last HISTORY are kept): one splice per HISTORY events, not a move of all of them per event.
+    if (this.history.length >= 2 * HISTORY) this.history.splice(0, this.history.length - HISTORY);
     if (event.type === 'machine') this.machines.set(event.machine.mac, numbered);
     else if (event.type === 'talos') this.talos.set(event.name, numbered);
     else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);

@@ -101,7 +101,7 @@ describe('dashboard: the page across a dropped event stream', { skip: chromiumUn
     relay.hold(true);
     relay.cut();
     await until('the page to notice', async () => (await link()) === 'reconnecting');
-    for (let i = 0; i < 1200; i++) bus.emit({ type: 'log', at: Date.now(), level: 'info', message: `filler ${i}` });
+    for (let i = 0; i < 2500; i++) bus.emit({ type: 'log', at: Date.now(), level: 'info', message: `filler ${i}` });
     bus.emit({ type: 'talos', at: Date.now(), name: 'cp1', phase: 'installing', address: '192.0.2.11' });
     bus.emit({ type: 'component', at: Date.now(), name: 'cilium', namespace: 'kube-system', state: 'ready', dependsOn: [] });
     bus.emit({ type: 'component', at: Date.now(), name: 'ingress', namespace: 'platform', state: 'progressing', waitingFor: 'cilium', dependsOn: ['cilium'] });
@@ -119,7 +119,7 @@ describe('dashboard: the page across a dropped event stream', { skip: chromiumUn
     assert.deepEqual(order, ['cilium', 'ingress']);
     assert.match((await page.textContent('[data-component="ingress"]')) ?? '', /waiting for cilium/);
     const feed = (await page.textContent('.feed')) ?? '';
-    assert.match(feed, /filler 1199/);
+    assert.match(feed, /filler 2499/);
     assert.doesNotMatch(feed, /filler 5\b/, 'the feed holds the latest events, not the dropped ones');
   });
 

@@ -95,7 +95,7 @@ describe('/api/events without sockets', () => {
   it('an id the history no longer reaches, or one from another server process, starts the client over', () => {
     const bus = new RunEventBus();
     bus.emit({ type: 'component', at: 1, name: 'cilium', namespace: 'kube-system', state: 'ready', dependsOn: [] });
-    for (let i = 0; i < 1500; i++) bus.emit({ type: 'machine', at: 10 + i, machine: machine('52:54:00:00:00:01', `s${i}`, 10 + i) });
+    for (let i = 0; i < 2500; i++) bus.emit({ type: 'machine', at: 10 + i, machine: machine('52:54:00:00:00:01', `s${i}`, 10 + i) });
     const old = open(bus, { 'last-event-id': '2' }, { recent: 10 });
     const f = old.frames();
     assert.equal(f[0]!.event, 'reset');

@@ -100,6 +100,7 @@ async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip
 
 /** Runs a stream body until the client or the stream ends it (the send timeout still applies). */
 function sendStream(res: http.ServerResponse, stream: StreamBody): void {
+  if (res.destroyed) return;
   res.flushHeaders();
   const stop = stream({ write: (chunk) => void res.write(chunk), buffered: () => res.writableLength, end: () => res.end() });
   res.once('close', stop);

@@ -27,9 +27,17 @@ export interface SseOptions {
 
 export const SSE_DEFAULTS: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1 << 20, retryMs: 2_000, recent: 100 };
 
+/** Frames already made, per event: every open stream sends the same text. */
+const frames = new WeakMap<NumberedEvent, string>();
+
 /** One event as an SSE frame. JSON has no raw newlines, so `data:` is one line. */
 export function frame(e: NumberedEvent): string {
-  return `id: ${e.id}\ndata: ${JSON.stringify(publicEvent(e.event))}\n\n`;
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.id}\ndata: ${JSON.stringify(publicEvent(e.event))}\n\n`;
+    frames.set(e, f);
+  }
+  return f;
 }
 
 /** The id a client resumes after: Last-Event-ID (a reconnecting EventSource), else 0. */
