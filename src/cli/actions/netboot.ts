@@ -47,10 +47,13 @@ export async function serve(opts: { file: string; interface?: string; address?: 
       const lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1);
       return lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
     }).start();
-    srv.progress.onChange(() => view!.invalidate());
+    srv.bus.subscribe(() => view!.invalidate());
   } else {
-    // A download's per-second progress is for the dashboard's live rates, not for the log.
-    srv.progress.onChange((m, e) => void (e.kind !== 'http-asset-progress' && say(logLine(m, e))));
+    // The log lines come from the run's event stream, like the dashboard's feed.
+    srv.bus.subscribe(({ event: e }) => {
+      const m = e.type === 'boot' && e.boot.mac ? srv.progress.get(e.boot.mac) : undefined;
+      if (m && e.type === 'boot') say(logLine(m, e.boot));
+    });
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
