@@ -13,10 +13,14 @@ export function chromiumUnavailable(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian package chromium; CI installs it from .ci/apt-packages)`;
 }
 
-/** Launches headless Chromium; `wrapper` is an executable that runs it (e.g. inside a network namespace). */
-export async function launch(wrapper = CHROMIUM): Promise<Browser> {
+/**
+ * Launches headless Chromium; `wrapper` is an executable that runs it (e.g. inside a network
+ * namespace). Only the `server` address resolves: Chromium's own background services reach nothing.
+ */
+export async function launch(server: string, wrapper = CHROMIUM): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: wrapper, headless: true, args: ['--no-sandbox', '--disable-gpu'], timeout: 60_000 });
+  const args = ['--no-sandbox', '--disable-gpu', `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${server}`, '--disable-background-networking', '--disable-component-update'];
+  return chromium.launch({ executablePath: wrapper, headless: true, args, timeout: 60_000 });
 }
 
 /**

@@ -85,7 +85,7 @@ describe('dashboard in Chromium while a QEMU VM network-boots', { skip: skip ?? 
     const wrapper = path.join(tmp, 'chromium-in-netns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ${ns.argv([CHROMIUM]).join(' ')} "$@"\n`);
     chmodSync(wrapper, 0o755);
-    browser = await launch(wrapper);
+    browser = await launch('192.0.2.1', wrapper);
     ({ page, requests } = await openDashboard(browser, 'http://192.0.2.1:8080/'));
     await until('the event stream', async () => (await page.getAttribute('[data-link]', 'data-link')) === 'live');
     await page.evaluate(RECORDER);

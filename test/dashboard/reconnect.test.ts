@@ -44,7 +44,7 @@ describe('dashboard: the page across a dropped event stream', { skip: chromiumUn
     srv = await startHttp(loopbackHttp(tree, spec, { metrics: createMetrics(), events: progress, macForIp: (ip) => progress.macForIp(ip), bus, sse: { retryMs: 300 } }));
     relay = new Relay({ host: '127.0.0.1', port: srv.port });
     await relay.start();
-    browser = await launch();
+    browser = await launch('127.0.0.1');
     ({ page, requests, errors } = await openDashboard(browser, `http://127.0.0.1:${relay.port}/`));
   });
   after(async () => {
