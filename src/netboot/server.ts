@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.js';
+import { RunEventBus } from '../pipeline/events.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
@@ -45,11 +46,15 @@ export interface NetbootServeOptions extends ServerOverrides {
   talosInputs?: TalosInputs;
   /** Where refusals and other operational lines go; default stderr. */
   log?(line: string): void;
+  /** The run's event stream (`hearth up` passes its own); machines' progress goes onto it, the dashboard reads it. */
+  bus?: RunEventBus;
 }
 
 export interface NetbootServer {
   config: ServerConfig & { serverIp: string; netmask: string; stateDir: string; httpBase: string };
   progress: ProgressTracker;
+  /** Every boot event and machine timeline change, as RunEvents (the dashboard at / streams it). */
+  bus: RunEventBus;
   metrics: NetbootMetrics;
   http: HttpServer;
   tftp: TftpServer;
@@ -132,6 +137,20 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
   return warnings;
 }
 
+/**
+ * Puts what the tracker sees on the bus: the machine's timeline after each change, copied (the
+ * tracker keeps changing its own), then the boot event with the MAC it was tied to (not the
+ * per-second download progress).
+ */
+export function publishProgress(progress: ProgressTracker, bus: RunEventBus): () => void {
+  return progress.onChange((m, e) => {
+    // Steps are never changed once recorded; downloads under way are (their bytes so far).
+    const snapshot = { ...m, steps: m.steps.slice(), active: m.active.map((a) => ({ ...a })), errors: m.errors.slice() };
+    bus.emit({ type: 'machine', at: e.at, machine: snapshot });
+    if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e, mac: m.mac } });
+  });
+}
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -159,7 +178,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   // Rendered before binding any port: a spec or bundle that cannot render stops here.
   const zt = await zeroTouch(loaded, opts, { stateDir, progress, leasedMac: (ip) => dhcp?.macForIp(ip), dhcpFull: config.dhcp.mode === 'full', log });
   warnings.push(...zt.warnings);
-  const closers: (() => Promise<void>)[] = [];
+  const bus = opts.bus ?? new RunEventBus();
+  const unpublish = publishProgress(progress, bus);
+  const closers: (() => Promise<void>)[] = [async () => void unpublish()];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
@@ -181,6 +202,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       machines: () => progress.list(),
       log,
       ...(zt.route ? { talosConfig: zt.route } : {}),
+      bus,
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -209,6 +231,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     return {
       config: { ...config, httpPort: http.port, tftpPort: tftp.port, serverIp, netmask, stateDir, httpBase },
       progress,
+      bus,
       metrics,
       http,
       tftp,

@@ -67,9 +67,10 @@ export async function serve(opts: ServeOpts): Promise<void> {
   });
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
+  srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });
   say(
     `hearth netboot: serving on ${c.interface ?? c.serverIp} (${c.serverIp}): DHCP ${c.dhcp.mode}, TFTP :${srv.tftp.port}, HTTP ${c.httpBase} ` +
-      `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). ` +
+      `(dashboard ${c.httpBase}/, metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). ` +
       `Talos configs: ${srv.talosConfig ? `served at ${c.httpBase}/talos/config${opts.configOnce ? ', once per boot' : ''}` : 'off'}. Ctrl-C stops.`,
   );
   if (live) {
@@ -78,10 +79,14 @@ export async function serve(opts: ServeOpts): Promise<void> {
       const lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1);
       return [...lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l)), ...notices.map((l) => paint('dim', l))];
     }).start();
-    srv.progress.onChange(() => view!.invalidate());
+    srv.bus.subscribe(() => view!.invalidate());
   } else {
-    // A refusal already has its own line (naming the requester) from the server.
-    srv.progress.onChange((m, e) => e.kind !== 'talos-config-refused' && say(logLine(m, e)));
+    // The log lines come from the run's event stream, like the dashboard's feed.
+    srv.bus.subscribe(({ event: e }) => {
+      const m = e.type === 'boot' && e.boot.mac ? srv.progress.get(e.boot.mac) : undefined;
+      // A refusal already has its own line (naming the requester) from the server.
+      if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') say(logLine(m, e.boot));
+    });
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

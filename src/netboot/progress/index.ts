@@ -35,7 +35,7 @@ export interface MachineProgress {
   state: string;
   steps: ProgressStep[];
   /** Downloads under way (file -> start time), so the table can show them. */
-  active: { file: string; since: number; bytes?: number }[];
+  active: { file: string; since: number; bytes?: number; sent?: number; kind?: string }[];
   /** The latest errors, oldest first (at most `maxErrors`; `errorCount` counts them all). */
   errors: string[];
   /** Errors seen in all, also those no longer in `errors`. */
@@ -156,7 +156,7 @@ export class ProgressTracker implements BootEvents {
         if (e.kind !== 'dhcp-release') error(`${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
         break;
       case 'tftp-start':
-        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes });
+        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: 'bootfile' });
         m.state = `TFTP ${e.file}`;
         break;
       case 'tftp-done':
@@ -174,7 +174,7 @@ export class ProgressTracker implements BootEvents {
         m.state = `script ${e.file}`;
         break;
       case 'http-asset-start':
-        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes });
+        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: e.detail });
         m.state = `downloading ${e.file}`;
         break;
       case 'http-asset-done': {
@@ -196,6 +196,11 @@ export class ProgressTracker implements BootEvents {
         step('local-boot', { file: e.file });
         m.state = 'installed: booting from disk';
         break;
+      case 'http-asset-progress': {
+        const a = m.active.find((x) => x.file === e.file);
+        if (a) a.sent = e.bytes;
+        break;
+      }
       case 'http-asset-abort':
         m.active = m.active.filter((a) => a.file !== e.file);
         error(`HTTP ${e.file}: ${e.detail ?? 'aborted'}`);
