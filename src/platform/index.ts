@@ -14,4 +14,4 @@ export { fluxManifestsFromFile, fluxManifestsFromRelease } from './flux.js';
 export { expectedReleases, installPlatform } from './install.js';
 export { clientFromKubeconfig, type KubeClient } from './kube/client.js';
 export { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from './status.js';
-export { listReleases, watchReleases } from './watch.js';
+export { listReleases, followReleases, type FollowOptions } from './watch.js';

@@ -111,8 +111,10 @@ test('the KubeClient over the double: get (404 -> undefined), list with a label 
     api.compactedRv = api.resourceVersion;
     const expired: { type: string; code?: number }[] = [];
     const h2 = await kube.watch('v1', 'Namespace', { resourceVersion: '1' }, (type, o) => expired.push({ type, code: (o as unknown as { code?: number }).code }));
-    await h2.done;
-    assert.deepEqual(expired, [{ type: 'ERROR', code: 410 }]);
+    const end = await h2.done;
+    assert.deepEqual(expired, [], 'the ERROR event ends the watch instead of reaching the handler');
+    assert.equal(end.error?.code, 410);
+    assert.equal(end.error?.reason, 'Expired');
 
     api.errors.push({ match: (m, o) => m === 'PATCH' && o.name === 'd', error: { code: 403, reason: 'Forbidden', message: 'namespaces "d" is forbidden' } });
     await assert.rejects(kube.apply(ns('d') as KubeObject, { fieldManager: 'hearth', force: false }), (e: unknown) => e instanceof KubeApiError && e.code === 403 && e.reason === 'Forbidden');

@@ -31,6 +31,34 @@ test('release states: Ready for the current generation, stalled or retries exhau
   assert.equal(releaseState(hr('a', 'n', [])), 'progressing');
 });
 
+test("helm-controller's condition sequences, step by step", () => {
+  // As helm-controller v2 reports an install that is retried and then given up (api/v2 condition
+  // reasons; Stalled/RetriesExceeded from its atomic release reconciler), then one that succeeds.
+  const progressing = { type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'Fulfilling prerequisites', observedGeneration: 2 };
+  const steps: [string, unknown[], Record<string, unknown>, string, string | undefined][] = [
+    ['new, not yet seen', [], {}, 'progressing', 'waiting for helm-controller to reconcile it'],
+    ['reconciling', [progressing, { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: 'Reconciliation in progress', observedGeneration: 2 }], {}, 'progressing', 'Progressing: Reconciliation in progress'],
+    ['install failed, retries left', [progressing, { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'Helm install failed: timed out waiting for the condition', observedGeneration: 2 }], { installFailures: 1 }, 'progressing', 'InstallFailed: Helm install failed: timed out waiting for the condition'],
+    [
+      'retries exceeded',
+      [
+        { type: 'Stalled', status: 'True', reason: 'RetriesExceeded', message: 'Failed to install after 3 attempt(s)', observedGeneration: 2 },
+        { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'Helm install failed: timed out waiting for the condition', observedGeneration: 2 },
+      ],
+      { installFailures: 3 },
+      'failed',
+      'failed: InstallFailed: Helm install failed: timed out waiting for the condition; RetriesExceeded: Failed to install after 3 attempt(s)',
+    ],
+    ['fixed and installed', [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded', observedGeneration: 2 }, { type: 'Released', status: 'True', reason: 'InstallSucceeded', observedGeneration: 2 }], {}, 'ready', undefined],
+    ['spec changed, upgrade under way (Ready still True for the old generation)', [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded', observedGeneration: 1 }], { observedGeneration: 1 }, 'progressing', 'InstallSucceeded: Helm install succeeded'],
+  ];
+  for (const [what, conditions, extra, state, waitingFor] of steps) {
+    const row = releaseStatuses([hr('a', 'n', conditions, extra)], new Date('2026-01-01T00:01:00Z'))[0]!;
+    assert.equal(row.state, state, what);
+    assert.equal(row.waitingFor, waitingFor, what);
+  }
+});
+
 test('kubectl age format', () => {
   assert.equal(formatAge(45), '45s');
   assert.equal(formatAge(241), '4m1s');
