@@ -1,0 +1,85 @@
+/**
+ * Watches as kube-apiserver serves them (a JSON stream of {type, object}):
+ *  - resourceVersion unset or "0": the current state as ADDED events, then changes (never 410,
+ *    never the compacted history);
+ *  - resourceVersion N: the events after N, or one ERROR event 410 Expired when N is compacted;
+ *  - BOOKMARK events with the current resourceVersion when allowWatchBookmarks is set;
+ *  - label and field selectors; timeoutSeconds ends the stream.
+ */
+import type http from 'node:http';
+import type { Store } from './store.js';
+import type { Selector } from './selectors.js';
+import { apiVersionOf, clone, status, type ResourceInfo, type WatchEvent } from './types.js';
+
+interface Watcher {
+  res: ResourceInfo;
+  ns?: string;
+  selects: Selector;
+  out: http.ServerResponse;
+}
+
+export interface WatchRequest {
+  res: ResourceInfo;
+  ns?: string;
+  selects: Selector;
+  resourceVersion?: string;
+  bookmarks: boolean;
+  timeoutSeconds?: number;
+}
+
+export class Watches {
+  private readonly active = new Set<Watcher>();
+  bookmarkMs = 100;
+  constructor(private readonly store: Store) {
+    store.onEvent((e) => {
+      for (const w of this.active) this.send(w, e);
+    });
+  }
+
+  private send(w: Watcher, e: Pick<WatchEvent, 'type' | 'res' | 'obj'>): void {
+    if (e.res.plural !== w.res.plural || e.res.group !== w.res.group) return;
+    if (w.ns && e.obj.metadata.namespace !== w.ns) return;
+    if (!w.selects(e.obj)) return;
+    w.out.write(JSON.stringify({ type: e.type, object: { ...clone(e.obj), apiVersion: apiVersionOf(w.res) } }) + '\n');
+  }
+
+  serve(q: WatchRequest, req: http.IncomingMessage, out: http.ServerResponse): void {
+    out.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const w: Watcher = { res: q.res, ns: q.ns, selects: q.selects, out };
+    const rv = q.resourceVersion;
+    if (!rv || rv === '0') {
+      for (const { s } of this.store.list(q.res, q.ns)) this.send(w, { type: 'ADDED', res: s.res, obj: s.obj });
+    } else {
+      const from = Number(rv);
+      if (!Number.isInteger(from) || from < this.store.compactedRv) {
+        out.write(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${rv} (${this.store.compactedRv})`) }) + '\n');
+        out.end();
+        return;
+      }
+      for (const e of this.store.events) if (e.rv > from) this.send(w, e);
+    }
+    out.flushHeaders();
+    this.active.add(w);
+    const bookmark = q.bookmarks
+      ? setInterval(() => {
+          const object = { kind: q.res.kind, apiVersion: apiVersionOf(q.res), metadata: { resourceVersion: String(this.store.rv), creationTimestamp: null } };
+          out.write(JSON.stringify({ type: 'BOOKMARK', object }) + '\n');
+        }, this.bookmarkMs)
+      : undefined;
+    const timeout = q.timeoutSeconds ? setTimeout(() => out.end(), q.timeoutSeconds * 1000) : undefined;
+    const cleanup = () => {
+      clearInterval(bookmark);
+      clearTimeout(timeout);
+      this.active.delete(w);
+    };
+    out.on('close', cleanup);
+    out.on('finish', cleanup);
+    req.on('close', cleanup);
+  }
+
+  /** Ends every open watch (as an API server does on timeout or restart). */
+  closeAll(): void {
+    for (const w of this.active) w.out.end();
+    this.active.clear();
+  }
+}
