@@ -54,6 +54,7 @@ export function openapiV3Root(served: ResourceInfo[], hash: string): unknown {
   return { paths };
 }
 
+// the write operations' query parameters: kubectl validates on the server when PATCH declares fieldValidation
 const QUERY = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'].map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string' }, uniqueItems: true }));
 
 function definitionName(r: ResourceInfo): string {
@@ -70,8 +71,14 @@ export function openapiV3Doc(path: string, served: ResourceInfo[], crdSchemas: M
     const gvk = { group: r.group, version: r.version, kind: r.kind };
     const base = `/${gvPath(r)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}`;
     const ref = { $ref: `#/components/schemas/${definitionName(r)}` };
-    const op = (action: string) => ({ operationId: `${action}${r.kind}`, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, responses: { '200': { content: { 'application/json': { schema: ref } } } } });
-    paths[base] = { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, ...QUERY], get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
+    const op = (action: string) => ({
+      operationId: `${action}${r.kind}`,
+      parameters: action === 'get' ? [] : QUERY,
+      'x-kubernetes-action': action,
+      'x-kubernetes-group-version-kind': gvk,
+      responses: { '200': { content: { 'application/json': { schema: ref } } } },
+    });
+    paths[base] = { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
     const schema = (crdSchemas.get(`${r.group}/${r.version}/${r.kind}`) ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as Record<string, unknown>;
     schemas[definitionName(r)] = { ...schema, 'x-kubernetes-group-version-kind': [gvk] };
   }

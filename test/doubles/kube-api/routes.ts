@@ -13,7 +13,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { Registry } from './registry.js';
 import { fieldSelector, labelSelector } from './selectors.js';
 import type { Store } from './store.js';
-import { ApiError, apiVersionOf, clone, notFound, status, type InjectedError, type Obj, type RequestRecord, type ResourceInfo } from './types.js';
+import { ApiError, apiVersionOf, clone, isObj, notFound, status, type InjectedError, type Obj, type RequestRecord, type ResourceInfo } from './types.js';
 import type { Watches } from './watch.js';
 
 export interface RouteContext {
@@ -129,7 +129,10 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     if (injected) throw new ApiError(status(injected.error.code, injected.error.reason, injected.error.message));
     const warn = (w: string[]) => (w.length ? { warning: w.map((x) => `299 - ${JSON.stringify(x)}`).join(', ') } : undefined);
     if (method === 'DELETE') {
-      const r = ctx.objects.delete(info, objNs, objName!, body ? decode(body) : undefined, opts);
+      const options = body ? decode(body) : undefined;
+      // kubectl sends DeleteOptions in the body, dryRun included
+      const dryRun = opts.dryRun || (isObj(options) && Array.isArray(options.dryRun) && options.dryRun.includes('All'));
+      const r = ctx.objects.delete(info, objNs, objName!, options, { dryRun });
       return reply(r.code, r.body);
     }
     if (method === 'POST' || method === 'PUT') {

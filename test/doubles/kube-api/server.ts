@@ -75,6 +75,9 @@ export class FakeKubeApiServer {
   holdEstablish = false;
   /** How long the namespace controller waits between passes over a terminating namespace. */
   namespaceFinalizeDelayMs = 20;
+  /** When true, terminating namespaces stay Terminating until finalizeHeld() is called. */
+  holdNamespaceFinalization = false;
+  private readonly heldNamespaces = new Set<string>();
   url = '';
 
   constructor(private readonly opts: FakeKubeOptions = {}) {
@@ -226,6 +229,15 @@ export class FakeKubeApiServer {
     return held.length;
   }
 
+  /** Lets the namespace controller finish the namespaces held Terminating; returns how many. */
+  finalizeHeld(): number {
+    const held = [...this.heldNamespaces];
+    this.heldNamespaces.clear();
+    this.holdNamespaceFinalization = false;
+    for (const name of held) this.finalizeLater(name);
+    return held.length;
+  }
+
   private call<T>(fn: () => T): T {
     try {
       return fn();
@@ -278,6 +290,10 @@ export class FakeKubeApiServer {
 
   /** The namespace controller: passes over a terminating namespace until it is empty and gone. */
   private finalizeLater(name: string): void {
+    if (this.holdNamespaceFinalization) {
+      this.heldNamespaces.add(name);
+      return;
+    }
     this.later(this.namespaceFinalizeDelayMs, () => {
       if (!this.objs.finalizeNamespace(name)) this.finalizeLater(name);
     });
