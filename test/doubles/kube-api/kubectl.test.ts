@@ -61,6 +61,11 @@ test('apply --server-side: conflicts exit 1 with the server message, shared owne
   assert.equal(one.code, 1);
   assert.match(one.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.data\.a/);
   await ok(['apply', '--server-side', '--field-manager', 'other', '--force-conflicts', '-f', '-'], yaml(cm('ssa', 'c', { a: 'X' })));
+  // an object kubectl create made is owned by the Update manager "kubectl-create"
+  await ok(['create', '-f', '-'], yaml(cm('ssa', 'made', { a: '1' })));
+  const created = await k.run(['apply', '--server-side', '-f', '-'], yaml(cm('ssa', 'made', { a: '2' })));
+  assert.equal(created.code, 1);
+  assert.match(created.stderr, /Apply failed with 1 conflict: conflict with "kubectl-create" using v1: \.data\.a/);
   const got = JSON.parse(await ok(['get', 'cm', 'c', '-n', 'ssa', '-o', 'json', '--show-managed-fields']));
   assert.deepEqual(got.data, { a: 'X', b: '2' });
   const fields = Object.fromEntries(got.metadata.managedFields.map((m: { manager: string; fieldsV1: unknown }) => [m.manager, m.fieldsV1]));

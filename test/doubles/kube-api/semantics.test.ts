@@ -205,3 +205,67 @@ test('HTTPS: client certificates name user and groups, no certificate is 401 (no
     },
     { https: true, rbac: [{ groups: ['viewers'], verbs: ['list'], resources: ['namespaces'] }] },
   ));
+
+test('a watch with a selector sees objects enter (ADDED) and leave (DELETED) it', () =>
+  withApi(async (api) => {
+    await apply(api, '/api/v1/namespaces/a', ns('a', { team: 'x' }));
+    const rv = api.resourceVersion;
+    const events = watchEvents(api, `/api/v1/namespaces?watch=true&resourceVersion=${rv}&labelSelector=team%3Dy`, 2);
+    await new Promise((r) => setTimeout(r, 50));
+    await apply(api, '/api/v1/namespaces/a', ns('a', { team: 'y' }));
+    await apply(api, '/api/v1/namespaces/a', ns('a', { team: 'z' }));
+    assert.deepEqual((await events).map((e) => `${e.type} ${e.object.metadata.labels.team}`), ['ADDED y', 'DELETED z']);
+  }));
+
+test('custom resources: structural schemas prune what they lack, list-type map lists merge by their keys, set lists by value', () =>
+  withApi(async (api) => {
+    api.establishDelayMs = 0;
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Cluster',
+        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {
+                    type: 'object',
+                    properties: {
+                      parts: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' } } } },
+                      tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+                      free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    await apply(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com', crd);
+    for (let i = 0; i < 200 && !api.get('CustomResourceDefinition', 'gadgets.example.com')?.status; i++) await new Promise((r) => setTimeout(r, 10));
+    const p = '/apis/example.com/v1/gadgets/g';
+    const g = (spec: Json) => ({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' }, spec });
+    const first = await apply(api, p, g({ parts: [{ name: 'a', size: 1, colour: 'red' }], tags: ['x'], free: { any: { thing: 1 } }, extra: 1 }), 'one');
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.deepEqual(first.body.spec, { parts: [{ name: 'a', size: 1 }], tags: ['x'], free: { any: { thing: 1 } } }, 'colour and extra pruned, free kept');
+    const second = await apply(api, p, g({ parts: [{ name: 'b', size: 2 }], tags: ['y'] }), 'two');
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.deepEqual(second.body.spec.parts, [{ name: 'a', size: 1 }, { name: 'b', size: 2 }]);
+    assert.deepEqual(second.body.spec.tags, ['x', 'y']);
+    const mf = second.body.metadata.managedFields.find((m: Json) => m.manager === 'two').fieldsV1;
+    assert.deepEqual(mf, { 'f:spec': { 'f:parts': { 'k:{"name":"b"}': { '.': {}, 'f:name': {}, 'f:size': {} } }, 'f:tags': { 'v:"y"': {} } } });
+    const clash = await apply(api, p, g({ parts: [{ name: 'a', size: 5 }] }), 'two');
+    assert.equal(clash.status, 409);
+    assert.match(clash.body.message, /conflict with "one": \.spec\.parts\[name="a"\]\.size/);
+  }));

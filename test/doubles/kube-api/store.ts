@@ -42,9 +42,10 @@ export class Store {
   /** Stores a new or changed object, bumps the resourceVersion and tells the watchers. */
   put(s: Stored): Obj {
     const key = Store.key(s.res, s.obj.metadata.namespace, s.obj.metadata.name);
-    const created = !this.objects.has(key);
+    const prev = this.objects.get(key)?.obj;
+    const before = prev ? clone(prev) : undefined;
     this.objects.set(key, s);
-    this.emit(s, created ? 'ADDED' : 'MODIFIED');
+    this.emit(s, before ? 'MODIFIED' : 'ADDED', before);
     return clone(s.obj);
   }
 
@@ -53,10 +54,10 @@ export class Store {
     this.emit(s, 'DELETED');
   }
 
-  private emit(s: Stored, type: WatchEvent['type']): void {
+  private emit(s: Stored, type: WatchEvent['type'], prev?: Obj): void {
     this.rv += 1;
     s.obj.metadata.resourceVersion = String(this.rv);
-    const e: WatchEvent = { rv: this.rv, type, res: s.res, obj: { ...clone(s.obj), apiVersion: apiVersionOf(s.res) } };
+    const e: WatchEvent = { rv: this.rv, type, res: s.res, obj: { ...clone(s.obj), apiVersion: apiVersionOf(s.res) }, ...(prev ? { prev } : {}) };
     this.events.push(e);
     for (const l of this.listeners) l(e);
   }

@@ -41,6 +41,8 @@ export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   res: ResourceInfo;
   obj: Obj;
+  /** The object before a MODIFIED change (a watch with a selector turns it into ADDED or DELETED). */
+  prev?: Obj;
 }
 
 export interface RequestRecord {

@@ -36,11 +36,19 @@ export class Watches {
     });
   }
 
-  private send(w: Watcher, e: Pick<WatchEvent, 'type' | 'res' | 'obj'>): void {
+  /** Writes an event the watcher selects; a change into or out of its selector is ADDED or DELETED. */
+  private send(w: Watcher, e: Pick<WatchEvent, 'type' | 'res' | 'obj' | 'prev'>): void {
     if (e.res.plural !== w.res.plural || e.res.group !== w.res.group) return;
     if (w.ns && e.obj.metadata.namespace !== w.ns) return;
-    if (!w.selects(e.obj)) return;
-    w.out.write(JSON.stringify({ type: e.type, object: { ...clone(e.obj), apiVersion: apiVersionOf(w.res) } }) + '\n');
+    let type = e.type;
+    const now = w.selects(e.obj);
+    if (type === 'MODIFIED' && e.prev) {
+      const before = w.selects(e.prev);
+      if (!before && !now) return;
+      if (!before) type = 'ADDED';
+      else if (!now) type = 'DELETED';
+    } else if (!now) return;
+    w.out.write(JSON.stringify({ type, object: { ...clone(e.obj), apiVersion: apiVersionOf(w.res) } }) + '\n');
   }
 
   serve(q: WatchRequest, req: http.IncomingMessage, out: http.ServerResponse): void {
