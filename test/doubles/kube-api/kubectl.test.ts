@@ -156,6 +156,11 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
           served: true,
           storage: true,
           subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
           schema: {
             openAPIV3Schema: {
               type: 'object',
@@ -191,6 +196,11 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
     assert.equal(await wait.exit, 0, wait.stderr());
     assert.match(wait.stdout(), /widget\.example\.com\/w1 condition met/);
     await untilText(() => watch.stdout(), /^widget\.example\.com\/w1\nwidget\.example\.com\/w1$/m, 'the watched change');
+    // human-readable output is the server's Table: the CRD's printer columns, the built-in kinds' own
+    const printed = (await ok(['get', 'widgets', '-n', 'w'])).split('\n');
+    assert.match(printed[0]!, /^NAME +READY +SIZE +AGE$/);
+    assert.match(printed[1]!, /^w1 +True +1 +\d+s$/);
+    assert.match(await ok(['get', 'ns', 'w']), /^NAME +STATUS +AGE\nw +Active +\d+s\n$/);
   } finally {
     watch.stop();
     await watch.exit;

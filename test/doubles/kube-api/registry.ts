@@ -42,6 +42,8 @@ export class Registry {
   ];
   /** openAPIV3Schema of each served custom group/version/kind (for /openapi/v3). */
   readonly crdSchemas = new Map<string, unknown>();
+  /** additionalPrinterColumns of each served custom group/version/kind (for Tables). */
+  readonly printerColumns = new Map<string, { name: string; type: string; jsonPath: string }[]>();
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
   byKind(apiVersion: string, kind: string): ResourceInfo | undefined {
@@ -63,11 +65,18 @@ export class Registry {
       group: string;
       names: { plural: string; kind: string; shortNames?: string[] };
       scope: string;
-      versions: { name: string; served: boolean; schema?: { openAPIV3Schema?: Record<string, unknown> }; subresources?: { status?: unknown } }[];
+      versions: {
+        name: string;
+        served: boolean;
+        schema?: { openAPIV3Schema?: Record<string, unknown> };
+        subresources?: { status?: unknown };
+        additionalPrinterColumns?: { name: string; type: string; jsonPath: string }[];
+      }[];
     };
     for (const v of spec.versions.filter((x) => x.served)) {
       if (this.byPlural(spec.group, v.name, spec.names.plural)) continue;
       const schema = v.schema?.openAPIV3Schema;
+      this.printerColumns.set(`${spec.group}/${v.name}/${spec.names.kind}`, v.additionalPrinterColumns ?? []);
       let validate: ResourceInfo['validate'];
       if (schema) {
         const fn = this.ajv.compile(schema);

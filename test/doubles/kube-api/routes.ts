@@ -13,6 +13,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { Registry } from './registry.js';
 import { fieldSelector, labelSelector } from './selectors.js';
 import type { Store } from './store.js';
+import { table, wantsTable } from './table.js';
 import { ApiError, apiVersionOf, clone, isObj, notFound, status, type InjectedError, type Obj, type RequestRecord, type ResourceInfo } from './types.js';
 import type { Watches } from './watch.js';
 
@@ -103,6 +104,7 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
       if (objName) {
         const s = ctx.store.get(info, objNs, objName);
         if (!s) throw notFound(info, objName);
+        if (wantsTable(req.headers.accept)) return reply(200, table(info, ctx.registry, [s.obj], s.obj.metadata.resourceVersion));
         return reply(200, { ...clone(s.obj), apiVersion: apiVersionOf(info) });
       }
       const selects = and(labelSelector(query.labelSelector), fieldSelector(query.fieldSelector));
@@ -110,9 +112,12 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
         record.status = 200;
         record.completed = true;
         const timeoutSeconds = query.timeoutSeconds ? Number(query.timeoutSeconds) : undefined;
-        return ctx.watches.serve({ res: info, ns: objNs, selects, resourceVersion: query.resourceVersion, bookmarks: query.allowWatchBookmarks === 'true', timeoutSeconds }, req, res);
+        const asTable = wantsTable(req.headers.accept) ? (o: Obj) => table(info, ctx.registry, [o], o.metadata.resourceVersion) : undefined;
+        return ctx.watches.serve({ res: info, ns: objNs, selects, resourceVersion: query.resourceVersion, bookmarks: query.allowWatchBookmarks === 'true', timeoutSeconds, asTable }, req, res);
       }
-      return reply(200, list(ctx, info, objNs, selects, query));
+      const l = list(ctx, info, objNs, selects, query);
+      if (wantsTable(req.headers.accept)) return reply(200, table(info, ctx.registry, l.items, l.metadata.resourceVersion as string, l.metadata));
+      return reply(200, l);
     }
     if (!objName && method !== 'POST') throw new ApiError(status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
     const opts: WriteOptions = {
@@ -193,7 +198,7 @@ interface Continue {
 }
 
 /** A LIST page: items after the continue token's key, at most `limit`, a token when more remain. */
-function list(ctx: RouteContext, info: ResourceInfo, ns: string | undefined, selects: (o: Obj) => boolean, query: Record<string, string>): unknown {
+function list(ctx: RouteContext, info: ResourceInfo, ns: string | undefined, selects: (o: Obj) => boolean, query: Record<string, string>): { apiVersion: string; kind: string; metadata: Record<string, unknown>; items: Obj[] } {
   let token: Continue | undefined;
   if (query.continue) {
     try {

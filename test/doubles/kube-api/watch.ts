@@ -9,13 +9,14 @@
 import type http from 'node:http';
 import type { Store } from './store.js';
 import type { Selector } from './selectors.js';
-import { apiVersionOf, clone, status, type ResourceInfo, type WatchEvent } from './types.js';
+import { apiVersionOf, clone, status, type Obj, type ResourceInfo, type WatchEvent } from './types.js';
 
 interface Watcher {
   res: ResourceInfo;
   ns?: string;
   selects: Selector;
   out: http.ServerResponse;
+  asTable?: (o: Obj) => unknown;
 }
 
 export interface WatchRequest {
@@ -25,6 +26,8 @@ export interface WatchRequest {
   resourceVersion?: string;
   bookmarks: boolean;
   timeoutSeconds?: number;
+  /** Events carry Tables (kubectl get -w) instead of objects. */
+  asTable?: (o: Obj) => unknown;
 }
 
 export class Watches {
@@ -48,12 +51,13 @@ export class Watches {
       if (!before) type = 'ADDED';
       else if (!now) type = 'DELETED';
     } else if (!now) return;
-    w.out.write(JSON.stringify({ type, object: { ...clone(e.obj), apiVersion: apiVersionOf(w.res) } }) + '\n');
+    const object = { ...clone(e.obj), apiVersion: apiVersionOf(w.res) };
+    w.out.write(JSON.stringify({ type, object: w.asTable ? w.asTable(object) : object }) + '\n');
   }
 
   serve(q: WatchRequest, req: http.IncomingMessage, out: http.ServerResponse): void {
     out.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    const w: Watcher = { res: q.res, ns: q.ns, selects: q.selects, out };
+    const w: Watcher = { res: q.res, ns: q.ns, selects: q.selects, out, asTable: q.asTable };
     const rv = q.resourceVersion;
     if (!rv || rv === '0') {
       for (const { s } of this.store.list(q.res, q.ns)) this.send(w, { type: 'ADDED', res: s.res, obj: s.obj });
