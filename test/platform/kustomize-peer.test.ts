@@ -13,45 +13,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
 import { effectiveFlags, FLUX_COMPONENTS, fluxInstancePatches, fluxOnHostNetwork } from '../../src/platform/flux-hostnet.js';
-import { resolveSpec } from './helpers.js';
+import { fluxUpstreamDeployment, resolveSpec } from './helpers.js';
 import type { KubeObject } from '../../src/platform/types.js';
 import { kubectlAvailable } from '../doubles/kube-api/kubectl.js';
 
 const skip = kubectlAvailable() ? false : 'kubectl is not installed';
-
-/** A Flux controller Deployment shaped like flux2's install.yaml. */
-function fluxDeployment(name: string): KubeObject {
-  const ports = [
-    ...(name === 'source-controller' || name === 'notification-controller' ? [{ containerPort: 9090, name: 'http', protocol: 'TCP' }] : []),
-    ...(name === 'notification-controller' ? [{ containerPort: 9292, name: 'http-webhook', protocol: 'TCP' }] : []),
-    { containerPort: 8080, name: 'http-prom', protocol: 'TCP' },
-    { containerPort: 9440, name: 'healthz', protocol: 'TCP' },
-  ];
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'flux-system', labels: { 'app.kubernetes.io/component': name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'manager',
-              image: `ghcr.io/fluxcd/${name}:v1`,
-              args: ['--events-addr=http://notification-controller.flux-system.svc.cluster.local./', '--watch-all-namespaces=true', '--log-level=info', '--log-encoding=json', '--enable-leader-election'],
-              env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-              ports,
-            },
-          ],
-          serviceAccountName: name,
-        },
-      },
-    },
-  } as KubeObject;
-}
 
 function kustomize(files: Record<string, string>): KubeObject[] {
   const dir = mkdtempSync(path.join(os.tmpdir(), `hearth-kustomize-${process.pid}-`));
@@ -73,7 +39,7 @@ function effective(d: KubeObject) {
 }
 
 test('FluxInstance kustomize patches, applied by the real kustomize, match hearth\'s host-network transform of install.yaml', { skip }, () => {
-  const deployments = FLUX_COMPONENTS.map(fluxDeployment);
+  const deployments = FLUX_COMPONENTS.map(fluxUpstreamDeployment);
   const kustomization = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['flux.yaml'], patches: fluxInstancePatches() };
   const patched = kustomize({ 'flux.yaml': deployments.map((d) => stringify(d)).join('---\n'), 'kustomization.yaml': stringify(kustomization) });
   const ours = fluxOnHostNetwork(deployments, 'flux-system');

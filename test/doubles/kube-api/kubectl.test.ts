@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
+import { crd } from './fixtures.js';
 import { FakeKubeApiServer } from './index.js';
 import { Kubectl, kubectlAvailable } from './kubectl.js';
 
@@ -142,39 +143,23 @@ test('get: set-based label selectors, field selectors, --chunk-size pagination',
 
 test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery only once Established', { skip }, async () => {
   api.holdEstablish = true;
-  const crd = {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: 'widgets.example.com' },
-    spec: {
-      group: 'example.com',
-      scope: 'Namespaced',
-      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-            { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              properties: {
-                spec: { type: 'object', properties: { size: { type: 'integer' } } },
-                status: { type: 'object', properties: { conditions: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
-              },
-            },
-          },
-        },
-      ],
+  const widgets = crd({
+    group: 'example.com',
+    kind: 'Widget',
+    plural: 'widgets',
+    scope: 'Namespaced',
+    status: true,
+    printerColumns: [
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+      { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    properties: {
+      spec: { type: 'object', properties: { size: { type: 'integer' } } },
+      status: { type: 'object', properties: { conditions: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
     },
-  };
-  await ok(['apply', '--server-side', '-f', '-'], yaml(ns('w'), crd));
+  });
+  await ok(['apply', '--server-side', '-f', '-'], yaml(ns('w'), widgets));
   const early = await k.run(['get', 'widgets', '-n', 'w']);
   assert.equal(early.code, 1);
   assert.match(early.stderr, /the server doesn't have a resource type "widgets"/);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { test } from 'node:test';
 import { newLeafCert } from '../../../src/talos/pki.js';
+import { crd } from './fixtures.js';
 import { FakeKubeApiServer } from './index.js';
 
 type Json = Record<string, any>;
@@ -220,39 +221,23 @@ test('a watch with a selector sees objects enter (ADDED) and leave (DELETED) it'
 test('custom resources: structural schemas prune what they lack, list-type map lists merge by their keys, set lists by value', () =>
   withApi(async (api) => {
     api.establishDelayMs = 0;
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'gadgets.example.com' },
-      spec: {
-        group: 'example.com',
-        scope: 'Cluster',
-        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: {
-              openAPIV3Schema: {
-                type: 'object',
-                properties: {
-                  spec: {
-                    type: 'object',
-                    properties: {
-                      parts: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' } } } },
-                      tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
-                      free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-                    },
-                  },
-                },
-              },
-            },
+    const gadgets = crd({
+      group: 'example.com',
+      kind: 'Gadget',
+      plural: 'gadgets',
+      scope: 'Cluster',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            parts: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' } } } },
+            tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+            free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
           },
-        ],
+        },
       },
-    };
-    await apply(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com', crd);
+    });
+    await apply(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com', gadgets);
     for (let i = 0; i < 200 && !api.get('CustomResourceDefinition', 'gadgets.example.com')?.status; i++) await new Promise((r) => setTimeout(r, 10));
     const p = '/apis/example.com/v1/gadgets/g';
     const g = (spec: Json) => ({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' }, spec });
