@@ -38,7 +38,7 @@ export function discovery(path: string, served: ResourceInfo[]): unknown | null 
   const list = served.filter((r) => r.group === group && r.version === version);
   if (list.length === 0) return null;
   const resources = list.flatMap((r) => {
-    const main = { name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: VERBS, ...(r.shortNames ? { shortNames: r.shortNames } : {}) };
+    const main = { name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: r.verbs ?? VERBS, ...(r.shortNames ? { shortNames: r.shortNames } : {}) };
     const st = { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] };
     return r.statusSubresource ? [main, st] : [main];
   });

@@ -211,7 +211,7 @@ test('delete: objects go, a namespace terminates (applying into it is refused wi
   assert.equal(api.get('ConfigMap', 'y', 'gone'), undefined, 'the namespace controller deleted its content');
 });
 
-test('client certificates name the user: RBAC-shaped 403 for what alice may not do; unknown fields refused (strict) or pruned', { skip }, async () => {
+test('client certificates name the user (auth whoami, can-i): RBAC-shaped 403 for what alice may not do; unknown fields refused (strict) or pruned', { skip }, async () => {
   await ok(['apply', '--server-side', '-f', '-'], yaml(ns('team'), cm('team', 'c', { a: '1' })));
   const alice = new Kubectl(await api.userKubeconfig('alice', ['dev']), 'alice');
   try {
@@ -221,6 +221,12 @@ test('client certificates name the user: RBAC-shaped 403 for what alice may not 
     const write = await alice.run(['apply', '--server-side', '--validate=false', '-f', '-'], yaml(cm('team', 'c', { a: '2' })));
     assert.equal(write.code, 1);
     assert.match(write.stderr, /configmaps "c" is forbidden: User "alice" cannot patch resource "configmaps" in API group "" in the namespace "team"/);
+    const whoami = await alice.run(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
+    assert.equal(whoami.stdout, 'alice ["dev","system:authenticated"]', whoami.stderr);
+    const may = await alice.run(['auth', 'can-i', 'list', 'configmaps', '-n', 'team']);
+    assert.deepEqual([may.code, may.stdout.trim()], [0, 'yes']);
+    const mayNot = await alice.run(['auth', 'can-i', 'patch', 'configmaps', '-n', 'team']);
+    assert.deepEqual([mayNot.code, mayNot.stdout.trim()], [1, 'no']);
     const other = await alice.run(['get', 'ns']);
     assert.match(other.stderr, /namespaces is forbidden: User "alice" cannot list resource "namespaces" in API group "" at the cluster scope/);
   } finally {

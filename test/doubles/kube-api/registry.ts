@@ -33,6 +33,9 @@ export class Registry {
     builtin('rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding', false),
     builtin('rbac.authorization.k8s.io', 'roles', 'Role', true),
     builtin('rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true),
+    // create-only reviews, answered from the caller's identity and the RBAC rules (routes.ts)
+    builtin('authorization.k8s.io', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: ['create'] }),
+    builtin('authentication.k8s.io', 'selfsubjectreviews', 'SelfSubjectReview', false, { verbs: ['create'] }),
     builtin('apiextensions.k8s.io', 'customresourcedefinitions', 'CustomResourceDefinition', false, {
       statusSubresource: true,
       generation: true,

@@ -12,6 +12,7 @@ import type { FieldValidation, Objects, WriteOptions } from './objects.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { Registry } from './registry.js';
 import { fieldSelector, labelSelector } from './selectors.js';
+import { accessReviewAttributes, unwrap } from './protobuf.js';
 import type { Store } from './store.js';
 import { table, wantsTable } from './table.js';
 import { ApiError, apiVersionOf, clone, isObj, notFound, status, type InjectedError, type Obj, type RequestRecord, type ResourceInfo } from './types.js';
@@ -93,6 +94,12 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     }
     const { name: objName, sub } = rp;
     const objNs = rp.ns;
+    if (info.verbs?.length === 1 && info.verbs[0] === 'create') {
+      if (method !== 'POST') throw new ApiError(status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+      const proto = unwrap(Buffer.concat(chunks));
+      const attributes = proto ? { spec: { resourceAttributes: accessReviewAttributes(proto) } } : decode(body || '{}');
+      return reply(201, review(ctx, info, user, attributes));
+    }
     const watching = query.watch === 'true' || query.watch === '1';
     const verb = verbOf(method, objName, watching);
     if (!allowed(ctx.rbac, user, { verb, group: info.group, plural: info.plural, subresource: sub, namespace: objNs, name: objName })) {
@@ -166,6 +173,15 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     if (err instanceof ApiError) return reply(err.body.code, err.body);
     return reply(500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
   }
+}
+
+/** SelfSubjectAccessReview (may I?) and SelfSubjectReview (who am I?), as `kubectl auth can-i` and `whoami` ask. */
+function review(ctx: RouteContext, info: ResourceInfo, user: UserInfo, body: unknown): unknown {
+  const o = (isObj(body) ? clone(body) : {}) as { spec?: { resourceAttributes?: Record<string, string> } };
+  if (info.kind === 'SelfSubjectReview') return { ...o, apiVersion: 'authentication.k8s.io/v1', kind: info.kind, status: { userInfo: { username: user.name, groups: user.groups } } };
+  const a = (o.spec?.resourceAttributes ?? {}) as Record<string, string>;
+  const ok = allowed(ctx.rbac, user, { verb: a.verb ?? '', group: a.group ?? '', plural: a.resource ?? '', subresource: a.subresource || undefined, namespace: a.namespace || undefined, name: a.name || undefined });
+  return { ...o, apiVersion: 'authorization.k8s.io/v1', kind: info.kind, status: { allowed: ok, ...(ok ? { reason: 'allowed by the double\'s RBAC rules' } : {}) } };
 }
 
 const and =

@@ -32,6 +32,8 @@ export interface ResourceInfo {
   /** openAPIV3Schema for custom resources (validated with Ajv). */
   validate?: (o: unknown) => string[];
   shortNames?: string[];
+  /** Verbs discovery lists when not the usual full set. */
+  verbs?: string[];
   /** Served from a CustomResourceDefinition. */
   custom?: boolean;
 }
