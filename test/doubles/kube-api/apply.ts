@@ -31,6 +31,8 @@ interface Node {
   path: FieldPath;
   leaf: boolean;
   value: unknown;
+  /** A map (additionalProperties), not a struct: an Update that creates it owns it too ("."). */
+  map?: boolean;
 }
 
 const itemElement = (s: Shape, item: unknown): PathElement =>
@@ -52,7 +54,7 @@ export function walk(v: unknown, s: Shape, path: FieldPath = [], nodes = new Map
       leaf();
       return { nodes, members };
     }
-    nodes.set(pathKey(path), { path, leaf: false, value: undefined });
+    nodes.set(pathKey(path), { path, leaf: false, value: undefined, map: !!s.additional });
     for (const [k, x] of Object.entries(v)) {
       const c = childShape(s, k);
       if (!c) continue;
@@ -201,10 +203,11 @@ export function apply(live: Record<string, unknown>, cfg: Record<string, unknown
 export function update(live: Record<string, unknown>, next: Record<string, unknown>, s: Shape, managers: ManagerEntry[], me: Omit<ManagerEntry, 'set'>): ManagerEntry[] {
   const cmp = compare(live, next, s);
   const changed = cmp.modified.union(cmp.added);
-  const allMembers = walk(next, s).members;
+  const w = walk(next, s);
+  const ownable = w.members.union(new FieldSet([...w.nodes.values()].filter((n) => n.map && n.path.length > 0).map((n) => n.path)));
   let ms = managers.map((m) => (sameEntry(m, me) ? m : { ...m, set: m.set.minus(changed).minus(cmp.removed) }));
   const mine = ms.find((m) => sameEntry(m, me));
-  const set = (mine?.set ?? new FieldSet()).union(changed.intersect(allMembers)).minus(cmp.removed);
+  const set = (mine?.set ?? new FieldSet()).union(changed.intersect(ownable)).minus(cmp.removed);
   ms = ms.filter((m) => !sameEntry(m, me));
   if (set.size > 0) ms.push({ ...me, set });
   return ms.filter((m) => m.set.size > 0);

@@ -64,6 +64,11 @@ test('apply --server-side: conflicts exit 1 with the server message, shared owne
   await ok(['apply', '--server-side', '--field-manager', 'other', '--force-conflicts', '-f', '-'], yaml(cm('ssa', 'c', { a: 'X' })));
   // an object kubectl create made is owned by the Update manager "kubectl-create"
   await ok(['create', '-f', '-'], yaml(cm('ssa', 'made', { a: '1' })));
+  const made = JSON.parse(await ok(['get', 'cm', 'made', '-n', 'ssa', '-o', 'json', '--show-managed-fields'])).metadata.managedFields;
+  assert.deepEqual(
+    made.map((m: { manager: string; operation: string; fieldsV1: unknown }) => [m.manager, m.operation, m.fieldsV1]),
+    [['kubectl-create', 'Update', { 'f:data': { '.': {}, 'f:a': {} } }]],
+  );
   const created = await k.run(['apply', '--server-side', '-f', '-'], yaml(cm('ssa', 'made', { a: '2' })));
   assert.equal(created.code, 1);
   assert.match(created.stderr, /Apply failed with 1 conflict: conflict with "kubectl-create" using v1: \.data\.a/);
