@@ -1,6 +1,6 @@
 /**
- * What clients read before they act: /version, legacy discovery (/api, /apis, /api/v1,
- * /apis/GROUP/VERSION, with status subresources), and OpenAPI v3 (the root index of group-versions
+ * What clients read before they act: /version, discovery (aggregated apidiscovery.k8s.io/v2 for
+ * clients that ask for it, as kubectl does; else legacy /api, /apis, /api/v1, /apis/GROUP/VERSION), and OpenAPI v3 (the root index of group-versions
  * and one document per group-version whose PATCH paths declare the fieldValidation parameter, which
  * is how kubectl decides to validate on the server) plus a JSON /openapi/v2.
  */
@@ -12,6 +12,7 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 
 const groupsOf = (rs: ResourceInfo[]) => [...new Set(rs.filter((r) => r.group).map((r) => r.group))];
 const versionsOf = (rs: ResourceInfo[], g: string) => [...new Set(rs.filter((r) => r.group === g).map((r) => r.version))];
+
 
 /** Legacy (unaggregated) discovery documents; null for an unknown group-version, undefined for other paths. */
 export function discovery(path: string, served: ResourceInfo[]): unknown | null | undefined {
@@ -43,6 +44,38 @@ export function discovery(path: string, served: ResourceInfo[]): unknown | null 
     return r.statusSubresource ? [main, st] : [main];
   });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
+export const AGGREGATED_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** The client takes aggregated discovery (apidiscovery.k8s.io/v2), as kubectl does. */
+export const wantsAggregated = (accept: string): boolean => /g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList/.test(accept);
+
+/** Aggregated discovery of /api (the core group) or /apis (the named groups) in one document. */
+export function aggregated(path: '/api' | '/apis', served: ResourceInfo[]): unknown {
+  const groups = path === '/api' ? [''] : groupsOf(served);
+  const items = groups.map((g) => ({
+    metadata: g ? { name: g, creationTimestamp: null } : { creationTimestamp: null },
+    versions: versionsOf(served, g).map((version) => ({
+      version,
+      freshness: 'Current',
+      resources: served
+        .filter((r) => r.group === g && r.version === version)
+        .map((r) => {
+          const responseKind = { group: r.group, version: r.version, kind: r.kind };
+          return {
+            resource: r.plural,
+            responseKind,
+            scope: r.namespaced ? 'Namespaced' : 'Cluster',
+            singularResource: r.kind.toLowerCase(),
+            verbs: r.verbs ?? VERBS,
+            ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+            ...(r.statusSubresource ? { subresources: [{ subresource: 'status', responseKind, verbs: ['get', 'patch', 'update'] }] } : {}),
+          };
+        }),
+    })),
+  }));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }
 
 const gvPath = (r: { group: string; version: string }) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`);

@@ -141,6 +141,9 @@ test('get: set-based label selectors, field selectors, --chunk-size pagination',
   assert.equal(pages.length, 4, 'one request per item');
   assert.ok(pages.every((q) => q.query.limit === '1'));
   assert.equal(pages.filter((q) => q.query.continue).length, 3);
+  // kubectl reads aggregated discovery (/api and /apis), never one group-version at a time
+  assert.ok(api.requests.some((q) => q.path === '/apis'));
+  assert.deepEqual(api.requests.filter((q) => q.path === '/api/v1' || /^\/apis\/[^/]+\/[^/]+$/.test(q.path)).map((q) => q.path), []);
   const bad = await k.run(['get', 'cm', '-n', 'sel', '--field-selector', 'data.x=1']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /BadRequest|not a known field selector/);

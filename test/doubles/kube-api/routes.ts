@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import { parse } from 'yaml';
 import { allowed, authenticate, forbidden, unauthorized, type RbacRule, type UserInfo } from './auth.js';
-import { discovery, openapiV2, openapiV3Doc, openapiV3Root, VERSION } from './discovery.js';
+import { aggregated, AGGREGATED_TYPE, discovery, openapiV2, openapiV3Doc, openapiV3Root, VERSION, wantsAggregated } from './discovery.js';
 import type { FieldValidation, Objects, WriteOptions } from './objects.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { Registry } from './registry.js';
@@ -85,7 +85,7 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     if (view) return reply(view.code, view.body);
     if (method === 'GET') {
       const fixed = fixedPath(ctx, url.pathname, req.headers.accept ?? '');
-      if (fixed !== undefined) return reply(fixed.code, fixed.body);
+      if (fixed !== undefined) return reply(fixed.code, fixed.body, fixed.type ? { 'content-type': fixed.type } : {});
     }
     const rp = resourcePath(url.pathname);
     const info = rp && ctx.registry.byPlural(rp.group, rp.version, rp.plural);
@@ -241,7 +241,7 @@ function list(ctx: RouteContext, info: ResourceInfo, ns: string | undefined, sel
 }
 
 /** Health, version, discovery and OpenAPI answers; undefined for other paths. */
-function fixedPath(ctx: RouteContext, p: string, accept: string): { code: number; body: unknown } | undefined {
+function fixedPath(ctx: RouteContext, p: string, accept: string): { code: number; body: unknown; type?: string } | undefined {
   if (p === '/healthz' || p === '/livez' || p === '/readyz') return { code: 200, body: 'ok' };
   if (p === '/version') return { code: 200, body: VERSION };
   const served = ctx.registry.served;
@@ -255,6 +255,7 @@ function fixedPath(ctx: RouteContext, p: string, accept: string): { code: number
     const doc = openapiV3Doc(p, served, ctx.registry.crdSchemas);
     return doc ? { code: 200, body: doc } : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
   }
+  if ((p === '/api' || p === '/apis') && wantsAggregated(accept)) return { code: 200, body: aggregated(p, served), type: AGGREGATED_TYPE };
   const d = discovery(p, served);
   if (d === undefined) return undefined;
   if (d === null) return { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
