@@ -171,8 +171,9 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
   const early = await k.run(['get', 'widgets', '-n', 'w']);
   assert.equal(early.code, 1);
   assert.match(early.stderr, /the server doesn't have a resource type "widgets"/);
+  let since = api.requests.length;
   const established = k.start(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=30s']);
-  await waitForWatch('customresourcedefinitions');
+  await waitForWatch('customresourcedefinitions', since);
   assert.equal(api.establishHeld(), 1);
   assert.equal(await established.exit, 0, established.stderr());
   api.holdEstablish = false;
@@ -182,8 +183,9 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
   const watch = k.start(['get', 'widgets', '-n', 'w', '-w', '-o', 'name']);
   try {
     await untilText(() => watch.stdout(), /^widget\.example\.com\/w1$/m, 'the listed object');
+    since = api.requests.length;
     const wait = k.start(['wait', '--for=condition=Ready', 'widget/w1', '-n', 'w', '--timeout=30s']);
-    await waitForWatch('widgets');
+    await waitForWatch('widgets', since);
     assert.equal(wait.child.exitCode, null, 'not Ready yet: still waiting');
     api.setStatus('Widget', 'w1', 'w', { conditions: [{ type: 'Ready', status: 'True', reason: 'Done', observedGeneration: 1 }] });
     assert.equal(await wait.exit, 0, wait.stderr());
@@ -210,8 +212,9 @@ test('delete: objects go, a namespace terminates (applying into it is refused wi
   const refused = await k.run(['apply', '--server-side', '-f', '-'], yaml(cm('gone', 'z', { a: '1' })));
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /Error from server \(Forbidden\): .*configmaps "z" is forbidden: unable to create new content in namespace gone because it is being terminated/);
+  const since = api.requests.length;
   const waiting = k.start(['delete', 'ns', 'gone', '--timeout=30s']);
-  await waitForWatch('namespaces');
+  await waitForWatch('namespaces', since);
   assert.equal(api.finalizeHeld(), 1);
   assert.equal(await waiting.exit, 0, waiting.stderr());
   const missing = await k.run(['get', 'ns', 'gone']);
@@ -249,8 +252,9 @@ test('client certificates name the user (auth whoami, can-i): RBAC-shaped 403 fo
   assert.equal(stored.extra, undefined, 'pruned');
 });
 
-async function waitForWatch(plural: string): Promise<void> {
-  await untilCond(() => api.requests.some((q) => q.query.watch === 'true' && q.path.endsWith(`/${plural}`) && q.completed), `a watch on ${plural}`);
+/** Waits for a watch on the resource opened after request number `since` (the kubectl just started). */
+async function waitForWatch(plural: string, since: number): Promise<void> {
+  await untilCond(() => api.requests.slice(since).some((q) => q.query.watch === 'true' && q.path.endsWith(`/${plural}`) && q.completed), `a watch on ${plural}`);
 }
 
 async function untilText(get: () => string, re: RegExp, what: string): Promise<void> {
