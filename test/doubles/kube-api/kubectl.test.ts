@@ -99,6 +99,13 @@ test('associative lists merge by key: containers by name, env by name, ports by 
   assert.deepEqual(Object.keys(app).sort(), ['.', 'f:env', 'f:image', 'f:name', 'f:ports']);
   assert.ok(app['f:ports']['k:{"containerPort":80,"protocol":"TCP"}'], JSON.stringify(app['f:ports']));
   assert.deepEqual(app['f:env'], { 'k:{"name":"A"}': { '.': {}, 'f:name': {}, 'f:value': {} } });
+  // kubectl patch (strategic merge by default) merges containers by name too; kubectl-patch then owns the image
+  await ok(['patch', 'deploy', 'web', '-n', 'apps', '-p', JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'proxy', image: 'proxy:2' }] } } } })]);
+  const patched = JSON.parse(await ok(['get', 'deploy', 'web', '-n', 'apps', '-o', 'json']));
+  assert.deepEqual(patched.spec.template.spec.containers.map((c: { name: string; image: string }) => `${c.name}=${c.image}`), ['app=app:2', 'proxy=proxy:2']);
+  const again = await k.run(['apply', '--server-side', '--field-manager', 'sidecar-injector', '-f', '-'], yaml(deployment([{ name: 'proxy', image: 'proxy:1' }])));
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /conflict with "kubectl-patch" using apps\/v1: \.spec\.template\.spec\.containers\[name="proxy"\]\.image/);
 });
 
 test('--dry-run=server and diff write nothing; diff exits 1 with the change, 0 without', { skip }, async () => {
