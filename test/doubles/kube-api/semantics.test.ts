@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { test } from 'node:test';
-import { newLeafCert } from '../../../src/talos/pki.js';
+import { newCA, newLeafCert } from '../../../src/talos/pki.js';
 import { crd } from './fixtures.js';
 import { FakeKubeApiServer } from './index.js';
 
@@ -254,3 +254,18 @@ test('custom resources: structural schemas prune what they lack, list-type map l
     assert.equal(clash.status, 409);
     assert.match(clash.body.message, /conflict with "one": \.spec\.parts\[name="a"\]\.size/);
   }));
+
+test('HTTPS with a given CA: the server certificate chains to it and its client certificates authenticate', async () => {
+  const ca = await newCA({ kind: 'ecdsa', organization: 'given', now: new Date() });
+  await withApi(
+    async (api) => {
+      assert.equal(api.ca, ca);
+      const admin = await newLeafCert(ca, { organizations: ['system:masters'], commonName: 'admin', now: new Date() });
+      const code = await new Promise<number>((resolve, reject) => {
+        https.get(`${api.url}/api/v1/namespaces`, { ca: ca.crt, cert: admin.crt, key: admin.key }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+      });
+      assert.equal(code, 200);
+    },
+    { https: { ca, host: '127.0.0.1' } },
+  );
+});

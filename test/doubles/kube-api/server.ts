@@ -45,8 +45,11 @@ export interface FakeKubeCluster {
 
 export interface FakeKubeOptions {
   tls?: FakeKubeTls;
-  /** HTTPS on loopback with client-certificate authentication; the CA is generated unless given. */
-  https?: boolean | { ca?: { crt: string; key: string } };
+  /**
+   * HTTPS with client-certificate authentication like kube-apiserver (no certificate: 401, not a
+   * handshake failure); the CA is generated unless given; 127.0.0.1 and an ephemeral port unless given.
+   */
+  https?: boolean | { ca?: { crt: string; key: string }; host?: string; port?: number };
   cluster?: FakeKubeCluster;
   /** RBAC-shaped grants; without them every authenticated user may do anything. */
   rbac?: RbacRule[];
@@ -142,7 +145,8 @@ export class FakeKubeApiServer {
     }
     const given = tls?.ca ?? (isObj(loopback) ? loopback.ca : undefined);
     this.caPair = given ?? (await newCA({ kind: 'ecdsa', organization: 'hearth-kube-double', commonName: 'kubernetes', now }));
-    const host = tls?.host ?? '127.0.0.1';
+    const host = tls?.host ?? (isObj(loopback) ? loopback.host : undefined) ?? '127.0.0.1';
+    const port = tls?.port ?? (isObj(loopback) ? loopback.port : undefined) ?? 0;
     const id = await newLeafCert(this.caPair, { organizations: [], commonName: 'kube-apiserver', now, server: { ipAddresses: [host], dnsNames: ['kubernetes', 'kubernetes.default', 'localhost'] } });
     this.admin = await newLeafCert(this.caPair, { organizations: ['system:masters'], commonName: 'kubernetes-admin', now });
     // kube-apiserver asks for a client certificate and authenticates by other means without one;
@@ -150,7 +154,7 @@ export class FakeKubeApiServer {
     this.server = https.createServer({ cert: id.crt, key: id.key, ca: this.caPair.crt, requestCert: true, rejectUnauthorized: !!tls }, (req, res) => void handle(this.ctx, req, res));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(tls?.port ?? 0, host, () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
     this.url = `https://${host}:${(this.server.address() as AddressInfo).port}`;
     return this.url;
