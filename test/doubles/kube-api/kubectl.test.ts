@@ -245,6 +245,8 @@ test('client certificates name the user (auth whoami, can-i): RBAC-shaped 403 fo
     assert.deepEqual([may.code, may.stdout.trim()], [0, 'yes']);
     const mayNot = await alice.run(['auth', 'can-i', 'patch', 'configmaps', '-n', 'team']);
     assert.deepEqual([mayNot.code, mayNot.stdout.trim()], [1, 'no']);
+    const one = await alice.run(['get', 'ns', 'team']);
+    assert.match(one.stderr, /namespaces "team" is forbidden: User "alice" cannot get resource "namespaces" in API group "" in the namespace "team"/);
     const other = await alice.run(['get', 'ns']);
     assert.match(other.stderr, /namespaces is forbidden: User "alice" cannot list resource "namespaces" in API group "" at the cluster scope/);
   } finally {

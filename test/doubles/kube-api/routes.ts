@@ -94,6 +94,8 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     }
     const { name: objName, sub } = rp;
     const objNs = rp.ns;
+    // authorization sees a Namespace's own name as its namespace, as kube-apiserver's request info does
+    const authNs = info.kind === 'Namespace' ? objName : objNs;
     if (info.verbs?.length === 1 && info.verbs[0] === 'create') {
       if (method !== 'POST') throw new ApiError(status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
       const proto = unwrap(Buffer.concat(chunks));
@@ -102,9 +104,8 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     }
     const watching = query.watch === 'true' || query.watch === '1';
     const verb = verbOf(method, objName, watching);
-    if (!allowed(ctx.rbac, user, { verb, group: info.group, plural: info.plural, subresource: sub, namespace: objNs, name: objName })) {
-      throw forbidden(user, { verb, group: info.group, plural: info.plural, subresource: sub, namespace: objNs, name: objName });
-    }
+    const attributes = { verb, group: info.group, plural: info.plural, subresource: sub, namespace: authNs, name: objName };
+    if (!allowed(ctx.rbac, user, attributes)) throw forbidden(user, attributes);
     const injected = objName ? ctx.errors.find((e) => e.match(method, { kind: info.kind, name: objName, namespace: objNs })) : undefined;
     if (method === 'GET') {
       if (injected) throw new ApiError(status(injected.error.code, injected.error.reason, injected.error.message));
