@@ -270,6 +270,11 @@ export class Objects {
       return { code: 200, body: live.obj.metadata.deletionTimestamp ? clone(live.obj) : this.store.put({ ...live, obj: marked }) };
     }
     if (!opts.dryRun) {
+      if (res.kind === 'CustomResourceDefinition') {
+        // the CRD's custom resources go with it (what its cleanup finalizer does)
+        const spec = live.obj.spec as { group: string; names: { plural: string } };
+        for (const s of this.store.all()) if (s.res.custom && s.res.group === spec.group && s.res.plural === spec.names.plural) this.store.remove(s);
+      }
       this.store.remove(live);
       if (res.kind === 'CustomResourceDefinition') this.onCrd(live.obj, true);
     }

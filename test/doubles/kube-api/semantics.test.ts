@@ -253,6 +253,19 @@ test('custom resources: structural schemas prune what they lack, list-type map l
     const clash = await apply(api, p, g({ parts: [{ name: 'a', size: 5 }] }), 'two');
     assert.equal(clash.status, 409);
     assert.match(clash.body.message, /conflict with "one": \.spec\.parts\[name="a"\]\.size/);
+    // a finalizer holds the object (marked for deletion) until it is removed
+    await apply(api, p, { ...g({}), metadata: { name: 'g', finalizers: ['example.com/hold'] } }, 'three');
+    const marked = await raw(api, 'DELETE', p);
+    assert.equal(marked.status, 200);
+    assert.ok(marked.body.metadata.deletionTimestamp);
+    assert.ok(api.get('Gadget', 'g'));
+    await raw(api, 'PATCH', p, { metadata: { finalizers: null } }, 'application/merge-patch+json');
+    assert.equal(api.get('Gadget', 'g'), undefined, 'gone once the finalizer is removed');
+    // deleting the CRD takes its custom resources and its endpoints
+    await apply(api, p, g({ tags: ['z'] }), 'one');
+    assert.equal((await raw(api, 'DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com')).status, 200);
+    assert.equal(api.get('Gadget', 'g'), undefined);
+    assert.equal((await raw(api, 'GET', p)).status, 404);
   }));
 
 test('HTTPS with a given CA: the server certificate chains to it and its client certificates authenticate', async () => {
