@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runHearth } from '../helpers/cli.js';
 import { formatAge, releaseState, releaseStatuses } from '../../src/platform/status.js';
 import type { KubeObject } from '../../src/platform/types.js';
-import { FakeHelmController, FakeKubeApiServer } from './fake-kube-api-server.js';
+import { FakeHelmController, FakeKubeApiServer } from '../doubles/kube-api/index.js';
 import { fluxInstallManifest, specWith, startHearth, tempDir, until } from './helpers.js';
 
 const dirs: string[] = [];
@@ -127,7 +127,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     await until(() => /waiting:/.test(w.stdout()), 30_000, 'the first table');
     api.setStatus('HelmRelease', 'cert-manager', 'hearth-cert-manager', {
       observedGeneration: 1,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1 }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1, lastTransitionTime: new Date().toISOString() }],
     });
     await until(() => /^hearth-cert-manager +cert-manager +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'the watched change');
     // The server ends the watch: status relists and keeps following.
@@ -137,7 +137,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     await until(() => watchCount() > watchesBefore, 30_000, 'a new watch after the relist');
     api.setStatus('HelmRelease', 'cert-manager-issuers', 'hearth-cert-manager', {
       observedGeneration: 1,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1 }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1, lastTransitionTime: new Date().toISOString() }],
     });
     await until(() => /^hearth-cert-manager +cert-manager-issuers +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'a change after the relist');
     w.child.kill('SIGINT');
