@@ -14,7 +14,7 @@ import { renderPlatform, resolvePlatform } from '../../src/platform/index.js';
 import { expectedReleases, waitForReleases } from '../../src/platform/install.js';
 import { clientFromKubeconfig } from '../../src/platform/kube/client.js';
 import { backoffMs } from '../../src/platform/watch.js';
-import { FakeHelmController, FakeKubeApiServer } from './fake-kube-api-server.js';
+import { FakeHelmController, FakeKubeApiServer } from '../doubles/kube-api/index.js';
 import { fluxInstallManifest, specWith, startHearth, tempDir, until } from './helpers.js';
 
 const dirs: string[] = [];
