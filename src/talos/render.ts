@@ -98,14 +98,21 @@ export function firewallDocs(ports: NodeRequirements['nodeOnlyPorts'], subnets: 
 /**
  * The one place the platform's asks become machine-config patches (every path that renders
  * configs, `hearth talos config`, `hearth plan` and `hearth bootstrap`, goes through renderTalos
- * and so through here). They apply after the base config, before the spec's own patches, which can
- * still override them. `warnings`: asks that could not be met.
+ * and so through here). `common` and `controlplane` apply after the base config, before the spec's
+ * own patches, which can still override them; `last` (the firewall documents) after every spec
+ * patch, so RFC 6902 patches still see the single document of a Talos < 1.12 config (talosctl
+ * refuses them on several). `warnings`: asks that could not be met.
  */
-export function platformPatches(asks: PlatformAsks, contract: TalosContract, spec: Spec): { common: SourcedPatch[]; controlplane: SourcedPatch[]; warnings: string[] } {
+export function platformPatches(
+  asks: PlatformAsks,
+  contract: TalosContract,
+  spec: Spec,
+): { common: SourcedPatch[]; controlplane: SourcedPatch[]; last: SourcedPatch[]; warnings: string[] } {
   const n = asks.networking;
   const need = asks.node;
   const common: SourcedPatch[] = [];
   const controlplane: SourcedPatch[] = [];
+  const last: SourcedPatch[] = [];
   const warnings: string[] = [];
   const strategic = (source: string, docs: Doc[]): SourcedPatch => ({ source, patch: { kind: 'strategic', docs } });
   const whom = (l: readonly { for: readonly string[] }[]) => [...new Set(l.flatMap((x) => x.for))].join(', ');
@@ -127,9 +134,9 @@ export function platformPatches(asks: PlatformAsks, contract: TalosContract, spe
     const what = need.nodeOnlyPorts.map((p) => `${p.protocol}/${p.port}`).join(', ');
     if (!contract.ingressFirewall) warnings.push(`Talos ${contract.name} has no ingress firewall: ${what} (${whom(need.nodeOnlyPorts)}) stay reachable from anywhere`);
     else if (!subnets) warnings.push(`a machine has no static address, so the nodes' networks are unknown: no ingress firewall for ${what} (${whom(need.nodeOnlyPorts)})`);
-    else common.push(strategic(`platform ingress firewall (${whom(need.nodeOnlyPorts)})`, firewallDocs(need.nodeOnlyPorts, subnets)));
+    else last.push(strategic(`platform ingress firewall (${whom(need.nodeOnlyPorts)})`, firewallDocs(need.nodeOnlyPorts, subnets)));
   }
-  return { common, controlplane, warnings };
+  return { common, controlplane, last, warnings };
 }
 
 export interface RenderInput {
@@ -319,7 +326,7 @@ export function renderTalos(input: RenderInput): RenderedTalos {
   const net = platformPatches({ networking: input.networking, node: input.node }, contract, spec);
   const netFor = (role: MachineType) => [...net.common, ...(role === 'controlplane' ? net.controlplane : [])];
   const roleDocs = (role: MachineType) =>
-    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...netFor(role), ...patches.common, ...patches[role]]);
+    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...netFor(role), ...patches.common, ...patches[role], ...net.last]);
   const controlplane = roleDocs('controlplane');
   const worker = roleDocs('worker');
   const nodes = spec.machines.map((m) => {
@@ -328,7 +335,7 @@ export function renderTalos(input: RenderInput): RenderedTalos {
       source: `machines[${spec.machines.indexOf(m)}] (${m.name})`,
       patch: machinePatch({ machine: m, contract, installImage: input.installImage, vip: spec.cluster.vip }),
     };
-    const steps = [...netFor(role), ...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? [])];
+    const steps = [...netFor(role), ...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? []), ...net.last];
     return { name: m.name, role, docs: patchAndValidate(contract, generateBase(role, contract, secrets, opts), steps) };
   });
   const endpoints = talosEndpoints(spec);

@@ -64,7 +64,7 @@ for (const version of ['v1.6.4', 'v1.13.9']) {
 function derivedYaml(version: string, node: NodeRequirements): string {
   const spec = loadSpec(writeSpec((s) => (s.talos.version = version)).file).spec;
   const out = platformPatches({ networking: { cniNone: true, kubeProxyDisabled: true }, node }, contractFor(version), spec);
-  const docs = [...out.common, ...out.controlplane].flatMap((s) => (s.patch.kind === 'strategic' ? s.patch.docs : []));
+  const docs = [...out.common, ...out.controlplane, ...out.last].flatMap((s) => (s.patch.kind === 'strategic' ? s.patch.docs : []));
   return docsToYaml(docs);
 }
 
@@ -94,14 +94,14 @@ test('without a static address for every machine the nodes\' networks are unknow
   });
   const p = prepare(file);
   const out = platformPatches(p.talos, contractFor('v1.13.9'), p.loaded.spec);
-  assert.ok(!out.common.some((s) => s.source.startsWith('platform ingress firewall')));
+  assert.deepEqual(out.last, []);
   assert.deepEqual(out.warnings, [
     'a machine has no static address, so the nodes\' networks are unknown: no ingress firewall for tcp/9790, tcp/9690, tcp/9797 (fluxcd)',
   ]);
   // Nothing else changes: the modules and the CRI part are still there.
   assert.ok(out.common.some((s) => s.source.startsWith('platform kernel modules (kubeovn, kubevirt, linstor)')));
   const none = nodeRequirements([]).requirements;
-  assert.deepEqual(platformPatches({ node: none }, contractFor('v1.13.9'), p.loaded.spec), { common: [], controlplane: [], warnings: [] });
+  assert.deepEqual(platformPatches({ node: none }, contractFor('v1.13.9'), p.loaded.spec), { common: [], controlplane: [], last: [], warnings: [] });
 });
 
 test('hearth talos config and hearth plan write the same platform-derived settings (one derivation)', async () => {
@@ -119,4 +119,16 @@ test('hearth talos config and hearth plan write the same platform-derived settin
   assert.ok(fromConfig.modules.some((m: Any) => m.name === 'drbd'));
   if (plan.code === 0) assert.deepEqual(derived(path.join(dir, 'plan', 'talos', 'nodes', 'worker1.yaml')), fromConfig);
   else assert.doesNotMatch(plan.stderr, /talos|platform/, 'other stages are other people\'s');
+});
+
+test('v1.6: an RFC 6902 spec patch still applies (the firewall documents come after every spec patch)', async () => {
+  const { file } = writeSpec((s) => {
+    s.talos.version = 'v1.6.4';
+    s.image.firmware = ['intel-ucode'];
+    s.cluster.patches.controlplane = [[{ op: 'add', path: '/cluster/allowSchedulingOnControlPlanes', value: true }]];
+  });
+  const p = prepare(file);
+  const { rendered } = await generateTalos(p.loaded, refSecrets, p.talos);
+  assert.equal(v1(rendered.controlplane).cluster.allowSchedulingOnControlPlanes, true);
+  assert.deepEqual(rendered.controlplane.map((d) => d.kind ?? 'v1alpha1'), ['v1alpha1', 'NetworkDefaultActionConfig', 'NetworkRuleConfig']);
 });
