@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { renderPlatform, type KubeObject } from '../../src/platform/index.js';
 import { FLUX_COMPONENTS, effectiveFlags, fluxInstancePatches, fluxOnHostNetwork } from '../../src/platform/flux-hostnet.js';
-import { resolveSpec, tempDir } from './helpers.js';
+import { adaptFluxManifests } from '../../src/platform/flux.js';
+import { resolveSpec, tempDir, upstreamDeployment } from './helpers.js';
 
 type Any = Record<string, any>;
 const KUBECTL = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
@@ -46,38 +47,11 @@ test('kubectl kustomize: each post-renderer drops exactly the CR another release
   }
 });
 
-/** A Deployment shaped like the ones flux-operator renders for a Flux controller. */
-function operatorRendered(name: string): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'manager',
-              image: `ghcr.io/fluxcd/${name}:v1`,
-              args: ['--events-addr=http://notification-controller.hearth-fluxcd.svc.cluster.local./', '--watch-all-namespaces=true', '--log-level=info'],
-              env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-              ports: [
-                { containerPort: 8080, name: 'http-prom', protocol: 'TCP' },
-                { containerPort: 9440, name: 'healthz', protocol: 'TCP' },
-              ],
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 test('kubectl kustomize: the FluxInstance patches put each controller on the host network exactly as the install transform does', { skip: !KUBECTL && 'kubectl is not on PATH' }, () => {
   const patches = fluxInstancePatches();
-  const inputs = FLUX_COMPONENTS.map(operatorRendered);
+  // Upstream's Deployments in hearth's namespace: what flux-operator renders before its patches.
+  const inputs = adaptFluxManifests(FLUX_COMPONENTS.map(upstreamDeployment), NS);
   const viaKustomize = kustomize(inputs, patches, 'fluxinstance');
   const viaInstall = fluxOnHostNetwork(inputs, NS);
   for (const name of FLUX_COMPONENTS) {

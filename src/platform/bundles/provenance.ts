@@ -8,6 +8,13 @@ import type { Provenance } from '../types.js';
 
 const COZY = 'aenix-io/cozystack';
 const COZY_NEW = 'cozystack/cozystack';
+/** A Renovate merge request in sylva-core that upgrades from (or to) a pin: the pin existed in the chart repository. */
+const sylva = (mr: number, version: string, title: string): Provenance => ({
+  checks: `chart version ${version}`,
+  repo: 'gitlab.com/sylva-projects/sylva-core',
+  path: `merge request ${mr} (Renovate: ${title})`,
+  ref: `MR ${mr}`,
+});
 const RAW: Provenance = { checks: 'chart version 2.0.2, values.resources', repo: 'bedag/helm-charts', path: 'charts/raw/Chart.yaml, charts/raw/values.yaml', ref: 'raw-2.0.2' };
 /** The dependency graph, namespaces and privileged flags of the components Cozystack's paas-full has. */
 export const PAAS_FULL: Provenance = { checks: 'dependsOn graph, namespace, privileged', repo: COZY, path: 'packages/core/platform/bundles/paas-full.yaml', ref: '0431974f02d2062e130d1a31ad0e4c3a6c1fd894' };
@@ -31,7 +38,7 @@ export const PROVENANCE: Record<string, readonly Provenance[]> = {
     { checks: 'default values namespace: kube-system, MASTER_NODES: "", MASTER_NODES_LABEL: kube-ovn/role=master', repo: 'kubeovn/kube-ovn', path: 'charts/kube-ovn/values.yaml', ref: '8d19e71fe5e8f893ade904f89c1f556651dcfcf0' },
   ],
   'cert-manager': [
-    { checks: 'chart version v1.16.2', repo: 'gitlab.com/sylva-projects/sylva-core', path: 'merge request 3030 (Renovate: Update Helm release cert-manager to v1.16.2)', ref: 'MR 3030' },
+    sylva(3030, 'v1.16.2', 'Update Helm release cert-manager to v1.16.2'),
     { checks: 'repository URL', repo: COZY, path: 'packages/system/cert-manager/Makefile', ref: 'main' },
   ],
   'cert-manager-issuers': [RAW, { checks: 'the three ClusterIssuers', repo: COZY, path: 'packages/system/cert-manager-issuers/templates', ref: 'main' }],
@@ -60,7 +67,7 @@ export const PROVENANCE: Record<string, readonly Provenance[]> = {
     },
   ],
   metallb: [
-    { checks: 'chart version 0.14.9', repo: 'gitlab.com/sylva-projects/sylva-core', path: 'merge request 4560 (Renovate: metallb 0.14.9 -> 0.15.2)', ref: 'MR 4560' },
+    sylva(4560, '0.14.9', 'metallb 0.14.9 -> 0.15.2'),
     { checks: 'repository URL', repo: COZY, path: 'packages/system/metallb/Makefile', ref: 'main' },
   ],
   'metallb-pool': [RAW, { checks: 'IPAddressPool and L2Advertisement (metallb.io/v1beta1)', repo: 'metallb/metallb', path: 'config/crd/bases', ref: 'v0.14.9' }],
@@ -83,7 +90,7 @@ export const PROVENANCE: Record<string, readonly Provenance[]> = {
     { checks: 'chart version 0.38.1, crds.enabled, metrics.enabled (renders a ServiceMonitor: metrics.serviceMonitor.enabled defaults to true)', repo: 'mariadb-operator/mariadb-operator', path: 'deploy/charts/mariadb-operator/values.yaml', ref: '583d2bf3ffd61f76205c5fc4957143018a378046' },
   ],
   'postgres-operator': [
-    { checks: 'chart version 0.23.0', repo: 'gitlab.com/sylva-projects/sylva-core', path: 'merge request 4016 (Renovate: cloudnative-pg 0.23.0 -> 0.23.2)', ref: 'MR 4016' },
+    sylva(4016, '0.23.0', 'cloudnative-pg 0.23.0 -> 0.23.2'),
   ],
   'rabbitmq-operator': [
     { checks: 'chart version 4.4.0, global.security.allowInsecureImages', repo: 'bitnami/charts', path: 'bitnami/rabbitmq-cluster-operator/CHANGELOG.md', ref: 'main' },
