@@ -132,3 +132,17 @@ test('v1.6: an RFC 6902 spec patch still applies (the firewall documents come af
   assert.equal(v1(rendered.controlplane).cluster.allowSchedulingOnControlPlanes, true);
   assert.deepEqual(rendered.controlplane.map((d) => d.kind ?? 'v1alpha1'), ['v1alpha1', 'NetworkDefaultActionConfig', 'NetworkRuleConfig']);
 });
+
+test('version contract: the ingress firewall from Talos 1.6, containerd 2 (the cri.v1.runtime table) from 1.9', () => {
+  assert.equal(contractFor('v1.6.0').ingressFirewall, true);
+  assert.equal(contractFor('v1.5.5').ingressFirewall, false);
+  assert.equal(contractFor('v1.8.4').containerd2, false);
+  assert.equal(contractFor('v1.9.0').containerd2, true);
+  assert.match(criPart(contractFor('v1.8.4'), [{ key: 'k', value: true, for: [] }]), /"io\.containerd\.grpc\.v1\.cri"/);
+  // A contract without the firewall: the ports are named in a warning instead of silently left open.
+  const { file } = writeSpec();
+  const p = prepare(file);
+  const out = platformPatches(p.talos, { ...contractFor('v1.13.9'), ingressFirewall: false, name: 'v1.5' }, p.loaded.spec);
+  assert.deepEqual(out.last, []);
+  assert.deepEqual(out.warnings, ['Talos v1.5 has no ingress firewall: tcp/9790, tcp/9690, tcp/9797 (fluxcd) stay reachable from anywhere']);
+});
