@@ -87,7 +87,19 @@ export const PROVENANCE: Record<string, readonly Provenance[]> = {
   ],
   linstor: [RAW, { checks: 'LinstorSatelliteConfiguration for Talos; kernel modules drbd, drbd_transport_tcp', repo: 'piraeusdatastore/piraeus-operator', path: 'docs/how-to/talos.md', ref: '431f26bdd43599913c57b8ec1379a50a85c8619e' }],
   'mariadb-operator': [
-    { checks: 'chart version 0.38.1, crds.enabled, metrics.enabled (renders a ServiceMonitor: metrics.serviceMonitor.enabled defaults to true)', repo: 'mariadb-operator/mariadb-operator', path: 'deploy/charts/mariadb-operator/values.yaml', ref: '583d2bf3ffd61f76205c5fc4957143018a378046' },
+    {
+      checks: 'values metrics.enabled, metrics.serviceMonitor.enabled (defaults to true: with metrics on, the chart renders a ServiceMonitor)',
+      repo: 'mariadb-operator/mariadb-operator',
+      path: 'deploy/charts/mariadb-operator/values.yaml',
+      ref: '019b13787070fd0488211a448c1749827bb95dd1',
+    },
+    {
+      checks: 'chart version 0.38.1, crds.enabled (condition of the mariadb-operator-crds subchart)',
+      repo: 'mariadb-operator/mariadb-operator',
+      path: 'deploy/charts/mariadb-operator/Chart.yaml',
+      ref: 'main',
+      weak: 'the values file read is an early chart version; 0.38.1 and its serviceMonitor default come from issue 12 and the earlier catalog notes, not from a file read at that tag',
+    },
   ],
   'postgres-operator': [
     sylva(4016, '0.23.0', 'cloudnative-pg 0.23.0 -> 0.23.2'),
