@@ -5,6 +5,7 @@ kind: Cluster
 metadata: { name: ${name} }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://${endpoint}:6443 }
+platform: { bundle: paas-hosted }
 netboot:
 ${netboot.trimEnd()}
 machines:

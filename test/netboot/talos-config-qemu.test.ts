@@ -47,6 +47,7 @@ function specYaml(payload: string): string {
     metadata: { name: 'tcfg' },
     talos: { version: 'v1.13.9' },
     cluster: { endpoint: 'https://192.0.2.10:6443' },
+    platform: { bundle: 'paas-hosted' }, // paas-full's LINSTOR needs the drbd extension
     netboot: {
       interface: 'br0',
       address: '192.0.2.1',

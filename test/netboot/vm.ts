@@ -42,6 +42,7 @@ kind: Cluster
 metadata: { name: e2e }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
+platform: { bundle: paas-hosted }
 netboot:
   interface: br0
   address: 192.0.2.1

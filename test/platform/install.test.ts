@@ -61,7 +61,7 @@ test('full install: Flux first, then namespaces, sources, releases; Ready in dep
     const r = await runHearth(env.args('--timeout', '60s'));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Flux is not installed: applying \d+ objects of its install manifests/);
-    assert.match(r.stderr, /all 26 releases are Ready\n$/);
+    assert.match(r.stderr, /all 29 releases are Ready\n$/);
 
     // Flux went into hearth's namespace (like `flux install --namespace`), and, since this platform brings the CNI,
     // its controllers run on the host network with the API through KubePrism (see flux-hostnet.test.ts).
@@ -96,7 +96,7 @@ test('full install: Flux first, then namespaces, sources, releases; Ready in dep
 
     // The double's helm-controller made releases Ready only after their dependencies.
     const hrs = env.api.objects('HelmRelease');
-    assert.equal(hrs.length, 26);
+    assert.equal(hrs.length, 29);
     for (const hr of hrs) {
       const deps = ((hr.spec as { dependsOn?: { name: string }[] }).dependsOn ?? []).map((d) => d.name);
       for (const d of deps) assert.ok(ctl.readyOrder.indexOf(d) < ctl.readyOrder.indexOf(hr.metadata.name), `${d} before ${hr.metadata.name}`);
@@ -111,7 +111,7 @@ test('full install: Flux first, then namespaces, sources, releases; Ready in dep
     const again = await runHearth(env.args('--timeout', '30s'));
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /nothing to change: all \d+ objects are already as rendered/);
-    assert.match(again.stderr, /26 of 26 releases already Ready/);
+    assert.match(again.stderr, /29 of 29 releases already Ready/);
     assert.doesNotMatch(again.stderr, /^(created|configured) /m);
     assert.doesNotMatch(again.stderr, /Flux is not installed/);
     assert.equal(env.api.resourceVersion, rv, 'a rerun must not change anything in the cluster');
@@ -261,7 +261,7 @@ test('Ctrl-C stops between objects: every object is whole, the run says what was
     try {
       const rerun = await runHearth(env.args('--timeout', '60s'));
       assert.equal(rerun.code, 0, rerun.stderr);
-      assert.match(rerun.stderr, /all 25 releases are Ready/);
+      assert.match(rerun.stderr, /all 27 releases are Ready/);
     } finally {
       ctl.stop();
     }

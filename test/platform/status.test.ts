@@ -111,7 +111,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     assert.match(r.stdout, /^hearth-fluxcd +fluxcd-operator +\d+s +True +Release reconciliation succeeded$/m);
     assert.match(r.stdout, /^hearth-cert-manager +cert-manager +\d+s +(Unknown|False) +/m);
     assert.match(r.stdout, /\nwaiting:\n/);
-    assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager-issuers: dependencies not ready: cert-manager$/m);
+    assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager-issuers: dependencies not ready: cert-manager, ingress-nginx$/m);
     assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager: waiting for helm-controller to reconcile it$/m);
 
     const j = await runHearth(['platform', 'status', '-f', spec, '--kubeconfig', kubeconfig, '-o', 'json']);
@@ -119,7 +119,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     const data = JSON.parse(j.stdout) as { releases: { name: string; state: string; waitingFor?: string; ready: string }[]; ready: number; total: number };
     const issuers = data.releases.find((x) => x.name === 'cert-manager-issuers')!;
     assert.equal(issuers.state, 'progressing');
-    assert.equal(issuers.waitingFor, 'dependencies not ready: cert-manager');
+    assert.equal(issuers.waitingFor, 'dependencies not ready: cert-manager, ingress-nginx');
     assert.ok(data.total > data.ready && data.ready > 0);
 
     // -w: the table, then a line per change as the double's controller moves on.

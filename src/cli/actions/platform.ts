@@ -9,6 +9,7 @@ import {
   expectedReleases,
   fluxManifestsFromFile,
   fluxManifestsFromRelease,
+  formatProvenance,
   formatWaves,
   installPlatform,
   listReleases,
@@ -39,7 +40,7 @@ function resolved(file: string): Resolution {
 
 export function plan(opts: { file: string; output: 'text' | 'json' | 'yaml' }): void {
   const r = resolved(opts.file);
-  if (opts.output === 'text') out(formatWaves(r));
+  if (opts.output === 'text') out(`${formatWaves(r)}\n${formatProvenance(r)}`);
   else out(formatData(planData(r), opts.output));
 }
 
