@@ -24,14 +24,15 @@ export function registerLab(program: Command): void {
       .option('--cpus <N>', 'vCPUs of every VM (default: Talos minimums, 2 controlplane / 1 worker)')
       .addOption(new Option('--accel <A>', 'accelerator: auto uses KVM only when a test guest runs under it').choices(['auto', 'kvm', 'tcg']).default('auto'))
       .option('--name <NAME>', 'lab name; the namespace is hlab-NAME (default: metadata.name)')
-      .option('--http <PORT>', "also reach the lab netboot server's HTTP (dashboard, /api/machines, /metrics) at 127.0.0.1:PORT (0: a free port)"),
+      .option('--http <PORT>', "also reach the lab netboot server's HTTP (dashboard, /api/machines, /metrics) at 127.0.0.1:PORT (0: a free port)")
+      .addHelpText('after', '\nExamples:\n  sudo hearth lab up -f hearth.yaml\n  sudo hearth lab up -f hearth.yaml --firmware uefi --machine-firmware cp1=bios --http 8080'),
   ).action(lazy(async () => (await import('../actions/lab.js')).up));
 
-  withDir(lab.command('down').description('stop what `up` started and remove the namespace, taps and disks')).action(
+  withDir(lab.command('down').description('stop what `up` started and remove the namespace, taps and disks').addHelpText('after', '\nExamples:\n  sudo hearth lab down -f hearth.yaml')).action(
     lazy(async () => (await import('../actions/lab.js')).down),
   );
 
-  withOutput(withDir(lab.command('status').description('each VM: running or not, firmware, boot progress, last console line'))).action(
+  withOutput(withDir(lab.command('status').description('each VM: running or not, firmware, boot progress, last console line').addHelpText('after', '\nExamples:\n  sudo hearth lab status\n  sudo hearth lab status -o json'))).action(
     lazy(async () => (await import('../actions/lab.js')).status),
   );
 
@@ -40,7 +41,8 @@ export function registerLab(program: Command): void {
       .command('console')
       .description("follow a VM's serial console until Ctrl-C (or print its last lines with --lines)")
       .argument('<NAME>', 'machine name')
-      .option('--lines <N>', 'print the last N lines and exit'),
+      .option('--lines <N>', 'print the last N lines and exit')
+      .addHelpText('after', '\nExamples:\n  sudo hearth lab console cp1\n  sudo hearth lab console cp1 --lines 50'),
   ).action(lazy(async () => (await import('../actions/lab.js')).console));
 
   lab
