@@ -10,6 +10,7 @@ import { InputError } from '../common/errors.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { RecentMap } from './dhcp/bounded.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
 import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveBoot, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
@@ -106,6 +107,20 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
   return warnings;
 }
 
+/**
+ * `fn` (a pure function of the MAC, such as the spec's boot decision) remembered for the most
+ * recently asked MACs, so the DHCP hot path does not match profiles on every packet.
+ */
+export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) => T {
+  const known = new RecentMap<string, T>(cap);
+  return (mac) => {
+    if (known.has(mac)) return known.get(mac)!;
+    const v = fn(mac);
+    known.set(mac, v);
+    return v;
+  };
+}
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -164,7 +179,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
         dns: config.dhcp.dns,
         leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
         reservations: config.dhcp.reservations,
-        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: (mac) => allowBoot(spec, mac) },
+        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
         stateDir,
         events: progress,
         metrics,

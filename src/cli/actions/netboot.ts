@@ -20,6 +20,34 @@ function logLine(m: MachineProgress, e: BootEvent): string {
   return `${t} ${who} ${what}`;
 }
 
+/**
+ * Log lines written in batches: queued, then written together once per `delayMs` (or when 64 KiB
+ * are waiting), so a busy DHCP server makes one write per batch instead of one per event (four per
+ * exchange). `flush()` writes what is waiting at once (before shutting down).
+ */
+export function lineBatcher(write: (text: string) => void, delayMs = 20, maxBytes = 64 * 1024): { add(line: string): void; flush(): void } {
+  let waiting: string[] = [];
+  let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (waiting.length === 0) return;
+    const text = waiting.join('\n') + '\n';
+    waiting = [];
+    bytes = 0;
+    write(text);
+  };
+  return {
+    add(line) {
+      waiting.push(line);
+      bytes += line.length + 1;
+      if (bytes >= maxBytes) flush();
+      else timer ??= setTimeout(flush, delayMs);
+    },
+    flush,
+  };
+}
 
 export async function serve(opts: { file: string; interface?: string; address?: string; dhcp?: 'full' | 'proxy' | 'off'; state?: string; httpPort?: number; tftpPort?: number; dhcpPort?: number; log?: boolean }): Promise<void> {
   const loaded = prepare(opts.file).loaded;
@@ -40,6 +68,7 @@ export async function serve(opts: { file: string; interface?: string; address?: 
   );
   const live = Boolean(process.stderr.isTTY) && !opts.log;
   let view: LiveView | undefined;
+  const log = lineBatcher((text) => say(text));
   if (live) {
     view = new LiveView(() => {
       const { headers, rows } = progressRows(srv.progress.list());
@@ -48,10 +77,11 @@ export async function serve(opts: { file: string; interface?: string; address?: 
     }).start();
     srv.progress.onChange(() => view!.invalidate());
   } else {
-    srv.progress.onChange((m, e) => say(logLine(m, e)));
+    srv.progress.onChange((m, e) => log.add(logLine(m, e)));
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
+      log.flush();
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       say(`hearth netboot: ${sig}, shutting down`);
@@ -64,6 +94,7 @@ export async function serve(opts: { file: string; interface?: string; address?: 
   });
   view?.stop();
   await srv.close();
+  log.flush();
   say('hearth netboot: stopped');
 }
 
