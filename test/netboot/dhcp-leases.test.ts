@@ -372,3 +372,37 @@ describe('lease journal: helpers used by the property test behave', () => {
     await again.store.close();
   });
 });
+
+describe('lease journal: group commit', () => {
+  /** A store whose journal file counts its writes and syncs. */
+  async function counted(opts: JournalOptions) {
+    const calls = { append: 0, datasync: 0 };
+    const { openAppendOnly } = await import('../../src/netboot/dhcp/leases/journal-file.js');
+    const s = await open(await tempDir(), {
+      ...opts,
+      openFile: async (file) => {
+        const f = await openAppendOnly(file);
+        return { ...f, append: (d) => (calls.append++, f.append(d)), datasync: () => (calls.datasync++, f.datasync()) };
+      },
+    });
+    return { ...s, calls };
+  }
+
+  test('commits arriving within the window share one write and one fdatasync, and each resolves once stored', async () => {
+    const s = await counted({ groupCommitMs: 5 });
+    const base = { ...s.calls };
+    await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
+    assert.deepEqual({ append: s.calls.append - base.append, datasync: s.calls.datasync - base.datasync }, { append: 1, datasync: 1 });
+    const dir = s.store.dir;
+    await s.store.close();
+    assert.equal(await reopenCount(dir), 3);
+  });
+
+  test('without a window the first commit is written alone, the rest join the next write', async () => {
+    const s = await counted({ groupCommitMs: 0 });
+    const base = { ...s.calls };
+    await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
+    assert.deepEqual({ append: s.calls.append - base.append, datasync: s.calls.datasync - base.datasync }, { append: 2, datasync: 2 });
+    await s.store.close();
+  });
+});
