@@ -8,7 +8,9 @@
 //
 // JS API (see src/netboot/dhcp/transport.ts):
 //   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20, reuseaddr: false });
-//   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, ...]) => {});
+//   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, queuedMs: number, ...]) => {});
+//   (queuedMs: how long the datagram waited in the socket's receive queue, from the kernel's
+//   receive timestamp; -1 when the kernel gave none)
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
 //   s.ifindex; s.close();
 #include <napi.h>
@@ -21,6 +23,7 @@
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
@@ -62,6 +65,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (reuse && setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { Fail(env, "SO_REUSEADDR"); return; }
     if (setsockopt(fd_, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) { Fail(env, "SO_BROADCAST"); return; }
     if (setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) { Fail(env, "IP_PKTINFO"); return; }
+    // Receive timestamps, so the server can tell a datagram that waited long in the queue (it is
+    // behind) from a burst it is keeping up with. Optional: without them queuedMs is -1.
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     if (rcvbuf > 0) {
       // SO_RCVBUFFORCE passes net.core.rmem_max when we have CAP_NET_ADMIN; fall back quietly.
       if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
@@ -167,17 +173,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void Drain() {
     Napi::Env env = Env();
     // Bounded per wakeup so one busy socket cannot starve the rest of the loop. Datagrams are
-    // handed to JS in batches (one call per batch: [data, srcIp, srcPort, dstIp, ...]), which
-    // saves a JS entry and a microtask checkpoint per packet under load.
+    // handed to JS in batches (one call per batch: [data, srcIp, srcPort, dstIp, queuedMs, ...]),
+    // which saves a JS entry and a microtask checkpoint per packet under load.
     for (int round = 0; round < 8 && fd_ >= 0; round++) {
       Napi::HandleScope scope(env);
       Napi::Array batch = Napi::Array::New(env);
       uint32_t n = 0;
       bool drained = false;
-      while (n < 4 * 64) {
+      timespec now{};
+      clock_gettime(CLOCK_REALTIME, &now);
+      while (n < 5 * 64) {
         sockaddr_in src{};
         iovec iov{buf_, sizeof buf_};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(timespec))];
         msghdr msg{};
         msg.msg_name = &src;
         msg.msg_namelen = sizeof src;
@@ -193,12 +201,18 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         }
         int ifindex = 0;
         in_addr dst{};
+        double queuedMs = -1;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
           if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             in_pktinfo pi;
             memcpy(&pi, CMSG_DATA(c), sizeof pi);
             ifindex = pi.ipi_ifindex;
             dst = pi.ipi_addr;
+          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            double ms = static_cast<double>(now.tv_sec - ts.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - ts.tv_nsec) / 1e6;
+            queuedMs = ms < 0 ? 0 : ms;  // the clock read once per batch: a later datagram may look younger than 0
           }
         }
         // With SO_BINDTODEVICE the kernel already filters; this guards against a packet queued
@@ -213,6 +227,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         batch.Set(n++, Napi::String::New(env, srcText));
         batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
         batch.Set(n++, Napi::String::New(env, dstText));
+        batch.Set(n++, Napi::Number::New(env, queuedMs));
       }
       if (n > 0) {
         callback_.MakeCallback(Value(), {batch}, *context_);

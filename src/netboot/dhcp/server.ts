@@ -5,6 +5,13 @@
  * escapes: every datagram is counted as received and, when nothing is done with it, as dropped
  * with a reason. Requests waiting on the lease store are bounded (`maxInflight`): past it, new
  * datagrams are dropped as `overloaded` until commits complete, so a flood cannot queue without end.
+ *
+ * Above capacity, work goes to the exchanges already under way: a DISCOVER that waited in the
+ * socket's receive queue longer than `maxQueuedMs` (the server is behind, not merely taking a
+ * burst) is dropped as `overloaded` before any work is spent on it, while REQUESTs are still
+ * answered. Without that, a server past its capacity spends its time offering addresses whose
+ * REQUESTs then wait behind more DISCOVERs, and completed exchanges fall as the offered rate
+ * rises; with it they stay at capacity. The client retransmits its DISCOVER (RFC 2131 §4.1).
  */
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
@@ -25,6 +32,7 @@ export class Server {
     metrics: NetbootMetrics,
     private readonly onError: (err: unknown) => void = () => undefined,
     private readonly maxInflight = 4096,
+    private readonly maxQueuedMs = 200,
   ) {
     this.received = labelCounters(metrics.dhcpReceived);
     this.sent = labelCounters(metrics.dhcpSent);
@@ -55,6 +63,7 @@ export class Server {
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
       if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
+      if (type === 'DISCOVER' && d.queuedMs !== undefined && d.queuedMs > this.maxQueuedMs) return this.drop('overloaded');
       const mac = macText(p.chaddr, 6);
       if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
       req = {
