@@ -13,6 +13,7 @@
 //   receive timestamp; -1 when the kernel gave none)
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
 //   s.ifindex; s.close();
+//   appendDurably(fd, data, sync, (errno, written) => {})   (the lease journal, see below)
 #include <napi.h>
 #include <uv.h>
 
@@ -23,6 +24,7 @@
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -317,7 +319,64 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   uint8_t buf_[65536];
 };
 
-Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return UdpSocket::Init(env, exports); }
+// The lease journal's write + fdatasync as one job on libuv's thread pool (Node's fs makes them two,
+// each a hand-off to a pool thread and back). write(2) once at the end of the O_APPEND file; when
+// it wrote everything and `sync` is set, fdatasync(2). The callback gets (errno or 0, bytes
+// written); a short write is not synced (the caller writes the rest and syncs then).
+class AppendWorker : public Napi::AsyncWorker {
+ public:
+  AppendWorker(Napi::Function cb, int fd, Napi::Buffer<uint8_t> data, bool sync)
+      : Napi::AsyncWorker(cb, "hearth_journal_append"), fd_(fd), sync_(sync), data_(data.Data()), len_(data.Length()), keep_(Napi::Persistent(data)) {}
+
+  void Execute() override {
+    ssize_t n;
+    do {
+      n = ::write(fd_, data_, len_);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      err_ = errno;
+      return;
+    }
+    written_ = static_cast<size_t>(n);
+    if (sync_ && written_ == len_) {
+      int rc;
+      do {
+        rc = fdatasync(fd_);
+      } while (rc < 0 && errno == EINTR);
+      if (rc < 0) err_ = errno;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Callback().Call({Napi::Number::New(env, err_), Napi::Number::New(env, static_cast<double>(written_))});
+  }
+
+ private:
+  int fd_;
+  bool sync_;
+  uint8_t* data_;
+  size_t len_;
+  Napi::Reference<Napi::Buffer<uint8_t>> keep_;  // the bytes stay alive while the pool thread writes them
+  int err_ = 0;
+  size_t written_ = 0;
+};
+
+Napi::Value AppendDurably(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "appendDurably(fd, buffer, sync, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* w = new AppendWorker(info[3].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Buffer<uint8_t>>(), info[2].ToBoolean().Value());
+  w->Queue();
+  return env.Undefined();
+}
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  exports.Set("appendDurably", Napi::Function::New(env, AppendDurably, "appendDurably"));
+  return UdpSocket::Init(env, exports);
+}
 
 }  // namespace
 

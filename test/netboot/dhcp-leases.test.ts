@@ -374,15 +374,21 @@ describe('lease journal: helpers used by the property test behave', () => {
 });
 
 describe('lease journal: group commit', () => {
-  /** A store whose journal file counts its writes and syncs. */
+  /** A store whose journal file counts its writes (append, or append + sync in one step) and its syncs. */
   async function counted(opts: JournalOptions) {
-    const calls = { append: 0, datasync: 0 };
+    const calls = { writes: 0, syncs: 0 };
     const { openAppendOnly } = await import('../../src/netboot/dhcp/leases/journal-file.js');
     const s = await open(await tempDir(), {
       ...opts,
       openFile: async (file) => {
         const f = await openAppendOnly(file);
-        return { ...f, append: (d) => (calls.append++, f.append(d)), datasync: () => (calls.datasync++, f.datasync()) };
+        const both = f.appendAndSync;
+        return {
+          ...f,
+          append: (d) => (calls.writes++, f.append(d)),
+          datasync: () => (calls.syncs++, f.datasync()),
+          ...(both && { appendAndSync: (d: Buffer, sync: boolean) => (calls.writes++, sync && calls.syncs++, both(d, sync)) }),
+        };
       },
     });
     return { ...s, calls };
@@ -392,7 +398,7 @@ describe('lease journal: group commit', () => {
     const s = await counted({ groupCommitMs: 5 });
     const base = { ...s.calls };
     await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
-    assert.deepEqual({ append: s.calls.append - base.append, datasync: s.calls.datasync - base.datasync }, { append: 1, datasync: 1 });
+    assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 1, syncs: 1 });
     const dir = s.store.dir;
     await s.store.close();
     assert.equal(await reopenCount(dir), 3);
@@ -402,7 +408,23 @@ describe('lease journal: group commit', () => {
     const s = await counted({ groupCommitMs: 0 });
     const base = { ...s.calls };
     await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
-    assert.deepEqual({ append: s.calls.append - base.append, datasync: s.calls.datasync - base.datasync }, { append: 2, datasync: 2 });
+    assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 2, syncs: 2 });
     await s.store.close();
+  });
+
+  test('with the native addon built, the journal writes and syncs in one step', async () => {
+    const { openAppendOnly } = await import('../../src/netboot/dhcp/leases/journal-file.js');
+    const dir = await tempDir();
+    const f = await openAppendOnly(path.join(dir, 'j'));
+    try {
+      assert.ok(f.appendAndSync, 'appendAndSync is offered (build/Release/hearth_udp.node is built by npm ci)');
+      assert.equal(await f.appendAndSync(Buffer.from('line 1\n'), true), 7);
+      assert.equal(await f.appendAndSync(Buffer.from('line 2\n'), false), 7);
+      assert.equal(await readFile(path.join(dir, 'j'), 'utf8'), 'line 1\nline 2\n');
+    } finally {
+      await f.close();
+    }
+    // A failed write rejects with the errno's code, as Node's fs does (here: the file is closed).
+    await assert.rejects(f.appendAndSync!(Buffer.from('late\n'), true), (err: NodeJS.ErrnoException) => err.code === 'EBADF');
   });
 });

@@ -39,6 +39,8 @@ interface NativeSocket {
 }
 
 interface NativeModule {
+  /** The lease journal's write + fdatasync as one thread-pool job: callback(errno or 0, bytes written). */
+  appendDurably?(fd: number, data: Buffer, sync: boolean, cb: (errno: number, written: number) => void): void;
   UdpSocket: new (opts: { interface: string; port: number; address?: string; rcvbuf?: number; reuseaddr?: boolean }) => NativeSocket;
 }
 
@@ -46,6 +48,7 @@ let loaded: NativeModule | Error | undefined;
 
 /** The compiled addon (build/Release/hearth_udp.node in hearth's package), or why not. */
 export function loadNative(): NativeModule | Error {
+  // (also used by the lease journal: leases/journal-file.ts)
   if (loaded) return loaded;
   const file = packagePath('build', 'Release', 'hearth_udp.node');
   if (!existsSync(file)) {

@@ -219,13 +219,22 @@ export class JournalLeaseStore implements LeaseStore {
   /** All of `data` at the end of the journal and synced, or none of it (the file cut back). */
   private async appendDurably(data: Buffer): Promise<void> {
     const file = this.file!;
+    const stalled = () => Object.assign(new Error('the write made no progress'), { code: 'EIO' });
     try {
-      for (let done = 0; done < data.length; ) {
+      let done = 0;
+      let synced = !this.sync;
+      if (file.appendAndSync) {
+        // The usual case in one step: everything written, and synced.
+        done = await file.appendAndSync(data, this.sync);
+        if (!(done > 0)) throw stalled();
+        synced ||= done === data.length;
+      }
+      while (done < data.length) {
         const n = await file.append(done === 0 ? data : data.subarray(done));
-        if (!(n > 0)) throw Object.assign(new Error('the write made no progress'), { code: 'EIO' });
+        if (!(n > 0)) throw stalled();
         done += n;
       }
-      if (this.sync) await file.datasync();
+      if (!synced) await file.datasync();
     } catch (err) {
       try {
         await file.truncate(this.size);
