@@ -17,30 +17,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { netnsUnavailable, type Netns } from '../../test/helpers/netns.js';
-import { arg, hearthEntry, hearthServe, median, rssKiB, runSoak, scratch, siblingArgv, writeRandom } from './lib.js';
-import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
+import { arg, hearthEntry, hearthServe, median, rssKiB, runSoak, scratch, siblingArgv, soakSpec, writeRandom } from './lib.js';
 
 const RUNS = Number(arg('runs', '7'));
 const IDLE_S = Number(arg('idle-seconds', '2'));
 const SERVER = '192.0.2.1';
 const CLIENT = '192.0.2.2';
-
-function spec(assets: string): string {
-  return `apiVersion: ${SPEC_API_VERSION}
-kind: ${SPEC_KIND}
-metadata: { name: dhcp-start }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.252:6443 }
-netboot:
-  interface: s0
-  address: ${SERVER}
-  dhcp: { mode: full, range: 192.0.2.10-192.0.2.200, leaseTime: 1h }
-  assets: ${assets}
-  ipxe: ${assets}
-  kernel: vmlinuz
-  initrd: [initramfs]
-`;
-}
 
 /** The next line of a child's stdout, or undefined once it ends or `ms` pass. */
 function lineReader(child: import('node:child_process').ChildProcess): (ms: number) => Promise<string | undefined> {
@@ -91,7 +73,7 @@ async function main(): Promise<number> {
     await mkdir(assets);
     for (const f of ['vmlinuz', 'initramfs', 'undionly.kpxe', 'ipxe.efi', 'snponly.efi']) writeRandom(path.join(assets, f), 4096);
     const specFile = path.join(dir, 'hearth.yaml');
-    await writeFile(specFile, spec(assets));
+    await writeFile(specFile, soakSpec('dhcp-start', SERVER, assets, assets, 's0'));
     const srv = await lab.ns('s');
     const cli = await lab.ns('c');
     await lab.veth(srv, 's0', `${SERVER}/24`, cli, 'c0', `${CLIENT}/24`);

@@ -42,7 +42,7 @@ export function createMetrics() {
 
 export type NetbootMetrics = ReturnType<typeof createMetrics>;
 
-/** The part of a prom-client Counter with one label that `labelCounters` needs. */
+/** The part of a Counter (prom.ts) with one label that `labelCounters` needs. */
 export interface LabelledCounter {
   labels(value: string): { inc(n?: number): void };
 }
