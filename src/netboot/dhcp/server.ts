@@ -15,9 +15,12 @@
  */
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
-import { macText, messageTypeName, Opt } from './options.js';
+import { macText, MessageType, messageTypeName, Opt, type MessageTypeName } from './options.js';
 import { decode, encodeTransient, isDecodeError } from './packet.js';
 import type { Datagram, Listener } from './transport.js';
+
+/** Metric label of each message type (lower case), made once rather than per packet. */
+const LABEL = Object.fromEntries(Object.keys(MessageType).map((t) => [t, t.toLowerCase()])) as Record<MessageTypeName, string>;
 
 export class Server {
   private readonly received: (type: string) => void;
@@ -58,7 +61,7 @@ export class Server {
       }
       const t = p.options.get(Opt.MESSAGE_TYPE);
       const type = t && t.length === 1 ? messageTypeName(t[0]!) : undefined;
-      this.received(type ? type.toLowerCase() : 'invalid');
+      this.received(type ? LABEL[type] : 'invalid');
       if (p.op !== 1) return this.drop('not-a-request');
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
@@ -109,7 +112,7 @@ export class Server {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
       const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
-      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(o.reply.type.toLowerCase());
+      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(LABEL[o.reply.type]);
       else this.drop('send-failed');
     } catch (err) {
       this.onError(err);
