@@ -11,6 +11,7 @@ import { RunEventBus } from '../pipeline/events.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { RecentMap } from './dhcp/bounded.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
 import {
@@ -151,6 +152,20 @@ export function publishProgress(progress: ProgressTracker, bus: RunEventBus): ()
   });
 }
 
+/**
+ * `fn` (a pure function of the MAC, such as the spec's boot decision) remembered for the most
+ * recently asked MACs, so the DHCP hot path does not match profiles on every packet.
+ */
+export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) => T {
+  const known = new RecentMap<string, T>(cap);
+  return (mac) => {
+    if (known.has(mac)) return known.get(mac)!;
+    const v = fn(mac);
+    known.set(mac, v);
+    return v;
+  };
+}
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -218,7 +233,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
         dns: config.dhcp.dns,
         leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
         reservations: config.dhcp.reservations,
-        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: (mac) => allowBoot(spec, mac) },
+        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
         stateDir,
         events: progress,
         metrics,
