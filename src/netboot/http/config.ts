@@ -27,6 +27,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Where operational lines go (a limit refusing connections); default stderr. */
   log?(line: string): void;
+  /** File bodies by sendfile(2) when the native addon is built (default true); false copies them. */
+  zeroCopy?: boolean;
 }
 
 /** What one client, and all of them, may hold of the server. */
@@ -79,6 +81,7 @@ export interface HttpConfig {
   machines(): MachineProgress[];
   readonly limits: HttpLimits;
   log(line: string): void;
+  readonly zeroCopy: boolean;
 }
 
 export function httpConfig(opts: HttpServerOptions): HttpConfig {
@@ -96,5 +99,6 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     machines: machines ? () => machines() : () => [],
     limits: { ...HTTP_LIMITS, ...opts.limits },
     log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
+    zeroCopy: opts.zeroCopy ?? true,
   };
 }
