@@ -1,7 +1,8 @@
 /**
  * A file slice to an HTTP response with sendfile(2) (native/sendfile.cc): the kernel moves the
- * page-cache pages to the socket, no bytes pass through JS. Memory per download is nothing but a
- * small watcher, whatever the file size and the client's speed. Used when the addon is built and
+ * page-cache pages to the socket, no bytes pass through JS, and the kernel's work runs on the
+ * thread pool beside the event loop. Memory per download is a small watcher and a duplicate
+ * descriptor, whatever the file size and the client's speed. Used when the addon is built and
  * the response's socket is a plain TCP socket with a file descriptor; else stream.ts copies.
  */
 import { existsSync } from 'node:fs';
@@ -12,16 +13,18 @@ import { constants } from 'node:os';
 import { packagePath } from '../../common/package-root.js';
 import { closeAware } from './stream.js';
 
-interface WritableWait {
+/** One response's sender: its own duplicate of the socket's descriptor (see native/sendfile.cc). */
+interface Sender {
+  /** Sends from the file on the thread pool; calls back with bytes sent (> 0), 0 at end of file, or -errno (-EAGAIN: the socket's buffer is full). */
+  send(fileFd: number, offset: number, count: number, cb: (n: number) => void): void;
   /** Calls back once when the socket is writable (or has failed: status < 0); 0, or -errno if it cannot wait. */
   wait(cb: (status: number) => void): number;
+  /** Closes the duplicate descriptor (once no send runs). */
   close(): void;
 }
 
 interface SendfileModule {
-  /** Bytes sent (> 0), 0 at the end of the file, or -errno (-EAGAIN: the socket's buffer is full). */
-  sendfile(socketFd: number, fileFd: number, offset: number, count: number): number;
-  WritableWait: new (socketFd: number) => WritableWait;
+  Sender: new (socketFd: number) => Sender;
 }
 
 let loaded: SendfileModule | null | undefined;
@@ -64,17 +67,20 @@ function errnoError(neg: number): Error {
 export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse, fileFd: number, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
   const until = closeAware(res);
   const socket = res.socket!;
-  const fd = socketFd(socket);
   // The headers go first, through node:http; sendfile starts once the socket has taken them.
   res.flushHeaders();
   if (socket.writableLength > 0 || socket.writableCorked) await until(new Promise<void>((resolve, reject) => socket.write(EMPTY, (e) => (e ? reject(e) : resolve()))));
-  let watch: WritableWait | undefined;
+  if (res.destroyed) throw new Error('client went away');
+  const sender = new mod.Sender(socketFd(socket));
   // What node:net calls on every write it makes: the send timeout counts from the last progress.
   const touch = (socket as Socket & { _unrefTimer?: () => void })._unrefTimer?.bind(socket) ?? (() => socket.setTimeout(socket.timeout ?? 0));
+  /** The send on the thread pool, if one runs: the descriptor is closed only after it returns. */
+  let running: Promise<number> | undefined;
   try {
     for (let pos = start; pos <= end; ) {
-      if (res.destroyed) throw new Error('client went away');
-      const n = mod.sendfile(fd, fileFd, pos, Math.min(CALL_MAX, end - pos + 1));
+      running = new Promise<number>((resolve) => sender.send(fileFd, pos, Math.min(CALL_MAX, end - pos + 1), resolve));
+      const n = await until(running);
+      running = undefined;
       if (n > 0) {
         pos += n;
         onBytes(n);
@@ -83,17 +89,16 @@ export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse
       }
       if (n === 0) throw new Error('file shrank while being sent');
       if (n !== -EAGAIN) throw errnoError(n);
-      watch ??= new mod.WritableWait(fd);
-      const w = watch;
       await until(
         new Promise<void>((resolve, reject) => {
-          const r = w.wait((status) => (status < 0 ? reject(errnoError(status)) : resolve()));
+          const r = sender.wait((status) => (status < 0 ? reject(errnoError(status)) : resolve()));
           if (r < 0) reject(errnoError(r));
         }),
       );
     }
   } finally {
-    watch?.close();
+    if (running) await running.catch(() => undefined);
+    sender.close();
   }
   await until(new Promise<void>((resolve) => res.end(resolve)));
 }
