@@ -18,8 +18,13 @@
 //   s.send(fileFd, offset, count, cb);         // cb(n): bytes sent (> 0), 0 at end of file, or -errno
 //   s.wait(cb) -> 0 or -errno;                 // cb(status) once the socket is writable (status < 0: error)
 //   s.close();                                 // stops waiting, closes the dup once no send runs
+//
+// The same addon carries the TFTP transfer socket (tftp_socket.cc): one native module for the
+// netboot data paths.
 #include <napi.h>
 #include <uv.h>
+
+#include "tftp_socket.h"
 
 #include <cerrno>
 #include <sys/sendfile.h>
@@ -179,6 +184,7 @@ void SendWork::OnOK() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sender", Sender::Init(env));
+  exports.Set("TftpSocket", hearth::TftpSocket::Init(env));
   return exports;
 }
 

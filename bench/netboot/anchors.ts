@@ -7,7 +7,11 @@
  *
  *   npm run build
  *   sudo node dist/bench/netboot/anchors.js [--runs 3] [--only dhcp,tftp,http,storm] [--small]
- *       [--hearth dist/src/cli/main.js] [--out DIR]
+ *       [--hearth dist/src/cli/main.js] [--baseline OTHER/dist/src/cli/main.js] [--out DIR]
+ *
+ * --baseline: another hearth build (e.g. main's, to measure a change) run as one more server in
+ * the HTTP, boot storm and TFTP runs, interleaved with the others; its figures are printed as
+ * "baseline" beside the peers, with hearth / baseline as the ratio.
  *
  * --small: a reduced size to check the driver works (wrk 3 s, 10 storm clients, TFTP 8 clients and
  * 1 MiB aggregate, one DHCP avalanche); the figures of issue 11 need the full size. Every
@@ -27,6 +31,7 @@ const ONLY = new Set(arg('only', 'dhcp,tftp,http,storm').split(','));
 const SMALL = process.argv.includes('--small');
 const HEARTH = path.resolve(arg('hearth', path.join(ROOT, 'dist/src/cli/main.js')));
 const HARNESS = path.join(ROOT, 'bench/anchors');
+const BASELINE = arg('baseline', '') ? path.resolve(arg('baseline', '')) : undefined;
 
 /** One CSV file as rows of column -> value (empty when the file is missing). */
 function csv(file: string): Record<string, string>[] {
@@ -81,7 +86,15 @@ async function main(): Promise<void> {
   const out = path.resolve(arg('out', '') || (await mkdtemp(path.join(os.tmpdir(), 'hearth-anchors-'))));
   await mkdir(out, { recursive: true });
   const spec = path.join(out, 'spec');
-  const http = { CUSTOM_HTTP_PREFIX: '/assets', CUSTOM_HTTP_CMD: `node ${HEARTH} netboot serve -f ${spec}/hearth.yaml --interface veth-srv --address 192.0.2.1 --dhcp off --state ${out}/state --log` };
+  /** `netboot serve` of a hearth build, for the harness's "custom" servers. */
+  const serve = (cli: string) => `node ${cli} netboot serve -f ${spec}/hearth.yaml --interface veth-srv --address 192.0.2.1 --dhcp off --state ${out}/state --log`;
+  const http = (cli: string) => ({ CUSTOM_HTTP_PREFIX: '/assets', CUSTOM_HTTP_CMD: serve(cli) });
+  /** The HTTP servers of one run: the peer, hearth, and the baseline build when given. */
+  const httpTargets: { tgt: string; who: string; cli: string }[] = [
+    { tgt: 'nginx', who: 'nginx', cli: HEARTH },
+    { tgt: 'custom', who: 'hearth', cli: HEARTH },
+    ...(BASELINE ? [{ tgt: 'custom', who: 'baseline', cli: BASELINE }] : []),
+  ];
   const storm = { CLIENTS: SMALL ? '10' : '50', KERNEL_MIB: '15', INITRD_MIB: '60' };
   const wrk = { WRK_SECS: SMALL ? '3' : '10', WRK_CONN: '32' };
   const tftp = { CONC: SMALL ? '8' : '32', AGG_FILES: SMALL ? '1' : '16' };
@@ -91,12 +104,11 @@ async function main(): Promise<void> {
 
   for (let run = 1; run <= RUNS; run++) {
     if (ONLY.has('http')) {
-      for (const tgt of ['nginx', 'custom']) {
-        const wd = path.join(out, `http-${run}-${tgt}`);
-        note(`run ${run}: http ${tgt}`);
+      for (const { tgt, who, cli } of httpTargets) {
+        const wd = path.join(out, `http-${run}-${who}`);
+        note(`run ${run}: http ${who}`);
         if (tgt === 'custom') await specFor(wd, spec, log, 'f1m', 'f64m');
-        await harness('http_bench.sh', [tgt], { ...http, ...wrk, RUNS: '1', WORKDIR: wd }, log);
-        const who = tgt === 'custom' ? 'hearth' : tgt;
+        await harness('http_bench.sh', [tgt], { ...http(cli), ...wrk, RUNS: '1', WORKDIR: wd }, log);
         for (const r of csv(path.join(wd, 'http.csv'))) {
           if (r.test === 'curl64m') add(s, 'HTTP curl 64 MiB single stream, MB/s', who, Number(r.value));
           if (r.test === 'wrk_rps') add(s, `HTTP wrk ${wrk.WRK_CONN} connections x 1 MiB, req/s`, who, Number(r.value));
@@ -105,12 +117,11 @@ async function main(): Promise<void> {
       }
     }
     if (ONLY.has('storm')) {
-      for (const tgt of ['nginx', 'custom']) {
-        const wd = path.join(out, `storm-${run}-${tgt}`);
-        note(`run ${run}: boot storm ${tgt}`);
+      for (const { tgt, who, cli } of httpTargets) {
+        const wd = path.join(out, `storm-${run}-${who}`);
+        note(`run ${run}: boot storm ${who}`);
         if (tgt === 'custom') await specFor(wd, spec, log, 'vmlinuz', 'initrd.img');
-        await harness('bootstorm.sh', [tgt], { ...http, ...storm, RUNS: '1', WORKDIR: wd }, log);
-        const who = tgt === 'custom' ? 'hearth' : tgt;
+        await harness('bootstorm.sh', [tgt], { ...http(cli), ...storm, RUNS: '1', WORKDIR: wd }, log);
         const rows = csv(path.join(wd, 'bootstorm.csv'));
         const bytes = rows.reduce((n, r) => n + stormBytes(r, Number(storm.KERNEL_MIB), Number(storm.INITRD_MIB)), 0);
         for (const r of rows) add(s, `HTTP boot storm ${storm.CLIENTS} clients x (15 + 60 MiB), aggregate MB/s`, who, Number(r.agg_MBps));
@@ -119,15 +130,18 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('tftp')) {
       const wd = path.join(out, `tftp-${run}`);
-      note(`run ${run}: tftp hearth dnsmasq tftpd-hpa`);
-      await harness('tftp_bench.sh', ['hearth', 'dnsmasq', 'tftpd-hpa'], { ...tftp, RUNS: '1', SINGLE_RUNS: '1', WORKDIR: wd }, log);
+      note(`run ${run}: tftp hearth dnsmasq tftpd-hpa${BASELINE ? ' baseline' : ''}`);
+      if (BASELINE) await specFor(wd, spec, log, 'f1m', 'f16m', 'tftproot');
+      const base: Record<string, string> = BASELINE ? { CUSTOM_TFTP_CMD: serve(BASELINE) } : {};
+      await harness('tftp_bench.sh', ['hearth', 'dnsmasq', 'tftpd-hpa', ...(BASELINE ? ['custom'] : [])], { ...tftp, ...base, RUNS: '1', SINGLE_RUNS: '1', WORKDIR: wd }, log);
+      const named = (server: string) => (server === 'custom' ? 'baseline' : server);
       for (const r of csv(path.join(wd, 'tftp.csv'))) {
         if (r.file_mib !== (r.mode === 'single' ? '16' : tftp.AGG_FILES)) continue;
         const how = r.client === 'curl' ? 'lock-step (curl)' : 'windowsize 16 (atftp)';
         const what = r.mode === 'single' ? `TFTP single 16 MiB ${how}, MB/s` : `TFTP ${r.conc} x ${r.file_mib} MiB ${how}, aggregate MB/s`;
-        add(s, what, r.server!, Number(r.MBps));
+        add(s, what, named(r.server!), Number(r.MBps));
       }
-      for (const u of csv(path.join(wd, 'server_usage.csv'))) add(s, 'peak RSS in TFTP runs, MiB', u.server!, Number(u.peak_rss_kib) / 1024);
+      for (const u of csv(path.join(wd, 'server_usage.csv'))) add(s, 'peak RSS in TFTP runs, MiB', named(u.server!), Number(u.peak_rss_kib) / 1024);
     }
     if (ONLY.has('dhcp')) {
       const wd = path.join(out, `dhcp-${run}`);
@@ -145,9 +159,9 @@ async function main(): Promise<void> {
 }
 
 /** Writes the `hearth netboot serve` spec the HTTP runs use (the harness's files as assets). */
-async function specFor(wd: string, spec: string, log: string, kernel: string, initrd: string): Promise<void> {
-  await mkdir(path.join(wd, 'www'), { recursive: true });
-  const code = await harness('hearth-spec.sh', [spec, path.join(wd, 'www'), kernel, initrd], {}, log);
+async function specFor(wd: string, spec: string, log: string, kernel: string, initrd: string, assets = 'www'): Promise<void> {
+  await mkdir(path.join(wd, assets), { recursive: true });
+  const code = await harness('hearth-spec.sh', [spec, path.join(wd, assets), kernel, initrd], {}, log);
   if (code !== 0) throw new Error(`writing the hearth spec failed; see the log`);
 }
 
