@@ -24,6 +24,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "poll_handle.h"
 #include "tftp_socket.h"
 
 #include <cerrno>
@@ -75,14 +76,12 @@ class Sender : public Napi::ObjectWrap<Sender> {
       Napi::Error::New(env, "Sender: dup failed").ThrowAsJavaScriptException();
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &poll_, fd_) != 0) {
+    if (poll_.Open(env, fd_, this) != 0) {
       ::close(fd_);
       fd_ = -1;
       Napi::Error::New(env, "Sender: cannot watch the socket").ThrowAsJavaScriptException();
       return;
     }
-    poll_.data = this;
     open_ = true;
     Ref();  // alive until the poll handle is closed
   }
@@ -128,7 +127,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
       return env.Undefined();
     }
     waiter_ = Napi::Persistent(info[0].As<Napi::Function>());
-    int r = uv_poll_start(&poll_, UV_WRITABLE | UV_DISCONNECT, OnPoll);
+    int r = uv_poll_start(poll_.get(), UV_WRITABLE | UV_DISCONNECT, OnPoll);
     if (r != 0) waiter_.Reset();
     return Napi::Number::New(env, r);
   }
@@ -149,30 +148,26 @@ class Sender : public Napi::ObjectWrap<Sender> {
     if (open_ && !closing_) {
       closing_ = true;
       waiter_.Reset();
-      uv_poll_stop(&poll_);
+      uv_poll_stop(poll_.get());
       if (!busy_) Shut();
     }
     return info.Env().Undefined();
   }
 
+  // Closes the watcher and the duplicate (nothing runs on them any more).
   void Shut() {
     if (!open_) return;
     open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
-  }
-
-  static void OnClosed(uv_handle_t* h) {
-    auto* self = static_cast<Sender*>(h->data);
-    ::close(self->fd_);
-    self->fd_ = -1;
-    self->Unref();
+    poll_.Close();
+    fd_ = -1;
+    Unref();
   }
 
   int fd_ = -1;
   bool open_ = false;
   bool closing_ = false;
   bool busy_ = false;
-  uv_poll_t poll_{};
+  hearth::PollHandle poll_;
   Napi::FunctionReference waiter_;
 };
 

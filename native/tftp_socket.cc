@@ -73,7 +73,7 @@ TftpSocket::TftpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TftpSo
 }
 
 TftpSocket::~TftpSocket() {
-  if (poll_ == nullptr && fd_ >= 0) ::close(fd_);
+  if (!poll_.open() && fd_ >= 0) ::close(fd_);
 }
 
 void TftpSocket::Fail(Napi::Env env, const char* what) {
@@ -107,7 +107,7 @@ Napi::Value TftpSocket::Peer(const Napi::CallbackInfo& info) {
 
 Napi::Value TftpSocket::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0 || poll_ != nullptr) {
+  if (fd_ < 0 || poll_.open()) {
     Napi::Error::New(env, "socket closed or already started").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -117,22 +117,15 @@ Napi::Value TftpSocket::Start(const Napi::CallbackInfo& info) {
   }
   onAck_ = Napi::Persistent(info[0].As<Napi::Function>());
   onOther_ = Napi::Persistent(info[1].As<Napi::Function>());
-  context_ = new Napi::AsyncContext(env, "hearth_tftp");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  poll_ = new uv_poll_t;
-  poll_->data = this;
-  int rc = uv_poll_init(loop, poll_, fd_);
-  if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, &TftpSocket::OnReadable);
+  int rc = poll_.Open(env, fd_, this);
+  if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, &TftpSocket::OnReadable);
   if (rc != 0) {
-    delete poll_;
-    poll_ = nullptr;
-    Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
+    poll_.Close();  // and the socket: it is of no use unwatched
+    fd_ = -1;
+    Napi::Error::New(env, std::string("cannot watch the transfer socket: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  context_ = new Napi::AsyncContext(env, "hearth_tftp");
   Ref();  // alive while the loop can call us
   return env.Undefined();
 }
@@ -226,16 +219,8 @@ Napi::Value TftpSocket::SendTo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TftpSocket::Close(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    // The fd must outlive the poll handle: close it in the close callback.
-    poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
-      int fd = static_cast<int>(reinterpret_cast<intptr_t>(h->data));
-      if (fd >= 0) ::close(fd);
-      delete reinterpret_cast<uv_poll_t*>(h);
-    });
-    poll_ = nullptr;
+  if (poll_.open()) {
+    poll_.Close();  // the socket too, once libuv lets go of it
     fd_ = -1;
     onAck_.Reset();
     onOther_.Reset();

@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 #include <uv.h>
 
+#include "poll_handle.h"
+
 namespace hearth {
 
 class TftpSocket : public Napi::ObjectWrap<TftpSocket> {
@@ -30,7 +32,7 @@ class TftpSocket : public Napi::ObjectWrap<TftpSocket> {
   int port_ = 0;
   bool hasPeer_ = false;
   sockaddr_in peer_{};
-  uv_poll_t* poll_ = nullptr;
+  PollHandle poll_;
   Napi::FunctionReference onAck_;
   Napi::FunctionReference onOther_;
   Napi::AsyncContext* context_ = nullptr;
