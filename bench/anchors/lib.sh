@@ -84,6 +84,8 @@ netns_up() {
   ip -n "$SRV_NS" addr add "$SRV_IP/24" dev "$SRV_IF"
   ip -n "$CLI_NS" addr add "$CLI_IP/24" dev "$CLI_IF"
   if [ "${WITH_SRV2:-0}" = 1 ]; then ip -n "$SRV_NS" addr add "$SRV2_IP/24" dev "$SRV_IF"; fi
+  # CLI_ADDRS=N: N more client addresses, 192.0.2.100.. (one per concurrent client, as PXE machines have)
+  local k; for k in $(seq 0 $(( ${CLI_ADDRS:-0} - 1 ))); do ip -n "$CLI_NS" addr add "192.0.2.$((100 + k))/24" dev "$CLI_IF"; done
   ip -n "$SRV_NS" link set "$SRV_IF" up
   ip -n "$CLI_NS" link set "$CLI_IF" up
   # no default routes in either namespace: nothing can leave 192.0.2.0/24 / 198.51.100.0/24
@@ -193,6 +195,39 @@ hearth_spec() {
     set cluster.endpoint '"https://192.0.2.252:6443"' set cluster.vip '"192.0.2.252"' \
     set platform.loadBalancer.addresses '["192.0.2.253-192.0.2.254"]' || die "yedit $dir/hearth.yaml failed"
   node "$HEARTH_CLI" validate -f "$dir/hearth.yaml" >/dev/null 2>&1 || die "hearth validate $dir/hearth.yaml failed"
+}
+
+# start_http SERVER -> sets SRV_PID: nginx (nginx-light, sendfile on, 2 workers), python, or
+# custom (CUSTOM_HTTP_CMD run inside ns $SRV_NS, {ROOT} replaced), serving $ROOT on 192.0.2.1:8080
+start_http() {
+  local d=$WORKDIR/nginx
+  case $1 in
+    nginx)
+      mkdir -p "$d"
+      cat >"$d/nginx.conf" <<EOF
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; keepalive_requests 100000;
+  default_type application/octet-stream;
+  client_body_temp_path $d/body; proxy_temp_path $d/proxy; fastcgi_temp_path $d/fcgi;
+  uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;
+  server { listen 192.0.2.1:8080; root $ROOT; }
+}
+EOF
+      bg_ns "$SRV_NS" "$d/stdout.log" nginx -c "$d/nginx.conf" -p "$d" -g 'daemon off;' ;;
+    python)
+      bg_ns "$SRV_NS" "$WORKDIR/python-http.log" /usr/bin/python3 -m http.server 8080 --bind 192.0.2.1 --directory "$ROOT" ;;
+    custom)
+      [ -n "${CUSTOM_HTTP_CMD:-}" ] || die "set CUSTOM_HTTP_CMD"
+      bg_ns "$SRV_NS" "$WORKDIR/custom-http.log" bash -c "exec ${CUSTOM_HTTP_CMD//\{ROOT\}/$ROOT}" ;;
+    *) die "unknown server $1" ;;
+  esac
+  SRV_PID=$BG_PID
+  wait_tcp "$SRV_NS" 8080 || die "$1 did not listen on :8080"
 }
 
 # make a file of SIZE MiB with random content (cached)

@@ -23,6 +23,8 @@
 # Env: RUNS (3, aggregate runs) SINGLE_RUNS (5; single-client lock-step TFTP is noisy)
 #      CONC (32) AGG_FILES ("1 16" MiB sizes for the aggregate test)
 #      INTERLEAVE (1; 0 = all repetitions of one server before the next)
+#      CLIENT_ADDRS (0; 1 = the CONC curl clients of the aggregate test send from CONC addresses
+#        of their own, as CONC PXE machines would: servers that limit transfers per client address)
 # Note: single-client times include client start-up (ip netns exec + curl/atftp exec,
 # roughly 10-30 ms), which dominates the 1 MiB figure.
 # Output: table on stdout, raw CSV in $WORKDIR/tftp.csv (load1 = load average before each
@@ -69,12 +71,14 @@ start_server() {
   wait_udp "$SRV_NS" 69 || { cat "$WORKDIR/tftp-server.log"; die "$1 did not bind :69"; }
 }
 
-# fetch CLIENT FILE OUT  (inside cli ns; returns 0 when OUT has full size)
+# fetch CLIENT FILE OUT [N]  (inside cli ns; returns 0 when OUT has full size). With N and
+# CLIENT_ADDRS=1, curl sends from client address 192.0.2.(99+N) (atftp cannot choose one).
 fetch() {
-  local c=$1 f=$2 out=$3 want
+  local c=$1 f=$2 out=$3 want src=()
   want=$(stat -c %s "$ROOT/$f")
+  [ "${CLIENT_ADDRS:-0}" = 1 ] && [ -n "${4:-}" ] && src=(--interface "192.0.2.$((99 + $4))")
   case $c in
-    curl)  timeout 120 ip netns exec "$CLI_NS" curl -s -o "$out" --tftp-blksize 1468 "tftp://192.0.2.1/$f" ;;
+    curl)  timeout 120 ip netns exec "$CLI_NS" curl -s "${src[@]}" -o "$out" --tftp-blksize 1468 "tftp://192.0.2.1/$f" ;;
     atftp) timeout 120 ip netns exec "$CLI_NS" atftp --option "blksize 1468" --option "windowsize 16" \
              -g -r "$f" -l "$out" 192.0.2.1 >/dev/null 2>&1 ;;
   esac
@@ -82,6 +86,7 @@ fetch() {
   local rc=$?; rm -f "$out"; return $rc
 }
 
+[ "${CLIENT_ADDRS:-0}" = 1 ] && CLI_ADDRS=$CONC
 netns_up
 declare -A SINGLE AGG
 NREP=$(( SINGLE_RUNS > RUNS ? SINGLE_RUNS : RUNS ))
@@ -116,7 +121,7 @@ for pair in "${PAIRS[@]}"; do
     if [ "$run" -le "$RUNS" ]; then
       for mib in $AGG_FILES; do
         l=$(load1); pids=(); t0=$(now_ns)
-        for i in $(seq "$CONC"); do fetch "$cl" "f${mib}m" "$OUTD/c$i.$cl" & pids+=($!); done
+        for i in $(seq "$CONC"); do fetch "$cl" "f${mib}m" "$OUTD/c$i.$cl" "$i" & pids+=($!); done
         nok=0; for p in "${pids[@]}"; do wait "$p" && nok=$((nok+1)); done
         t1=$(now_ns)
         s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}')

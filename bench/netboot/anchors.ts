@@ -133,12 +133,14 @@ async function main(): Promise<void> {
       note(`run ${run}: tftp hearth dnsmasq tftpd-hpa${BASELINE ? ' baseline' : ''}`);
       if (BASELINE) await specFor(wd, spec, log, 'f1m', 'f16m', 'tftproot');
       const base: Record<string, string> = BASELINE ? { CUSTOM_TFTP_CMD: serve(BASELINE) } : {};
-      await harness('tftp_bench.sh', ['hearth', 'dnsmasq', 'tftpd-hpa', ...(BASELINE ? ['custom'] : [])], { ...tftp, ...base, RUNS: '1', SINGLE_RUNS: '1', WORKDIR: wd }, log);
+      await harness('tftp_bench.sh', ['hearth', 'dnsmasq', 'tftpd-hpa', ...(BASELINE ? ['custom'] : [])], { ...tftp, ...base, CLIENT_ADDRS: '1', RUNS: '1', SINGLE_RUNS: '1', WORKDIR: wd }, log);
       const named = (server: string) => (server === 'custom' ? 'baseline' : server);
       for (const r of csv(path.join(wd, 'tftp.csv'))) {
         if (r.file_mib !== (r.mode === 'single' ? '16' : tftp.AGG_FILES)) continue;
         const how = r.client === 'curl' ? 'lock-step (curl)' : 'windowsize 16 (atftp)';
-        const what = r.mode === 'single' ? `TFTP single 16 MiB ${how}, MB/s` : `TFTP ${r.conc} x ${r.file_mib} MiB ${how}, aggregate MB/s`;
+        // curl's clients send from one address each (CLIENT_ADDRS), atftp's all from one: hearth serves 8 of those at a time.
+        const from = r.client === 'curl' ? `${r.conc} addresses` : 'one address';
+        const what = r.mode === 'single' ? `TFTP single 16 MiB ${how}, MB/s` : `TFTP ${r.conc} x ${r.file_mib} MiB ${how} from ${from}, aggregate MB/s`;
         add(s, what, named(r.server!), Number(r.MBps));
       }
       for (const u of csv(path.join(wd, 'server_usage.csv'))) add(s, 'peak RSS in TFTP runs, MiB', named(u.server!), Number(u.peak_rss_kib) / 1024);
