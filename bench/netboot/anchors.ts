@@ -9,6 +9,8 @@
  *   sudo node dist/bench/netboot/anchors.js [--runs 3] [--only dhcp,tftp,http,storm] [--small]
  *       [--hearth dist/src/cli/main.js] [--baseline OTHER/dist/src/cli/main.js] [--out DIR]
  *
+ * --report DIR: prints the table of an earlier run from its CSVs in DIR (same --runs, --only,
+ * --small and --baseline as that run), running nothing.
  * --baseline: another hearth build (e.g. main's, to measure a change) run as one more server in
  * the HTTP, boot storm and TFTP runs, interleaved with the others; its figures are printed as
  * "baseline" beside the peers, with hearth / baseline as the ratio.
@@ -32,6 +34,7 @@ const SMALL = process.argv.includes('--small');
 const HEARTH = path.resolve(arg('hearth', path.join(ROOT, 'dist/src/cli/main.js')));
 const HARNESS = path.join(ROOT, 'bench/anchors');
 const BASELINE = arg('baseline', '') ? path.resolve(arg('baseline', '')) : undefined;
+const REPORT = arg('report', '');
 
 /** One CSV file as rows of column -> value (empty when the file is missing). */
 function csv(file: string): Record<string, string>[] {
@@ -43,6 +46,7 @@ function csv(file: string): Record<string, string>[] {
 
 /** Runs one harness script with its environment; its stdout and stderr go to `log`. */
 function harness(script: string, args: string[], env: Record<string, string>, log: string): Promise<number> {
+  if (REPORT) return Promise.resolve(0);
   return new Promise((resolve) => {
     const out = createWriteStream(log, { flags: 'a' });
     const child = spawn(path.join(HARNESS, script), args, { env: { ...process.env, HEARTH_CLI: HEARTH, QUIET_WAIT: '20', QUIET_PCT: '40', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,9 +85,9 @@ function stormBytes(row: Record<string, string>, kernelMiB: number, initrdMiB: n
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('run as root (the harness makes network namespaces)');
+  if (!REPORT && process.getuid?.() !== 0) throw new Error('run as root (the harness makes network namespaces)');
   if (!existsSync(HEARTH)) throw new Error(`${HEARTH} not found: run npm run build, or pass --hearth`);
-  const out = path.resolve(arg('out', '') || (await mkdtemp(path.join(os.tmpdir(), 'hearth-anchors-'))));
+  const out = path.resolve(REPORT || arg('out', '') || (await mkdtemp(path.join(os.tmpdir(), 'hearth-anchors-'))));
   await mkdir(out, { recursive: true });
   const spec = path.join(out, 'spec');
   /** `netboot serve` of a hearth build, for the harness's "custom" servers. */
@@ -168,17 +172,21 @@ async function specFor(wd: string, spec: string, log: string, kernel: string, in
 }
 
 function print(s: Samples, out: string): void {
-  console.log(`\nissue 11 figures, hearth / peer: per-run ratio min / median / max over ${RUNS} interleaved runs; medians of the raw values`);
-  console.log(`${'figure'.padEnd(62)} ${'peer'.padEnd(12)} ${'ratio min / med / max'.padEnd(26)} hearth vs peer (medians)`);
+  console.log(`\nissue 11 figures, X / peer: per-run ratio min / median / max over ${RUNS} interleaved runs; medians of the raw values`);
+  console.log(`${'figure'.padEnd(62)} ${'X / peer'.padEnd(22)} ${'ratio min / med / max'.padEnd(26)} X vs peer (medians)`);
   for (const [figure, byServer] of s) {
-    const mine = byServer.get('hearth') ?? [];
-    for (const [peer, theirs] of byServer) {
-      if (peer === 'hearth') continue;
-      const n = Math.min(mine.length, theirs.length);
-      const ratios = Array.from({ length: n }, (_, i) => mine[i]! / theirs[i]!).filter(Number.isFinite);
-      const r = ratios.length ? `${fmt(Math.min(...ratios))} / ${fmt(median(ratios))} / ${fmt(Math.max(...ratios))}` : 'n/a';
-      const raw = `${mine.length ? fmt(median(mine)) : 'n/a'} vs ${fmt(median(theirs))}`;
-      console.log(`${figure.padEnd(62)} ${peer.padEnd(12)} ${r.padEnd(26)} ${raw}`);
+    // hearth against every other server; the baseline build (when given) against the peers too.
+    for (const subject of ['hearth', 'baseline']) {
+      const mine = byServer.get(subject);
+      if (!mine) continue;
+      for (const [peer, theirs] of byServer) {
+        if (peer === 'hearth' || peer === subject) continue;
+        const n = Math.min(mine.length, theirs.length);
+        const ratios = Array.from({ length: n }, (_, i) => mine[i]! / theirs[i]!).filter(Number.isFinite);
+        const r = ratios.length ? `${fmt(Math.min(...ratios))} / ${fmt(median(ratios))} / ${fmt(Math.max(...ratios))}` : 'n/a';
+        const raw = `${mine.length ? fmt(median(mine)) : 'n/a'} vs ${fmt(median(theirs))}`;
+        console.log(`${figure.padEnd(62)} ${`${subject} / ${peer}`.padEnd(22)} ${r.padEnd(26)} ${raw}`);
+      }
     }
   }
   console.log(`raw CSVs and the harness log: ${out}`);

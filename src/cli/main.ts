@@ -12,6 +12,7 @@ import { registerTalos } from './commands/talos.js';
 import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { registerBootstrap } from './commands/bootstrap.js';
+import { registerLab } from './commands/lab.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerMachines(program);
   registerBootstrap(program);
   registerPlatform(program);
+  registerLab(program);
   registerSchema(program);
   // Every command, however deep, reports usage errors through us with exit code 2.
   const configure = (cmd: Command) => {

@@ -61,7 +61,8 @@ export class RunEventBus {
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
     this.history.push(numbered);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    // Trimmed in batches (at least the last HISTORY are kept): one splice per HISTORY events, not a move of all of them per event.
+    if (this.history.length >= 2 * HISTORY) this.history.splice(0, this.history.length - HISTORY);
     if (event.type === 'machine') this.machines.set(event.machine.mac, numbered);
     else if (event.type === 'talos') this.talos.set(event.name, numbered);
     else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);
@@ -74,12 +75,29 @@ export class RunEventBus {
    * it, else the latest snapshot of every machine, Talos phase, component and stage, in id order.
    */
   since(afterId = 0): NumberedEvent[] {
-    const first = this.history[0];
-    // An id from before this process (a restarted server numbers anew) gets the snapshots too.
-    const covered = afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
-    if (covered) return this.history.filter((e) => e.id > afterId);
+    if (this.covers(afterId)) return this.history.filter((e) => e.id > afterId);
     const latest = [...this.stages.values(), ...this.machines.values(), ...this.talos.values(), ...this.components.values()];
     return latest.sort((a, b) => a.id - b.id);
+  }
+
+  /** The id of the latest event (0 before the first). */
+  lastId(): number {
+    return this.next - 1;
+  }
+
+  /**
+   * Whether the history still holds every event after `afterId`, so since(afterId) continues a
+   * view; if not, since() answers with snapshots and the view must start over from them.
+   */
+  covers(afterId: number): boolean {
+    const first = this.history[0];
+    // An id from before this process (a restarted server numbers anew) gets the snapshots too.
+    return afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
+  }
+
+  /** The latest `n` events of the history, oldest first. */
+  recent(n: number): NumberedEvent[] {
+    return n > 0 ? this.history.slice(-n) : [];
   }
 
   /** Calls `fn` for every event from now on; returns the unsubscribe function. */

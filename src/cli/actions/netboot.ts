@@ -1,5 +1,10 @@
+import path from 'node:path';
+import { InputError } from '../../common/errors.js';
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
+import { InstallMarks } from '../../netboot/installs.js';
+import { normalizeMac } from '../../netboot/render/index.js';
 import { prepare } from '../../pipeline/prepare.js';
+import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
 import { out, paint, say, table, warn } from '../output.js';
@@ -21,9 +26,33 @@ function logLine(m: MachineProgress, e: BootEvent): string {
 }
 
 
-export async function serve(opts: { file: string; interface?: string; address?: string; dhcp?: 'full' | 'proxy' | 'off'; state?: string; httpPort?: number; tftpPort?: number; dhcpPort?: number; log?: boolean }): Promise<void> {
-  const loaded = prepare(opts.file).loaded;
-  const srv = await startNetboot(loaded, {
+interface ServeOpts {
+  file: string;
+  interface?: string;
+  address?: string;
+  dhcp?: 'full' | 'proxy' | 'off';
+  state?: string;
+  httpPort?: number;
+  tftpPort?: number;
+  dhcpPort?: number;
+  log?: boolean;
+  secrets?: string;
+  configOnce?: boolean;
+}
+
+export async function serve(opts: ServeOpts): Promise<void> {
+  const p = prepare(opts.file);
+  const live = Boolean(process.stderr.isTTY) && !opts.log;
+  // Operational lines (a refused config request): printed, or shown under the live table.
+  const notices: string[] = [];
+  let view: LiveView | undefined;
+  const log = (line: string) => {
+    if (!live) return say(line);
+    notices.push(line);
+    if (notices.length > 3) notices.shift();
+    view?.invalidate();
+  };
+  const srv = await startNetboot(p.loaded, {
     interface: opts.interface,
     address: opts.address,
     dhcpMode: opts.dhcp,
@@ -31,24 +60,33 @@ export async function serve(opts: { file: string; interface?: string; address?: 
     httpPort: opts.httpPort,
     tftpPort: opts.tftpPort,
     dhcpPort: opts.dhcpPort,
+    secretsFile: opts.secrets,
+    configOnce: opts.configOnce,
+    talosInputs: p.talos,
+    log,
   });
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
+  srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });
   say(
     `hearth netboot: serving on ${c.interface ?? c.serverIp} (${c.serverIp}): DHCP ${c.dhcp.mode}, TFTP :${srv.tftp.port}, HTTP ${c.httpBase} ` +
-      `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
+      `(dashboard ${c.httpBase}/, metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). ` +
+      `Talos configs: ${srv.talosConfig ? `served at ${c.httpBase}/talos/config${opts.configOnce ? ', once per boot' : ''}` : 'off'}. Ctrl-C stops.`,
   );
-  const live = Boolean(process.stderr.isTTY) && !opts.log;
-  let view: LiveView | undefined;
   if (live) {
     view = new LiveView(() => {
       const { headers, rows } = progressRows(srv.progress.list());
       const lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1);
-      return lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
+      return [...lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l)), ...notices.map((l) => paint('dim', l))];
     }).start();
-    srv.progress.onChange(() => view!.invalidate());
+    srv.bus.subscribe(() => view!.invalidate());
   } else {
-    srv.progress.onChange((m, e) => say(logLine(m, e)));
+    // The log lines come from the run's event stream, like the dashboard's feed.
+    srv.bus.subscribe(({ event: e }) => {
+      const m = e.type === 'boot' && e.boot.mac ? srv.progress.get(e.boot.mac) : undefined;
+      // A refusal already has its own line (naming the requester) from the server.
+      if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') say(logLine(m, e.boot));
+    });
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -79,4 +117,24 @@ export async function machines(opts: { server: string; output: 'text' | 'json' |
   }
   const { headers, rows } = progressRows(machines);
   out(table(headers, rows));
+}
+
+/** `hearth netboot reinstall NAME`: clears the machine's installed mark, so its next network boot installs again. */
+export async function reinstall(name: string, opts: { file: string; state?: string }): Promise<void> {
+  const loaded = loadSpec(opts.file);
+  const machine = loaded.spec.machines.find((m) => m.name === name);
+  if (!machine) {
+    const known = loaded.spec.machines.map((m) => m.name);
+    throw new InputError(`no machine named ${name} in machines[] of ${opts.file}${known.length ? ` (there are: ${known.join(', ')})` : ''}`);
+  }
+  const stateDir = path.resolve(opts.state ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const marks = new InstallMarks(stateDir);
+  const mac = machine.mac ? normalizeMac(machine.mac) : undefined;
+  const hits = marks.list().filter((m) => m.mac === mac || m.name === name);
+  if (hits.length === 0) {
+    say(`${name} is not marked installed in ${marks.file}; its next network boot installs anyway`);
+    return;
+  }
+  for (const h of hits) await marks.rearm(h.mac);
+  say(`${name} re-armed: its next network boot gets the installer (${marks.file})`);
 }
