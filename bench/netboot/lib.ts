@@ -34,6 +34,7 @@ kind: Cluster
 metadata: { name: bench }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
+platform: { bundle: paas-hosted }
 netboot:
   interface: lo
   address: 127.0.0.1
@@ -193,6 +194,7 @@ kind: ${SPEC_KIND}
 metadata: { name: ${name} }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
+platform: { bundle: paas-hosted }
 netboot:
   interface: ${iface}
   address: ${server}

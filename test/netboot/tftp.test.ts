@@ -52,7 +52,8 @@ class RawPeer {
   }
 }
 
-describe('tftp server', () => {
+// Transfer sockets from the native addon (when built) and from node:dgram: both must behave alike.
+for (const nativeSockets of [true, false]) describe(`tftp server (${nativeSockets ? 'native' : 'dgram'} transfer sockets)`, () => {
   let tree: Tree;
   let srv: TftpServer;
   let metrics: ReturnType<typeof createMetrics>;
@@ -64,7 +65,7 @@ describe('tftp server', () => {
     out = mkdtempSync(path.join(os.tmpdir(), 'hearth-tftp-out-'));
     metrics = createMetrics();
     const files = Object.fromEntries(['undionly.kpxe', 'ipxe.efi', 'snponly.efi'].map((b) => [b, path.join(tree.ipxe, b)]));
-    srv = await startTftp({ address: HOST, port: 0, root: tree.assets, files, metrics, timeoutMs: 300, retries: 3 });
+    srv = await startTftp({ address: HOST, port: 0, root: tree.assets, files, metrics, timeoutMs: 300, retries: 3, nativeSockets });
   });
   after(async () => {
     await srv.close();

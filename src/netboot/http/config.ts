@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Where operational lines go (a limit refusing connections); default stderr. */
   log?(line: string): void;
+  /** File bodies by sendfile(2) when the native addon is built (default true); false copies them. */
+  zeroCopy?: boolean;
   /** GET /talos/config (http/talos-config.ts); absent: that path is 404. */
   talosConfig?(req: HttpRequest): HttpResponse;
   /** The run's events, streamed to the dashboard at /api/events (404 without). */
@@ -88,6 +90,7 @@ export interface HttpConfig {
   machines(): MachineProgress[];
   readonly limits: HttpLimits;
   log(line: string): void;
+  readonly zeroCopy: boolean;
   readonly talosConfig?: (req: HttpRequest) => HttpResponse;
   readonly bus: RunEventBus | undefined;
   readonly sse: SseOptions;
@@ -108,6 +111,7 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     machines: machines ? () => machines() : () => [],
     limits: { ...HTTP_LIMITS, ...opts.limits },
     log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
+    zeroCopy: opts.zeroCopy ?? true,
     ...(opts.talosConfig ? { talosConfig: opts.talosConfig } : {}),
     bus: opts.bus,
     sse: { ...SSE_DEFAULTS, ...opts.sse },

@@ -2,6 +2,7 @@
  * The shape every route handler works in: a request as plain data in, a response as plain data
  * out. Only server.ts touches node:http; handlers are tested without sockets.
  */
+import type { Stats } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface HttpRequest {
@@ -19,6 +20,8 @@ export interface HttpRequest {
 /** A slice of a file the server streams as the body. */
 export interface FileBody {
   path: string;
+  /** The stat the headers were made from (which version of the file to send), when known. */
+  st?: Stats;
   /** First and last byte sent (inclusive). */
   start: number;
   end: number;

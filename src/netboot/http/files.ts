@@ -33,12 +33,22 @@ export function etagOf(st: Stats): string {
   return `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}-${st.ino.toString(16)}"`;
 }
 
-/** The response for `file` (whose stat is `st`) asked for as `name`; `kind` says what it is for progress. */
-export function fileResponse(req: HttpRequest, file: string, st: Stats, name: string, kind: string): HttpResponse {
-  const etag = etagOf(st);
+/**
+ * The response for `file` (whose stat is `st`) asked for as `name`; `kind` says what it is for
+ * progress. `validators` are the ETag and Last-Modified of that stat when already known (cached).
+ */
+export function fileResponse(
+  req: HttpRequest,
+  file: string,
+  st: Stats,
+  name: string,
+  kind: string,
+  validators: { etag: string; lastModified: string } = { etag: etagOf(st), lastModified: st.mtime.toUTCString() },
+): HttpResponse {
+  const etag = validators.etag;
   const headers: Record<string, string | number> = {
     ETag: etag,
-    'Last-Modified': st.mtime.toUTCString(),
+    'Last-Modified': validators.lastModified,
     'Accept-Ranges': 'bytes',
     'Content-Type': 'application/octet-stream',
     'Cache-Control': 'no-cache',
@@ -61,5 +71,5 @@ export function fileResponse(req: HttpRequest, file: string, st: Stats, name: st
   }
   const length = st.size === 0 ? 0 : end - start + 1;
   headers['Content-Length'] = length;
-  return { status, headers, file: { path: file, start, end, length, name, kind } };
+  return { status, headers, file: { path: file, st, start, end, length, name, kind } };
 }

@@ -16,6 +16,7 @@ import type { Jail } from '../jail.js';
 import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, TALOS_CONFIG_PATH, normalizeMac, renderBootScript, renderMachineScript } from '../render/index.js';
 import type { HttpConfig } from './config.js';
 import { text, type HttpRequest, type HttpResponse } from './exchange.js';
+import { FileInfoCache, type FileInfo } from './filecache.js';
 import { dashboardRoutes } from './dashboard.js';
 import { fileResponse } from './files.js';
 import { eventsRoute } from './sse.js';
@@ -84,24 +85,31 @@ export function machineScript(cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp' |
   };
 }
 
+/** Where handlers find files: a jail, or its cache (filecache.ts). */
+type Files = Pick<Jail, 'resolve'> | FileInfoCache;
+
+/** The response for a file found by `Files` (with its cached validators when it has them). */
+const foundFile = (req: HttpRequest, f: FileInfo | { file: string; st: FileInfo['st'] }, name: string, kind: string) =>
+  fileResponse(req, f.file, f.st, name, kind, 'etag' in f ? f : undefined);
+
 /** An iPXE binary from the ipxe directory; `name` is the decoded path without its leading slash. */
-export function ipxeBinary(jail: Jail, name: string): Handler {
+export function ipxeBinary(jail: Files, name: string): Handler {
   return async (req) => {
     const found = await jail.resolve(name);
     if ('refused' in found) return text(404, `${name} not found\n`);
-    return fileResponse(req, found.file, found.st, name, 'bootfile');
+    return foundFile(req, found, name, 'bootfile');
   };
 }
 
 /** A file under the assets directory; `rel` is the decoded path after /assets/. */
-export function asset(jail: Jail, cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp'>, rel: string): Handler {
+export function asset(jail: Files, cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp'>, rel: string): Handler {
   return async (req) => {
     const found = await jail.resolve(rel);
     if ('refused' in found) return text(404, 'not found\n');
     // What the file is for the machine fetching it: its kernel, one of its initrds, or another file.
     const plan = cfg.resolveBoot({ mac: cfg.macForIp(req.ip) });
     const kind = rel === plan.kernel ? 'kernel' : plan.initrd.includes(rel) ? 'initrd' : 'asset';
-    return fileResponse(req, found.file, found.st, rel, kind);
+    return foundFile(req, found, rel, kind);
   };
 }
 
@@ -132,17 +140,18 @@ export function createRouter(cfg: HttpConfig, jails: { assets: Jail; ipxe: Jail 
   const notAllowed: Route = { name: 'other', handle: () => text(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' }) };
   const notFound: Route = { name: 'other', handle: () => text(404, 'not found\n') };
   const badPath = (name: string): Route => ({ name, handle: () => text(400, 'bad path\n') });
+  const files = { assets: new FileInfoCache(jails.assets), ipxe: new FileInfoCache(jails.ipxe) };
   return (method, p) => {
     if (method !== 'GET' && method !== 'HEAD') return notAllowed;
     const hit = fixed.get(p);
     if (hit) return hit;
     if (p.startsWith(ASSETS)) {
       const rel = decodePath(p.slice(ASSETS.length));
-      return rel === undefined ? badPath('asset') : { name: 'asset', handle: asset(jails.assets, cfg, rel) };
+      return rel === undefined ? badPath('asset') : { name: 'asset', handle: asset(files.assets, cfg, rel) };
     }
     const name = decodePath(p.slice(1));
     if (name === undefined) return badPath('other');
-    if (IPXE_NAMES.has(name)) return { name: 'ipxe', handle: ipxeBinary(jails.ipxe, name) };
+    if (IPXE_NAMES.has(name)) return { name: 'ipxe', handle: ipxeBinary(files.ipxe, name) };
     return notFound;
   };
 }

@@ -10,14 +10,16 @@ import { httpConfig, type HttpConfig, type HttpServerOptions } from './config.js
 import { text, type FileBody, type HttpRequest, type HttpResponse, type StreamBody } from './exchange.js';
 import { ConnectionLimiter } from './limits.js';
 import { createRouter } from './routes.js';
+import { OpenFiles } from './openfiles.js';
+import { sendfileAddon, sendfileBody, socketFd } from './sendfile.js';
 import { streamFile } from './stream.js';
 
 export interface HttpServer {
   port: number;
   address: string;
   url: string;
-  /** What the server holds now: open connections, addresses holding them, file bodies being sent. */
-  stats(): { connections: number; addresses: number; transfers: number };
+  /** What the server holds now: open connections, addresses holding them, file bodies being sent, file descriptors open (shared, kept while idle) and held by transfers. */
+  stats(): { connections: number; addresses: number; transfers: number; openFiles: number; heldFiles: number };
   close(): Promise<void>;
 }
 
@@ -58,14 +60,33 @@ function clientIp(req: http.IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress);
 }
 
+/** What sending file bodies shares across responses: the transfers running, the open files. */
+interface Senders {
+  transfers: Set<http.ServerResponse>;
+  files: OpenFiles;
+}
+
+/** Sends a file body: by sendfile(2) when the addon is there (and not turned off), else copied. */
+async function sendBody(cfg: HttpConfig, s: Senders, res: http.ServerResponse, f: FileBody, onBytes: (n: number) => void): Promise<void> {
+  const mod = cfg.zeroCopy ? sendfileAddon() : null;
+  if (!mod || !f.st || socketFd(res.socket) < 0) return streamFile(f.path, res, f.start, f.end, onBytes);
+  const held = await s.files.acquire(f.path, f.st);
+  try {
+    await sendfileBody(mod, res, held.fd, f.start, f.end, onBytes);
+  } finally {
+    held.release();
+  }
+}
+
 /** How often a download under way reports its bytes (live rates on the dashboard). */
 const PROGRESS_EVERY_MS = 1000;
 
 /**
- * Streams a file body, reporting the download to progress (started, then done or aborted) and
+ * Sends a file body, reporting the download to progress (started, then done or aborted) and
  * its bytes to metrics; `transfers` holds it while it runs.
  */
-async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip: string, res: http.ServerResponse, f: FileBody): Promise<void> {
+async function sendFile(cfg: HttpConfig, s: Senders, ip: string, res: http.ServerResponse, f: FileBody): Promise<void> {
+  const transfers = s.transfers;
   const mac = cfg.macForIp(ip);
   const began = Date.now();
   cfg.events.emit({ kind: 'http-asset-start', at: began, ip, mac, file: f.name, bytes: f.length, detail: f.kind });
@@ -81,7 +102,7 @@ async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip
     cfg.events.emit({ kind: 'http-asset-progress', at: now, ip, mac, file: f.name, bytes: sent, detail: f.kind });
   };
   try {
-    await streamFile(f.path, res, f.start, f.end, progress);
+    await sendBody(cfg, s, res, f, progress);
     const now = Date.now();
     cfg.events.emit({ kind: 'http-asset-done', at: now, ip, mac: mac ?? cfg.macForIp(ip), file: f.name, bytes: sent, durationMs: now - began, detail: f.kind });
   } catch (e) {
@@ -113,7 +134,7 @@ type TimedResponse = http.ServerResponse & { [SEND_TIMED_OUT]?: boolean };
  * Writes a handler's response: headers, then the text or the streamed file (neither for HEAD).
  * A response whose socket takes nothing for the send timeout is destroyed (nginx `send_timeout`).
  */
-async function write(cfg: HttpConfig, transfers: Set<http.ServerResponse>, method: string, ip: string, res: http.ServerResponse, r: HttpResponse): Promise<void> {
+async function write(cfg: HttpConfig, transfers: Senders, method: string, ip: string, res: http.ServerResponse, r: HttpResponse): Promise<void> {
   res.setTimeout(cfg.limits.sendTimeoutMs, () => {
     (res as TimedResponse)[SEND_TIMED_OUT] = true;
     cfg.metrics.httpClientErrors.inc({ reason: 'send-timeout' });
@@ -161,7 +182,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
 
   const lim = cfg.limits;
   const limiter = new ConnectionLimiter(lim);
-  const transfers = new Set<http.ServerResponse>();
+  const transfers: Senders = { transfers: new Set<http.ServerResponse>(), files: new OpenFiles() };
   const server = http.createServer(
     {
       keepAliveTimeout: lim.keepAliveMs,
@@ -214,10 +235,13 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     port: a.port,
     address: a.address,
     url: `http://${a.address}:${a.port}`,
-    stats: () => ({ ...limiter.stats(), transfers: transfers.size }),
+    stats: () => ({ ...limiter.stats(), transfers: transfers.transfers.size, openFiles: transfers.files.size, heldFiles: transfers.files.held }),
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          transfers.files.closeIdle();
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };

@@ -17,7 +17,7 @@ const give = (b: Buffer) => {
  * timeout destroyed it): one 'close' listener fails whichever wait is current, so waiting adds no
  * state per chunk.
  */
-function closeAware(res: http.ServerResponse): <T>(p: Promise<T>) => Promise<T> {
+export function closeAware(res: http.ServerResponse): <T>(p: Promise<T>) => Promise<T> {
   let fail: ((e: Error) => void) | undefined;
   let gone: Error | undefined;
   const onClose = () => {

@@ -48,6 +48,8 @@ export interface TftpServerOptions {
    * Larger files are read ahead per transfer instead. Entries follow the files' mtime and size.
    */
   cacheBytes?: number;
+  /** Transfer sockets from the native addon when it is built (default true); false: node:dgram. */
+  nativeSockets?: boolean;
 }
 
 export interface TftpConfig extends NegotiationLimits {
@@ -66,6 +68,7 @@ export interface TftpConfig extends NegotiationLimits {
   log(line: string): void;
   readonly noticeIntervalMs: number;
   readonly cacheBytes: number | undefined;
+  readonly nativeSockets: boolean;
 }
 
 export function tftpConfig(opts: TftpServerOptions): TftpConfig {
@@ -89,5 +92,6 @@ export function tftpConfig(opts: TftpServerOptions): TftpConfig {
     log: opts.log ?? ((line) => process.stderr.write(`hearth: ${line}\n`)),
     noticeIntervalMs: opts.noticeIntervalMs ?? 60_000,
     cacheBytes: opts.cacheBytes,
+    nativeSockets: opts.nativeSockets ?? true,
   };
 }

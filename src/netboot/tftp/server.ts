@@ -13,7 +13,8 @@ import { errorPacket } from './packet.js';
 import { LimitNotices } from './notices.js';
 import { jailRefusal, requestedName, screenRequest, slotRefusal, type Refusal } from './request.js';
 import { TransferSlots, type Slot } from './slots.js';
-import { Transfer, literalLookup, type TransferContext } from './transfer.js';
+import { literalLookup } from './socket.js';
+import { Transfer, type TransferContext } from './transfer.js';
 
 export interface TftpServer {
   port: number;

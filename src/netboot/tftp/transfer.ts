@@ -5,16 +5,15 @@
  * a transfer whose client acknowledges nothing for `maxStallMs` ends; a file too large for the
  * cache is read from disk at most READ_AHEAD bytes at a time, however large the window.
  */
-import dgram from 'node:dgram';
-import dns from 'node:dns';
+import type dgram from 'node:dgram';
 import type { Stats } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
 import type { FileCache } from './cache.js';
 import type { TftpConfig } from './config.js';
 import { ERR, OP, dataHeader, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packet.js';
 import { ackedBlock, lastBlockOf, negotiate } from './request.js';
 import type { Slot } from './slots.js';
+import { openTransferSocket, type TransferSocket } from './socket.js';
 
 /** Most bytes of a file too large for the cache that one transfer holds read ahead (or one block, if larger). */
 export const READ_AHEAD = 256 * 1024;
@@ -40,17 +39,8 @@ export interface TransferContext {
   ended(t: Transfer, result: TransferResult, bytes: number): void;
 }
 
-/**
- * dgram's lookup for our sockets: peers are always IPv4 literals (from recvmsg), so skip
- * dns.lookup (which validates and defers every send to the next tick) and answer synchronously.
- */
-export function literalLookup(address: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  if (isIPv4(address)) callback(null, address, 4);
-  else dns.lookup(address, options, callback);
-}
-
 export class Transfer {
-  private readonly sock: dgram.Socket;
+  private sock?: TransferSocket;
   private fh?: FileHandle;
   /** The whole content, when in memory (cached file or netascii): blocks are sent from it. */
   private data?: Buffer;
@@ -92,25 +82,13 @@ export class Transfer {
     this.peerPort = peer.port;
     this.timeout = ctx.config.timeoutMs;
     this.mac = ctx.config.macForIp(peer.address);
-    this.sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    this.sock.on('error', () => undefined);
-    this.sock.on('message', (m, r) => this.onMessage(m, r));
   }
 
   /** Binds the transfer's socket, loads the file, negotiates and sends the OACK or first window. */
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.sock.once('error', reject);
-      this.sock.bind({ address: this.ctx.config.address, port: 0 }, () => {
-        this.sock.off('error', reject);
-        resolve();
-      });
-    });
-    try {
-      this.sock.setSendBufferSize(1024 * 1024);
-    } catch {
-      /* best effort */
-    }
+    const sock = await openTransferSocket(this.ctx.config.address, { address: this.peerAddress, port: this.peerPort }, { ack: (b) => this.onAckSafe(b), other: (m, a, p) => this.onMessage(m, a, p) }, this.ctx.config.nativeSockets);
+    if (this.done) return sock.close(); // ended while the socket was being opened
+    this.sock = sock;
     await this.load();
     if (this.done) return; // aborted while loading
     const n = negotiate(this.req.options, this.size, this.ctx.config);
@@ -160,7 +138,7 @@ export class Transfer {
   }
 
   private sendOack(): void {
-    this.sock.send(this.oack!, this.peerPort, this.peerAddress);
+    this.sock!.send(this.oack!);
     this.arm();
   }
 
@@ -279,6 +257,7 @@ export class Transfer {
   private emitBlocks(first: number, last: number, src: Buffer, srcStart: number): void {
     const blksize = this.blksize;
     const ring = this.ring;
+    const sock = this.sock!;
     for (let b = first; b <= last; b++) {
       const s = (b - 1) * blksize - srcStart;
       const e = Math.min(s + blksize, this.size - srcStart, src.length);
@@ -287,24 +266,32 @@ export class Transfer {
         pkt[2] = (b >>> 8) & 0xff;
         pkt[3] = b & 0xff;
         src.copy(pkt, 4, s, e);
-        this.sock.send(pkt, this.peerPort, this.peerAddress);
+        sock.send(pkt);
       } else {
-        this.sock.send([dataHeader(b), src.subarray(s, e)], this.peerPort, this.peerAddress);
+        sock.sendParts(dataHeader(b), src.subarray(s, e));
       }
     }
   }
 
-  private onMessage(msg: Buffer, r: dgram.RemoteInfo): void {
+  /** A well-formed ACK from the peer (the hot path: no parsed object, no address compared in JS). */
+  private onAckSafe(block: number): void {
+    try {
+      if (!this.done) this.onAck(block);
+    } catch {
+      this.ctx.drop('internal');
+    }
+  }
+
+  /** Any other datagram on the transfer's port. */
+  private onMessage(msg: Buffer, address: string, port: number): void {
     try {
       if (this.done) return;
-      if (r.port !== this.peerPort || r.address !== this.peerAddress) {
+      if (port !== this.peerPort || address !== this.peerAddress) {
         // RFC 1350: a packet from a wrong TID gets an error; the transfer goes on.
-        this.sock.send(errorPacket(ERR.UNKNOWN_TID, 'unknown transfer ID'), r.port, r.address);
+        this.sock?.sendTo(errorPacket(ERR.UNKNOWN_TID, 'unknown transfer ID'), address, port);
         this.ctx.drop('unknown-tid');
         return;
       }
-      // The hot path: a well-formed ACK, read without building a parsed object.
-      if (msg.length === 4 && msg[0] === 0 && msg[1] === OP.ACK) return this.onAck((msg[2]! << 8) | msg[3]!);
       const p = parsePacket(msg);
       if (p.kind === 'error') {
         this.finish(p.code === ERR.OPTION_REFUSED ? 'aborted' : 'client-error', p.message);
@@ -344,8 +331,7 @@ export class Transfer {
     this.timer = undefined;
     const bytes = result === 'ok' ? this.size : Math.min(this.sent, this.size);
     this.ctx.ended(this, result, bytes);
-    if (result === 'error') this.sock.send(errorPacket(ERR.UNDEFINED, detail ?? 'error'), this.peerPort, this.peerAddress, () => this.close());
-    else this.close();
+    this.close(result === 'error' ? errorPacket(ERR.UNDEFINED, detail ?? 'error') : undefined);
     const now = Date.now();
     this.ctx.config.events.emit({
       kind: result === 'ok' ? 'tftp-done' : 'tftp-error',
@@ -359,13 +345,11 @@ export class Transfer {
     });
   }
 
-  private close(): void {
+  /** Closes the socket (after sending `last`, an error for the client) and the file. */
+  private close(last?: Buffer): void {
     this.holdAhead(Buffer.alloc(0), 0);
-    try {
-      this.sock.close();
-    } catch {
-      /* already closed */
-    }
+    this.sock?.close(last);
+    this.sock = undefined;
     void this.fh?.close().catch(() => undefined);
   }
 }

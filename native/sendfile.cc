@@ -1,0 +1,188 @@
+// hearth_sendfile: zero-copy file bodies for the netboot HTTP server.
+//
+// Node streams a file to a socket by reading it into a buffer and writing the buffer (two copies
+// and a thread-pool round trip per chunk). sendfile(2) moves page-cache pages to the socket in
+// the kernel. Node's TCP sockets are non-blocking, so sendfile sends what fits in the socket's
+// buffer and says EAGAIN; the caller then waits until the socket is writable again.
+//
+// A Sender works on its own dup() of the socket's fd, for two reasons: libuv allows one watcher
+// per fd (the original belongs to Node's TCP handle; epoll tells the two fds apart, the socket is
+// the same), and the fd number stays ours until close() even if Node closes its socket meanwhile
+// (no sendfile can ever reach another connection that reused the number). sendfile runs on the
+// libuv thread pool: the kernel's share of the work (the TCP send path, and on a veth or loopback
+// link the receive path too) then runs beside the event loop, on the other core, as nginx's two
+// workers do; a file not in the page cache does not stall the loop either.
+//
+// JS API (see src/netboot/http/sendfile.ts):
+//   const s = new Sender(socketFd);            // dup()s the fd
+//   s.send(fileFd, offset, count, cb);         // cb(n): bytes sent (> 0), 0 at end of file, or -errno
+//   s.wait(cb) -> 0 or -errno;                 // cb(status) once the socket is writable (status < 0: error)
+//   s.close();                                 // stops waiting, closes the dup once no send runs
+//
+// The same addon carries the TFTP transfer socket (tftp_socket.cc): one native module for the
+// netboot data paths.
+#include <napi.h>
+#include <uv.h>
+
+#include "poll_handle.h"
+#include "tftp_socket.h"
+
+#include <cerrno>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+namespace {
+
+class Sender;
+
+class SendWork : public Napi::AsyncWorker {
+ public:
+  SendWork(Napi::Function cb, Sender* owner, int out, int in, off_t offset, size_t count)
+      : Napi::AsyncWorker(cb), owner_(owner), out_(out), in_(in), offset_(offset), count_(count) {}
+
+  void Execute() override {
+    ssize_t n;
+    do {
+      n = sendfile(out_, in_, &offset_, count_);
+    } while (n < 0 && errno == EINTR);
+    result_ = n < 0 ? -errno : static_cast<double>(n);
+  }
+
+  void OnOK() override;
+
+ private:
+  Sender* owner_;
+  int out_;
+  int in_;
+  off_t offset_;
+  size_t count_;
+  double result_ = 0;
+};
+
+class Sender : public Napi::ObjectWrap<Sender> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Sender", {InstanceMethod("send", &Sender::Send), InstanceMethod("wait", &Sender::Wait), InstanceMethod("close", &Sender::Close)});
+  }
+
+  explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 0) {
+      Napi::TypeError::New(env, "Sender(socketFd)").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = ::dup(info[0].As<Napi::Number>().Int32Value());
+    if (fd_ < 0) {
+      Napi::Error::New(env, "Sender: dup failed").ThrowAsJavaScriptException();
+      return;
+    }
+    if (poll_.Open(env, fd_, this) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      Napi::Error::New(env, "Sender: cannot watch the socket").ThrowAsJavaScriptException();
+      return;
+    }
+    open_ = true;
+    Ref();  // alive until the poll handle is closed
+  }
+
+  // A send finished: a close() asked for meanwhile happens now.
+  void SendDone() {
+    busy_ = false;
+    if (closing_) Shut();
+  }
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!open_ || closing_ || busy_) {
+      Napi::Error::New(env, "Sender: closed, or a send is running").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsFunction()) {
+      Napi::TypeError::New(env, "send(fileFd, offset, count, callback)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int in = info[0].As<Napi::Number>().Int32Value();
+    int64_t offset = info[1].As<Napi::Number>().Int64Value();
+    int64_t count = info[2].As<Napi::Number>().Int64Value();
+    if (in < 0 || offset < 0 || count <= 0) {
+      Napi::RangeError::New(env, "send: bad descriptor, offset or count").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    busy_ = true;
+    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, static_cast<off_t>(offset), static_cast<size_t>(count));
+    work->Queue();  // deletes itself after OnOK
+    return env.Undefined();
+  }
+
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!open_ || closing_) {
+      Napi::Error::New(env, "Sender: closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "wait(callback)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    waiter_ = Napi::Persistent(info[0].As<Napi::Function>());
+    int r = uv_poll_start(poll_.get(), UV_WRITABLE | UV_DISCONNECT, OnPoll);
+    if (r != 0) waiter_.Reset();
+    return Napi::Number::New(env, r);
+  }
+
+  static void OnPoll(uv_poll_t* h, int status, int /*events*/) {
+    auto* self = static_cast<Sender*>(h->data);
+    uv_poll_stop(h);
+    if (self->waiter_.IsEmpty()) return;
+    Napi::Env env = self->waiter_.Env();
+    Napi::HandleScope scope(env);
+    Napi::FunctionReference cb = std::move(self->waiter_);
+    self->waiter_.Reset();
+    // MakeCallback: runs the microtask queue afterwards, as libuv callbacks into JS must.
+    cb.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (open_ && !closing_) {
+      closing_ = true;
+      waiter_.Reset();
+      uv_poll_stop(poll_.get());
+      if (!busy_) Shut();
+    }
+    return info.Env().Undefined();
+  }
+
+  // Closes the watcher and the duplicate (nothing runs on them any more).
+  void Shut() {
+    if (!open_) return;
+    open_ = false;
+    poll_.Close();
+    fd_ = -1;
+    Unref();
+  }
+
+  int fd_ = -1;
+  bool open_ = false;
+  bool closing_ = false;
+  bool busy_ = false;
+  hearth::PollHandle poll_;
+  Napi::FunctionReference waiter_;
+};
+
+void SendWork::OnOK() {
+  Napi::Env env = Env();
+  owner_->SendDone();
+  Callback().Call({Napi::Number::New(env, result_)});
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Sender", Sender::Init(env));
+  exports.Set("TftpSocket", hearth::TftpSocket::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hearth_sendfile, Init)
