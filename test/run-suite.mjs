@@ -9,7 +9,7 @@
  * HEARTH_TEST_CONCURRENCY overrides the concurrency of the first group.
  * Usage: node test/run-suite.mjs [more node --test flags, e.g. --test-reporter=spec]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,11 +63,27 @@ export function nodeTestArgs(files, jobs, extra = []) {
 /** Totals over the groups, read from each run's closing `# pass N` / `# fail N` / `# skipped N` lines. */
 const totals = { pass: 0, fail: 0, skipped: 0 };
 
+/**
+ * The longest a group may run (HEARTH_SUITE_GROUP_MINUTES, default 40): a test file that never exits
+ * (a timer or server left running after its last test) would otherwise hold CI forever.
+ */
+function groupLimitMs() {
+  const env = Number(process.env.HEARTH_SUITE_GROUP_MINUTES);
+  return (Number.isFinite(env) && env > 0 ? env : 40) * 60_000;
+}
+
 /** Runs `node --test` on files with the guard preloaded, passing its output through; resolves with its exit code. */
 function nodeTest(files, jobs, extra) {
   const args = nodeTestArgs(files, jobs, extra);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const limit = setTimeout(() => {
+      process.stderr.write(`\nsuite: a group ran past ${groupLimitMs() / 60_000} minutes (a test file that never exits?); stopping it\n`);
+      totals.fail += 1;
+      // The runner's own children (one per test file) first, then the runner.
+      spawnSync('pkill', ['-KILL', '-P', String(child.pid)]);
+      child.kill('SIGKILL');
+    }, groupLimitMs());
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
@@ -75,6 +91,7 @@ function nodeTest(files, jobs, extra) {
     });
     child.on('error', () => resolve(1));
     child.on('close', (code, signal) => {
+      clearTimeout(limit);
       for (const key of Object.keys(totals)) {
         const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
         if (m) totals[key] += Number(m[1]);

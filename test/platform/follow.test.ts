@@ -45,12 +45,14 @@ async function setup(hold: string[] = ['cert-manager']) {
   const { loaded } = parseSpec(readFileSync(spec, 'utf8'), spec);
   const expected = expectedReleases(renderPlatform(resolvePlatform(loaded!.spec).components));
   /** Lets the held releases become Ready. */
+  let after: FakeHelmController | undefined;
   const release = () => {
     ctl.stop();
-    new FakeHelmController(api).start();
+    after = new FakeHelmController(api).start();
   };
   const close = async () => {
     ctl.stop();
+    after?.stop();
     await proxy.stop();
     await api.stop();
   };
