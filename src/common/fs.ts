@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, OperationError } from './errors.js';
 
@@ -47,6 +47,30 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     throw err;
   }
   await syncDir(dir);
+}
+
+/**
+ * writeFileAtomic for callers that cannot wait (state rewritten from a sync handler): temp file in
+ * the same directory, flushed, renamed over the target; the temp file is removed on failure. The
+ * directory must exist.
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = opts.mode ?? 0o644;
+  try {
+    const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);
+    try {
+      writeFileSync(fd, data);
+      fchmodSync(fd, mode); // the umask may have narrowed the mode given to open()
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** mkdir -p with a one-line error: a file in the way is the user's input (exit 2), the rest exit 1. */

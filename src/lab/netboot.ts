@@ -5,13 +5,14 @@
  */
 import path from 'node:path';
 import { OperationError } from '../common/errors.js';
+import { writeFileAtomicSync } from '../common/fs.js';
 import { startNetboot } from '../netboot/server.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
 import { prepare } from '../pipeline/prepare.js';
 import type { Spec } from '../spec/index.js';
 import { HTTP_SOCKET, startRelay, type Relay } from './forward.js';
 import type { LabPlan } from './plan.js';
-import { PROGRESS_FILE, readState, writeAtomic } from './state.js';
+import { PROGRESS_FILE, readState } from './state.js';
 
 /**
  * The spec as the lab serves it: on the lab bridge at the plan's address, with --assets when given,
@@ -36,7 +37,7 @@ export async function serveLab(dir: string, log: (line: string) => void): Promis
   const srv = await startNetboot({ ...loaded, spec: labNetbootSpec(loaded.spec, state.plan, state.assets) }, { stateDir: path.join(dir, 'netboot') });
   for (const w of srv.warnings) log(`warning: ${w}`);
   const progressFile = path.join(dir, PROGRESS_FILE);
-  const write = () => writeAtomic(progressFile, JSON.stringify(srv.progress.list()) + '\n', 0o644);
+  const write = () => writeFileAtomicSync(progressFile, JSON.stringify(srv.progress.list()) + '\n', { mode: 0o644 });
   write();
   // Coalesced: at most one rewrite every 250 ms, and always one after the last change.
   let timer: NodeJS.Timeout | undefined;

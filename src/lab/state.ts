@@ -3,9 +3,10 @@
  * `console` and `down` act on exactly that: each process by PID *and* its start time from
  * /proc/PID/stat, so a PID the kernel has since given to another program is never signalled.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../common/errors.js';
+import { writeFileAtomicSync } from '../common/fs.js';
 import type { Accel } from './qemu.js';
 import type { LabPlan, VmPlan } from './plan.js';
 
@@ -54,15 +55,8 @@ export function readState(dir: string): LabState | undefined {
   }
 }
 
-/** Writes a file whole or not at all (temp file + rename). */
-export function writeAtomic(file: string, text: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
-}
-
 export function writeState(state: LabState): void {
-  writeAtomic(path.join(state.plan.dir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+  writeFileAtomicSync(path.join(state.plan.dir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
 }
 
 export function removeState(dir: string): void {

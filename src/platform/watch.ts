@@ -130,11 +130,15 @@ export async function followReleases(o: FollowOptions): Promise<void> {
       else current.set(k, obj);
       o.onChange([...current.values()], k);
     });
+    // The abort listener goes when this watch ends: one per watch would pile up on a long follow.
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<WatchEnd>((r) => {
+      onAbort = () => r({});
       if (o.signal.aborted) r({});
-      o.signal.addEventListener('abort', () => r({}), { once: true });
+      else o.signal.addEventListener('abort', onAbort, { once: true });
     });
     const end = await Promise.race([handle.done, aborted]);
+    o.signal.removeEventListener('abort', onAbort!);
     handle.stop();
     if (o.signal.aborted) break;
     const e = end.error;

@@ -174,3 +174,15 @@ test('status without a spec lists whatever HelmReleases the cluster has', async 
     await api.stop();
   }
 });
+
+test('status with no kubeconfig anywhere says so in one line (exit 2), not a TLS error about localhost:8080', async () => {
+  const home = tempDir('status-nokube');
+  dirs.push(home);
+  const env = { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' };
+  const r = await runHearth(['platform', 'status'], { cwd: home, env });
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim(), 'error: no kubeconfig: pass --kubeconfig FILE or set KUBECONFIG (`hearth talos kubeconfig` fetches one)');
+  const missing = await runHearth(['platform', 'status', '--kubeconfig', path.join(home, 'nope')], { cwd: home, env });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^error: cannot read kubeconfig .*nope: no such file\n$/);
+});

@@ -4,6 +4,8 @@
  * @kubernetes/client-node (kubeconfig handling, auth, TLS, discovery).
  */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { InputError, OperationError } from '../../common/errors.js';
 import type { KubeObject } from '../types.js';
@@ -95,7 +97,14 @@ export function clientFromKubeconfig(file?: string): KubeClient {
     if (file) {
       if (!existsSync(file)) throw new InputError(`cannot read kubeconfig ${file}: no such file`);
       kc.loadFromFile(file);
-    } else kc.loadFromDefault();
+    } else {
+      // Without any kubeconfig client-node falls back to http://localhost:8080, which then fails
+      // with a confusing TLS message; say what is missing instead.
+      if (!process.env.KUBECONFIG && !process.env.KUBERNETES_SERVICE_HOST && !existsSync(join(homedir(), '.kube', 'config'))) {
+        throw new InputError('no kubeconfig: pass --kubeconfig FILE or set KUBECONFIG (`hearth talos kubeconfig` fetches one)');
+      }
+      kc.loadFromDefault();
+    }
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot load kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message.split('\n')[0]}`);
