@@ -193,8 +193,6 @@ kind: ${SPEC_KIND}
 metadata: { name: ${name} }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
-# Netboot only: the default platform's LINSTOR would ask for the drbd extension in the image.
-platform: { disable: [linstor] }
 netboot:
   interface: ${iface}
   address: ${server}
