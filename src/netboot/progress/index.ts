@@ -20,6 +20,19 @@ export interface ProgressStep {
   detail?: string;
 }
 
+export interface ActiveDownload {
+  readonly file: string;
+  readonly since: number;
+  readonly bytes?: number;
+  readonly sent?: number;
+  readonly kind?: string;
+}
+
+/**
+ * A machine's timeline. The tracker never changes its arrays (steps, active, errors) nor their
+ * items in place: a change puts a new array in the field. So a shallow copy of a MachineProgress is
+ * a snapshot that later events cannot alter (what the run's event bus keeps, one per change).
+ */
 export interface MachineProgress {
   mac: string;
   /** machines[].name when known. */
@@ -33,11 +46,11 @@ export interface MachineProgress {
   lastSeen: number;
   /** Short description of the latest thing that happened. */
   state: string;
-  steps: ProgressStep[];
+  steps: readonly ProgressStep[];
   /** Downloads under way (file -> start time), so the table can show them. */
-  active: { file: string; since: number; bytes?: number; sent?: number; kind?: string }[];
+  active: readonly ActiveDownload[];
   /** The latest errors, oldest first (at most `maxErrors`; `errorCount` counts them all). */
-  errors: string[];
+  errors: readonly string[];
   /** Errors seen in all, also those no longer in `errors`. */
   errorCount: number;
 }
@@ -116,34 +129,17 @@ export class ProgressTracker implements BootEvents {
     if (e.arch) m.arch = e.arch;
     if (e.uuid) m.uuid = e.uuid;
     if (e.hostname) m.hostname = e.hostname;
-    const step = (name: StepName, extra: Partial<ProgressStep> = {}) => {
-      const s: ProgressStep = { step: name, at: e.at, sinceFirstSeen: (e.at - m!.firstSeen) / 1000, ...extra };
-      m!.steps.push(s);
-      // shift(), not splice(0, n): V8 trims an array's front in place, splice copies the rest (20x slower at 200 steps, 3 times per DHCP exchange).
-      while (m!.steps.length > MAX_STEPS) m!.steps.shift();
-    };
-    const error = (text: string) => {
-      m!.errors.push(text);
-      m!.errorCount++;
-      const max = this.opts.maxErrors ?? MAX_ERRORS;
-      while (m!.errors.length > max) m!.errors.shift();
-    };
-    const download = () => {
-      m!.active = m!.active.filter((a) => a.file !== e.file);
-      const rate = e.bytes !== undefined && e.durationMs !== undefined ? Math.round((e.bytes * 1000) / Math.max(1, e.durationMs)) : undefined;
-      return { file: e.file, bytes: e.bytes, durationMs: e.durationMs, rate };
-    };
     switch (e.kind) {
       case 'dhcp-discover':
-        step('dhcp-discover', { detail: e.detail });
+        this.step(m, e, 'dhcp-discover', { detail: e.detail });
         m.state = 'DHCP discover';
         break;
       case 'dhcp-offer':
-        step('dhcp-offer', { detail: e.detail });
+        this.step(m, e, 'dhcp-offer', { detail: e.detail });
         m.state = `offered ${e.ip ?? ''}`.trim();
         break;
       case 'dhcp-ack':
-        step('dhcp-ack', { detail: e.detail });
+        this.step(m, e, 'dhcp-ack', { detail: e.detail });
         m.state = `lease ${e.ip ?? ''}`.trim();
         break;
       case 'dhcp-request':
@@ -154,61 +150,78 @@ export class ProgressTracker implements BootEvents {
       case 'dhcp-decline':
       case 'dhcp-release':
         m.state = e.kind.replace('dhcp-', 'DHCP ');
-        if (e.kind !== 'dhcp-release') error(`${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
+        if (e.kind !== 'dhcp-release') this.error(m, `${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
         break;
       case 'tftp-start':
-        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: 'bootfile' });
+        m.active = [...m.active, { file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: 'bootfile' }];
         m.state = `TFTP ${e.file}`;
         break;
       case 'tftp-done':
-        step('bootfile', download());
+        this.step(m, e, 'bootfile', this.download(m, e));
         m.state = `got ${e.file} (TFTP)`;
         break;
       case 'tftp-error':
         m.active = m.active.filter((a) => a.file !== e.file);
         // An aborted tsize probe (UEFI fetches the size first) is normal, not an error.
-        if (!e.detail?.startsWith('aborted')) error(`TFTP ${e.file}: ${e.detail ?? 'failed'}`);
+        if (!e.detail?.startsWith('aborted')) this.error(m, `TFTP ${e.file}: ${e.detail ?? 'failed'}`);
         break;
       case 'http-script':
-        step('script', { file: e.file, detail: e.detail });
+        this.step(m, e, 'script', { file: e.file, detail: e.detail });
         if (e.detail) m.profile = e.detail.replace(/^profile /, '');
         m.state = `script ${e.file}`;
         break;
       case 'http-asset-start':
-        m.active.push({ file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: e.detail });
+        m.active = [...m.active, { file: e.file ?? '?', since: e.at, bytes: e.bytes, kind: e.detail }];
         m.state = `downloading ${e.file}`;
         break;
       case 'http-asset-done': {
         const kind: StepName = e.detail === 'kernel' ? 'kernel' : e.detail === 'initrd' ? 'initrd' : 'bootfile';
-        step(kind, download());
+        this.step(m, e, kind, this.download(m, e));
         m.state = kind === 'initrd' ? `got initrd ${e.file}` : `got ${e.file}`;
         break;
       }
       case 'talos-config':
         // Size and machine only: the config itself carries secrets and never reaches progress.
-        step('config', { file: e.file, bytes: e.bytes });
+        this.step(m, e, 'config', { file: e.file, bytes: e.bytes });
         m.state = 'Talos config fetched';
         break;
       case 'talos-config-refused':
-        error(`Talos config refused to ${e.ip ?? '?'}: ${e.detail ?? 'forbidden'}`);
+        this.error(m, `Talos config refused to ${e.ip ?? '?'}: ${e.detail ?? 'forbidden'}`);
         m.state = 'Talos config refused';
         break;
       case 'local-boot':
-        step('local-boot', { file: e.file });
+        this.step(m, e, 'local-boot', { file: e.file });
         m.state = 'installed: booting from disk';
         break;
       case 'http-asset-progress': {
-        const a = m.active.find((x) => x.file === e.file);
-        if (a) a.sent = e.bytes;
+        if (m.active.some((x) => x.file === e.file)) m.active = m.active.map((x) => (x.file === e.file ? { ...x, sent: e.bytes } : x));
         break;
       }
       case 'http-asset-abort':
         m.active = m.active.filter((a) => a.file !== e.file);
-        error(`HTTP ${e.file}: ${e.detail ?? 'aborted'}`);
+        this.error(m, `HTTP ${e.file}: ${e.detail ?? 'aborted'}`);
         m.state = `aborted ${e.file}`;
         break;
     }
     for (const fn of this.listeners) fn(m, e);
+  }
+
+  /** Appends a step (a new array: see MachineProgress), keeping the latest MAX_STEPS. */
+  private step(m: MachineProgress, e: BootEvent, name: StepName, extra: Partial<ProgressStep> = {}): void {
+    const s: ProgressStep = { step: name, at: e.at, sinceFirstSeen: (e.at - m.firstSeen) / 1000, ...extra };
+    m.steps = appendBounded(m.steps, s, MAX_STEPS);
+  }
+
+  private error(m: MachineProgress, text: string): void {
+    m.errors = appendBounded(m.errors, text, this.opts.maxErrors ?? MAX_ERRORS);
+    m.errorCount++;
+  }
+
+  /** A download finished: off the active list, and its figures for the step. */
+  private download(m: MachineProgress, e: BootEvent): Partial<ProgressStep> {
+    m.active = m.active.filter((a) => a.file !== e.file);
+    const rate = e.bytes !== undefined && e.durationMs !== undefined ? Math.round((e.bytes * 1000) / Math.max(1, e.durationMs)) : undefined;
+    return { file: e.file, bytes: e.bytes, durationMs: e.durationMs, rate };
   }
 
   /** Forgets the least recently seen machine that is not in the spec. */
@@ -220,6 +233,13 @@ export class ProgressTracker implements BootEvents {
       return;
     }
   }
+}
+
+/** A new array: the latest `max - 1` of `list`, then `item`. */
+export function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {
+  const out = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
+  out.push(item);
+  return out;
 }
 
 export function fmtBytes(n: number | undefined): string {
