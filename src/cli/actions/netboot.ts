@@ -88,8 +88,10 @@ export async function serve(opts: ServeOpts): Promise<void> {
   // Operational lines (a refused config request): printed, or shown under the live table.
   const notices: string[] = [];
   let view: LiveView | undefined;
+  // Log lines go out in batches, all through one queue so they keep their order.
+  const logLines = lineBatcher((text) => say(text));
   const log = (line: string) => {
-    if (!live) return say(line);
+    if (!live) return logLines.add(line);
     notices.push(line);
     if (notices.length > 3) notices.shift();
     view?.invalidate();
@@ -115,7 +117,6 @@ export async function serve(opts: ServeOpts): Promise<void> {
       `(dashboard ${c.httpBase}/, metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). ` +
       `Talos configs: ${srv.talosConfig ? `served at ${c.httpBase}/talos/config${opts.configOnce ? ', once per boot' : ''}` : 'off'}. Ctrl-C stops.`,
   );
-  const logLines = lineBatcher((text) => say(text));
   if (live) {
     view = new LiveView(() => {
       const { headers, rows } = progressRows(srv.progress.list());
