@@ -12,6 +12,7 @@ import { registerTalos } from './commands/talos.js';
 import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { registerBootstrap } from './commands/bootstrap.js';
+import { registerUp } from './commands/up.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerTalos(program);
   registerMachines(program);
   registerBootstrap(program);
+  registerUp(program);
   registerPlatform(program);
   registerSchema(program);
   // Every command, however deep, reports usage errors through us with exit code 2.

@@ -46,6 +46,8 @@ export interface InstallOptions {
   log: (line: string) => void;
   /** How often to poll CRD conditions. */
   pollMs?: number;
+  /** Every release's status each time one changes (live views). */
+  onReleases?: (rows: ReleaseStatus[]) => void;
 }
 
 export function refOf(o: KubeObject): ObjectRef {
@@ -219,7 +221,7 @@ export async function installPlatform(opts: InstallOptions): Promise<InstallRepo
   log(changed === 0 ? `nothing to change: all ${total} objects are already as rendered` : `applied ${total} objects: ${summarize(r.records)}`);
 
   // 3. Progress until Ready, failed, timed out or interrupted.
-  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal)), flux, applied };
+  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal, undefined, opts.onReleases)), flux, applied };
 }
 
 function countRendered(r: RenderedPlatform): number {
@@ -243,6 +245,7 @@ export async function waitForReleases(
   log: (line: string) => void,
   signal?: AbortSignal,
   heartbeatMs = 30_000,
+  onReleases?: (rows: ReleaseStatus[]) => void,
 ): Promise<Pick<InstallReport, 'outcome' | 'releases' | 'message'>> {
   const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
   const wanted = new Set(expected.map((e) => keyOf(e.namespace, e.name)));
@@ -267,6 +270,7 @@ export async function waitForReleases(
 
   const evaluate = (): 'ready' | 'failed' | undefined => {
     rows = releaseStatuses([...current.values()], new Date(), expected);
+    onReleases?.(rows);
     let readyCount = rows.filter((r) => r.state === 'ready').length;
     const firstLook = shown.size === 0;
     let alreadyReady = 0;

@@ -1,0 +1,108 @@
+/**
+ * `hearth up` end to end through the real CLI: five machine doubles network-boot from hearth's
+ * netboot (script, kernel, initrd over HTTP), become Talos node doubles, get configured, etcd is
+ * bootstrapped once, the platform goes Ready on the Kubernetes double; a rerun changes nothing.
+ * Then SIGKILL in the middle of bootstrap and a rerun that finishes without a second apply or bootstrap.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import { runHearth } from '../helpers/cli.js';
+import { startHearth, until } from '../platform/helpers.js';
+import { configuredAt, upLab, type UpLab } from './up-lab.js';
+
+const jsonLines = (s: string): any[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+/** Each node double was configured exactly once: by an apply, or by the config it fetched at boot. */
+function configuredOnce(l: UpLab): void {
+  for (const [name, m] of l.machines) assert.equal(m.node!.applyCount + (m.config ? 1 : 0), 1, `${name} configured once`);
+}
+
+describe('hearth up', { timeout: 300_000 }, () => {
+  let l: UpLab | undefined;
+  afterEach(async () => {
+    await l?.stop();
+    l = undefined;
+  });
+
+  test('five machines from their first network boot to platform Ready; a rerun does nothing', async () => {
+    l = await upLab();
+    const run = startHearth(l.args('--timeout', '120s', '-o', 'json'));
+    await l.powerOn();
+    const code = await run.exit;
+    assert.equal(code, 0, run.stderr());
+    const events = jsonLines(run.stdout());
+    const summary = events.at(-1);
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.changed, true);
+    assert.deepEqual(summary.stages.map((s: any) => [s.stage, s.state]), [['netboot', 'done'], ['bootstrap', 'done'], ['platform', 'done']]);
+    // every machine followed from its boot script through its downloads to running
+    for (const m of summary.machines) {
+      const stages = m.stages.map((s: any) => s.stage);
+      for (const want of ['script', 'kernel', 'initrd', 'maintenance', 'applied', 'running']) assert.ok(stages.includes(want), `${m.name}: ${want} in ${stages}`);
+      assert.ok(stages.indexOf('script') < stages.indexOf('kernel') && stages.indexOf('initrd') < stages.indexOf('running'), `${m.name}: order ${stages}`);
+      assert.equal(m.installed, true);
+      assert.equal(m.stage, 'running');
+      assert.equal(m.address, configuredAt(l.names.indexOf(m.name)));
+    }
+    // the machine doubles fetched what the scripts named, from hearth
+    for (const m of l.machines.values()) assert.deepEqual(m.fetched.map((f) => [path.basename(f.path), f.status]), [['ipxe', 200], ['vmlinuz', 200], ['initramfs.xz', 200]]);
+    // one stream: netboot snapshots, Talos phases, components, stages
+    assert.ok(events.some((e) => e.type === 'machine' && e.machine.name === 'cp1' && e.machine.steps.some((s: any) => s.step === 'kernel')));
+    assert.ok(events.some((e) => e.type === 'talos' && e.name === 'worker2' && e.phase === 'running'));
+    const components = events.filter((e) => e.type === 'component');
+    assert.ok(components.length > 0);
+    const lastState = new Map(components.map((c) => [`${c.namespace}/${c.name}`, c.state]));
+    assert.ok([...lastState.values()].every((s) => s === 'ready'), JSON.stringify([...lastState]));
+    assert.ok(events.some((e) => e.type === 'log' && /^netboot stopped: every machine is installed/.test(e.message)));
+    // the doubles: configured once each, etcd bootstrapped once on cp1
+    configuredOnce(l);
+    assert.equal(l.bootstraps(), 1);
+    assert.equal(l.count('Bootstrap'), 1);
+    for (const f of ['secrets.yaml', 'kubeconfig', 'talosconfig']) assert.equal(statSync(path.join(l.out, f)).mode & 0o777, 0o600, f);
+    const state = JSON.parse(readFileSync(path.join(l.out, 'state.json'), 'utf8'));
+    assert.deepEqual(Object.keys(state.stages).sort(), ['bootstrap', 'netboot', 'platform']);
+    assert.ok(Object.values(state.machines).every((m: any) => m.installed));
+    assert.doesNotMatch(readFileSync(path.join(l.out, 'state.json'), 'utf8'), /BEGIN|PRIVATE/);
+
+    // the rerun: nothing applied, bootstrapped, written to the cluster or rewritten
+    const files = ['secrets.yaml', 'kubeconfig', 'talosconfig'].map((f) => readFileSync(path.join(l!.out, f), 'utf8'));
+    const writesBefore = l.kube!.requests.filter((q) => q.method !== 'GET').length;
+    const again = await runHearth(l.args('--timeout', '60s', '-o', 'json'), { timeoutMs: 90_000 });
+    assert.equal(again.code, 0, again.stderr);
+    const s2 = jsonLines(again.stdout).at(-1);
+    assert.equal(s2.changed, false);
+    assert.ok(jsonLines(again.stdout).some((e) => e.type === 'log' && /^netboot not started/.test(e.message)));
+    configuredOnce(l);
+    assert.equal(l.bootstraps(), 1, 'no second etcd bootstrap (the engine asks again and cp1 refuses: etcd data directory is not empty)');
+    assert.equal(l.kube!.requests.filter((q) => q.method !== 'GET').length, writesBefore, 'no write to the cluster');
+    assert.deepEqual(['secrets.yaml', 'kubeconfig', 'talosconfig'].map((f) => readFileSync(path.join(l!.out, f), 'utf8')), files);
+  });
+
+  test('SIGKILL in the middle of bootstrap, then a rerun completes with no second apply or bootstrap', async () => {
+    l = await upLab({ stageDelayMs: 400 });
+    const first = startHearth(l.args('--timeout', '120s', '-o', 'json'));
+    await l.powerOn();
+    // every machine applied, etcd not yet bootstrapped: kill it there
+    await until(() => jsonLines(first.stdout()).filter((e) => e.type === 'talos' && e.phase === 'applied').length === 5 || first.child.exitCode !== null, 60_000, 'five applies');
+    assert.equal(l.bootstraps(), 0, 'killed before etcd was bootstrapped');
+    first.child.kill('SIGKILL');
+    assert.equal(await first.exit, null);
+    const applied = l.nodes().map((d) => d.applyCount);
+    assert.deepEqual(applied, [1, 1, 1, 1, 1]);
+
+    const again = await runHearth(l.args('--timeout', '120s', '-o', 'json'), { timeoutMs: 150_000 });
+    assert.equal(again.code, 0, again.stderr);
+    const s = jsonLines(again.stdout).at(-1);
+    assert.deepEqual(s.stages.map((x: any) => x.state), ['done', 'done', 'done']);
+    configuredOnce(l);
+    assert.equal(l.bootstraps(), 1);
+    assert.ok(s.machines.every((m: any) => m.installed && m.stages.some((x: any) => x.stage === 'kernel')), 'the first run\'s netboot stages are kept');
+  });
+});
