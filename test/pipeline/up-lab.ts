@@ -1,12 +1,13 @@
 /**
  * A rack for `hearth up` on loopback: the example spec (three control planes behind a VIP, two
  * workers; more workers for benchmarks) moved onto a 127.x.y.0/24 block of this process, netboot on
- * lo (DHCP off: each machine double's boot address stands in for its lease), boot assets in a
+ * lo (hearth's DHCP server on lo, on test ports, hands out the boot addresses), boot assets in a
  * temporary directory, one machine double per machine that network-boots from hearth and becomes
  * a Talos node double, and the Kubernetes double (HTTPS at the VIP, signed by the applied cluster
  * CA) with a helm-controller stand-in once a control plane runs.
  */
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MachineDouble } from '../doubles/machine/index.js';
@@ -20,6 +21,18 @@ export const configuredAt = (i: number): string => loopback(10 + i);
 export const bootAt = (i: number): string => loopback(100 + i);
 export const vip = (): string => loopback(9);
 
+/** A UDP port nothing listens on now (for hearth's DHCP server and its clients). */
+function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export interface UpLabOptions {
   /** Machines (default 5: the example's). */
   count?: number;
@@ -28,6 +41,8 @@ export interface UpLabOptions {
   stageDelayMs?: number;
   /** Leave the boot assets out. */
   noAssets?: boolean;
+  /** hearth's DHCP server on lo hands out the boot addresses (default); false: each double is given one. */
+  dhcp?: boolean;
 }
 
 export interface UpLab {
@@ -58,6 +73,9 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
   const talosPort = await freePort();
   const kubePort = await freePort();
   const httpPort = await freePort();
+  const dhcp = opts.dhcp !== false;
+  const dhcpPort = await freeUdpPort();
+  const dhcpClientPort = await freeUdpPort();
   const names: string[] = [];
   const { dir, file } = writeSpec((s) => {
     for (let i = s.machines.length; i < count; i++) {
@@ -76,7 +94,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
     s.cluster.endpoint = `https://${vip()}:${kubePort}`;
     s.netboot.interface = 'lo';
     s.netboot.address = '127.0.0.1';
-    s.netboot.dhcp = { mode: 'off' };
+    s.netboot.dhcp = dhcp ? { mode: 'full', range: `${bootAt(0)}-${bootAt(count + 20)}`, router: loopback(1), dns: [loopback(1)], leaseTime: '1h' } : { mode: 'off' };
     s.netboot.assets = './assets';
     s.netboot.ipxe = './ipxe';
     s.platform = { loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } };
@@ -107,7 +125,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
     names,
     network,
     machines,
-    args: (...extra) => ['up', '-f', file, '--out', path.join(dir, 'out'), '--port', String(talosPort), '--http-port', String(httpPort), '--tftp-port', '0', '--flux-manifests', flux, ...extra],
+    args: (...extra) => ['up', '-f', file, '--out', path.join(dir, 'out'), '--port', String(talosPort), '--http-port', String(httpPort), '--tftp-port', '0', '--flux-manifests', flux, ...(dhcp ? ['--dhcp-port', String(dhcpPort), '--dhcp-client-port', String(dhcpClientPort)] : []), ...extra],
     nodes: () => nodes,
     bootstraps: () => bootstraps,
     count: (method) => nodes.reduce((n, d) => n + d.calls.filter((c) => c === method || c.endsWith(`/${method}`)).length, 0),
@@ -126,7 +144,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
           const hw = hardware(i + 1);
           const m = new MachineDouble({
             mac: hw.links[0]!.mac,
-            address: bootAt(i),
+            ...(dhcp ? { dhcp: { server: '127.0.0.1', serverPort: dhcpPort, clientPort: dhcpClientPort } } : { address: bootAt(i) }),
             httpBase: base,
             hangAfter,
             talos: { version, port: talosPort, hardware: hw, network, stageDelayMs: opts.stageDelayMs ?? 0 },

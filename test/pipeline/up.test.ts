@@ -1,6 +1,6 @@
 /**
  * `hearth up` end to end through the real CLI: five machine doubles network-boot from hearth's
- * netboot (script, kernel, initrd over HTTP), become Talos node doubles, get configured, etcd is
+ * netboot on loopback (a DHCP lease from hearth's DHCP server, then script, kernel, initrd over HTTP), become Talos node doubles, get configured, etcd is
  * bootstrapped once, the platform goes Ready on the Kubernetes double; a rerun changes nothing.
  * Then SIGKILL in the middle of bootstrap and a rerun that finishes without a second apply or bootstrap.
  */
@@ -45,11 +45,16 @@ describe('hearth up', { timeout: 300_000 }, () => {
     // every machine followed from its boot script through its downloads to running
     for (const m of summary.machines) {
       const stages = m.stages.map((s: any) => s.stage);
-      for (const want of ['script', 'kernel', 'initrd', 'maintenance', 'applied', 'running']) assert.ok(stages.includes(want), `${m.name}: ${want} in ${stages}`);
+      for (const want of ['dhcp', 'script', 'kernel', 'initrd', 'maintenance', 'applied', 'running']) assert.ok(stages.includes(want), `${m.name}: ${want} in ${stages}`);
       assert.ok(stages.indexOf('script') < stages.indexOf('kernel') && stages.indexOf('initrd') < stages.indexOf('running'), `${m.name}: order ${stages}`);
       assert.equal(m.installed, true);
       assert.equal(m.stage, 'running');
       assert.equal(m.address, configuredAt(l.names.indexOf(m.name)));
+    }
+    // DHCP from hearth: each machine got its reserved address (machines[].address) and iPXE's script URL
+    for (const [name, m] of l.machines) {
+      assert.equal(m.lease?.ip, configuredAt(l.names.indexOf(name)), name);
+      assert.match(m.lease!.file, /^http:\/\/127\.0\.0\.1:\d+\/boot\.ipxe$/);
     }
     // the machine doubles fetched what the scripts named, from hearth
     for (const m of l.machines.values()) assert.deepEqual(m.fetched.map((f) => [path.basename(f.path), f.status]), [['ipxe', 200], ['vmlinuz', 200], ['initramfs.xz', 200]]);

@@ -19,6 +19,7 @@ export interface UpOpts {
   httpPort?: string;
   tftpPort?: string;
   dhcpPort?: string;
+  dhcpClientPort?: string;
   port: string;
   fluxManifests?: string;
   output: 'text' | 'json';
@@ -36,6 +37,7 @@ export async function up(opts: UpOpts): Promise<void> {
     ...(opts.httpPort !== undefined ? { httpPort: port(opts.httpPort, '--http-port') } : {}),
     ...(opts.tftpPort !== undefined ? { tftpPort: port(opts.tftpPort, '--tftp-port') } : {}),
     ...(opts.dhcpPort !== undefined ? { dhcpPort: port(opts.dhcpPort, '--dhcp-port') } : {}),
+    ...(opts.dhcpClientPort !== undefined ? { dhcpClientPort: port(opts.dhcpClientPort, '--dhcp-client-port') } : {}),
   };
   const prepared = prepare(opts.file);
   const local = opts.fluxManifests ? await fluxManifestsFromFile(opts.fluxManifests) : undefined;

@@ -21,6 +21,7 @@ export function registerUp(program: Command): void {
         .option('--http-port <N>', 'netboot HTTP port (default: netboot.httpPort)')
         .option('--tftp-port <N>', 'netboot TFTP port (default: netboot.tftpPort)')
         .option('--dhcp-port <N>', 'DHCP server port (default 67; for tests)')
+        .option('--dhcp-client-port <N>', 'DHCP client port replies go to (default 68; for tests)')
         .addOption(new Option('--port <PORT>', 'Talos API port').default('50000'))
         .option('--flux-manifests <FILE>', "Flux's install.yaml from a local file (air-gapped sites); default: the pinned release from GitHub")
         .addHelpText(

@@ -1,6 +1,6 @@
 /**
  * A machine double: a server that network-boots from hearth the way iPXE does, then runs Talos (a
- * TalosNodeDouble). It fetches its per-machine iPXE script over HTTP from the address it booted
+ * TalosNodeDouble). It gets its address by DHCP (./dhcp.ts) or is given one, fetches its per-machine iPXE script over HTTP from the address it booted
  * with, downloads the kernel and every initrd the script names (whole, counting the bytes), fetches
  * the `talos.config=` URL when the script carries one (zero-touch), and powers its Talos node on:
  * configured from that config, or in maintenance mode at its boot address when there is none.
@@ -9,12 +9,15 @@
 import http from 'node:http';
 import { parseAppliedConfig, type AppliedConfig } from '../talos-node/config.js';
 import { TalosNodeDouble, type TalosNodeDoubleOptions } from '../talos-node/index.js';
+import { dhcpLease, type DhcpClientOptions, type DhcpLease } from './dhcp.js';
 
 export interface MachineDoubleOptions {
   mac: string;
   uuid?: string;
-  /** The address it boots with (its lease): every request goes out from it. */
-  address: string;
+  /** The address it boots with, when it does no DHCP: every request goes out from it. */
+  address?: string;
+  /** Get the address by DHCP first (from hearth's DHCP server on loopback). */
+  dhcp?: Omit<DhcpClientOptions, 'mac'>;
   /** Netboot's HTTP base, e.g. http://127.0.0.1:8080. */
   httpBase: string;
   /** The Talos node it becomes (its address is `address`). */
@@ -39,13 +42,16 @@ export class MachineDouble {
   node?: TalosNodeDouble;
   /** The script said: boot from the local disk. */
   localBoot = false;
+  lease?: DhcpLease;
+  /** The address it booted with (its lease, or the one given). */
+  address?: string;
 
   constructor(readonly opts: MachineDoubleOptions) {}
 
   /** One GET from the machine's address (bounded in size and time). */
   get(url: string): Promise<Fetched> {
     return new Promise((resolve, reject) => {
-      const req = http.get(url, { localAddress: this.opts.address, timeout: 15_000 }, (res) => {
+      const req = http.get(url, { localAddress: this.address, timeout: 15_000 }, (res) => {
         const chunks: Buffer[] = [];
         let n = 0;
         res.on('data', (c: Buffer) => {
@@ -67,6 +73,11 @@ export class MachineDouble {
 
   /** Boots: script, kernel, initrds, config; then the Talos node. Resolves once the node answers. */
   async powerOn(): Promise<TalosNodeDouble | undefined> {
+    if (this.opts.dhcp) {
+      this.lease = await dhcpLease({ ...this.opts.dhcp, mac: this.opts.mac });
+      this.address = this.lease.ip;
+    } else this.address = this.opts.address;
+    if (!this.address) throw new Error(`machine ${this.opts.mac}: no address (give one, or DHCP)`);
     const q = new URLSearchParams({ mac: this.opts.mac, buildarch: 'x86_64', platform: 'pcbios', ...(this.opts.uuid ? { uuid: this.opts.uuid } : {}) });
     const script = await this.get(`${this.opts.httpBase}/ipxe?${q}`);
     if (script.status !== 200) throw new Error(`machine ${this.opts.mac}: script HTTP ${script.status}`);
@@ -93,7 +104,7 @@ export class MachineDouble {
       // Talos retries a refused config; the double stays in maintenance mode instead
       if (c.status === 200) this.config = parseAppliedConfig(c.body);
     }
-    const node = new TalosNodeDouble({ ...this.opts.talos, address: this.opts.address });
+    const node = new TalosNodeDouble({ ...this.opts.talos, address: this.address });
     this.node = node;
     if (this.config) node.config = this.config;
     this.opts.onNode?.(node);
