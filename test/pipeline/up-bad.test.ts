@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { runHearth } from '../helpers/cli.js';
-import { startHearth } from '../platform/helpers.js';
+import { startHearth, until } from '../platform/helpers.js';
 import { upLab, type UpLab } from './up-lab.js';
 
 const oneLine = (stderr: string): string => {
@@ -45,6 +45,20 @@ describe('hearth up on bad input', { timeout: 120_000 }, () => {
     } finally {
       blocker.close();
     }
+  });
+
+  test('Ctrl-C while waiting for machines: exit 1, one line saying how to continue, state saved', async () => {
+    l = await upLab();
+    const run = startHearth(l.args('-o', 'json'));
+    await until(() => /netboot serving/.test(run.stdout()) || run.child.exitCode !== null, 60_000, 'netboot to serve');
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 1, run.stderr());
+    assert.match(oneLine(run.stderr()), /^error: interrupted during netboot; rerun `hearth up` to continue where it stopped$/);
+    assert.ok(existsSync(path.join(l.out, 'state.json')));
+    // netboot is closed: its port is free again
+    const probe = net.createServer();
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(l!.httpPort, '127.0.0.1', resolve));
+    probe.close();
   });
 
   test('machines that never come up: exit 1 after --timeout, naming each one and its last stage', async () => {

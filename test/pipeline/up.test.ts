@@ -88,6 +88,14 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.equal(l.bootstraps(), 1, 'no second etcd bootstrap (the engine asks again and cp1 refuses: etcd data directory is not empty)');
     assert.equal(l.kube!.requests.filter((q) => q.method !== 'GET').length, writesBefore, 'no write to the cluster');
     assert.deepEqual(['secrets.yaml', 'kubeconfig', 'talosconfig'].map((f) => readFileSync(path.join(l!.out, f), 'utf8')), files);
+
+    // piped text: log lines, then the summary with a row per machine
+    const text = await runHearth(l.args('--timeout', '60s'), { timeoutMs: 90_000 });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /^hearth up: mycloud is already up to platform; nothing changed/m);
+    for (const name of l.names) assert.match(text.stderr, new RegExp(`^  ${name} +running +${configuredAt(l.names.indexOf(name)).replace(/\./g, '\\.')} .*dhcp \\+0\\.0s, script \\+`, 'm'));
+    assert.match(text.stderr, /^component \S+: ready$/m);
+    assert.equal(text.stdout, '');
   });
 
   test('SIGKILL in the middle of bootstrap, then a rerun completes with no second apply or bootstrap', async () => {
