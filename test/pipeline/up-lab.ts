@@ -15,11 +15,11 @@ import { TalosDoubleNetwork, type TalosNodeDouble } from '../doubles/talos-node/
 import { FakeHelmController, FakeKubeApiServer } from '../platform/fake-kube-api-server.js';
 import { fluxInstallManifest } from '../platform/helpers.js';
 import { freePort, hardware, loopback } from '../talos/api/fixture.js';
+import { configuredAt, loopbackRack, vip } from '../talos/bootstrap/lab.js';
 import { tmpDir, writeSpec } from '../talos/helpers.js';
 
-export const configuredAt = (i: number): string => loopback(10 + i);
+export { configuredAt, vip };
 export const bootAt = (i: number): string => loopback(100 + i);
-export const vip = (): string => loopback(9);
 
 /** A UDP port nothing listens on now (for hearth's DHCP server and its clients). */
 function freeUdpPort(): Promise<number> {
@@ -78,26 +78,12 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
   const dhcpClientPort = await freeUdpPort();
   const names: string[] = [];
   const { dir, file } = writeSpec((s) => {
-    for (let i = s.machines.length; i < count; i++) {
-      const hex = (i + 1).toString(16).padStart(2, '0');
-      s.machines.push({ ...s.machines[4], name: `worker${i - 2}`, mac: `52:54:00:00:00:${hex}` });
-    }
-    names.push(...s.machines.map((m: any) => m.name));
-    s.talos.version = version;
-    s.image.firmware = ['intel-ucode'];
-    s.machines.forEach((m: any, i: number) => {
-      m.address = `${configuredAt(i)}/8`;
-      m.gateway = loopback(1);
-      m.nameservers = [loopback(1)];
-    });
-    s.cluster.vip = vip();
-    s.cluster.endpoint = `https://${vip()}:${kubePort}`;
+    names.push(...loopbackRack(s, { count, version, kubePort }));
     s.netboot.interface = 'lo';
     s.netboot.address = '127.0.0.1';
     s.netboot.dhcp = dhcp ? { mode: 'full', range: `${bootAt(0)}-${bootAt(count + 20)}`, router: loopback(1), dns: [loopback(1)], leaseTime: '1h' } : { mode: 'off' };
     s.netboot.assets = './assets';
     s.netboot.ipxe = './ipxe';
-    s.platform = { loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } };
   }, tmpDir('up'));
   if (!opts.noAssets) {
     mkdirSync(path.join(dir, 'assets'));
