@@ -152,7 +152,8 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
         pins: new FilePinStore(o.out),
         timeoutMs: Math.max(1, deadline - Date.now()),
         signal: o.signal,
-        onEvent: (e) => void onBootstrapEvent(e),
+        // never a rejection left unhandled: a failure to record an install is a warning, the run goes on
+        onEvent: (e) => void onBootstrapEvent(e).catch((err: unknown) => log(`${(err as Error).message}`, 'warn')),
       }).catch((err: unknown) => {
         if (o.signal.aborted) throw interrupted('bootstrap');
         throw err;
