@@ -98,6 +98,24 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.equal(text.stdout, '');
   });
 
+  test('--until netboot --keep-netboot: done once every machine answers, netboot serves on until Ctrl-C, exit 0', async () => {
+    l = await upLab();
+    const run = startHearth(l.args('--until', 'netboot', '--keep-netboot', '--timeout', '120s', '-o', 'json'));
+    await l.powerOn();
+    await until(() => /"type":"log","at":\d+,"level":"info","message":"netboot keeps serving/.test(run.stdout()) || run.child.exitCode !== null, 60_000, 'the netboot stage');
+    assert.equal(run.child.exitCode, null, run.stderr());
+    const events = jsonLines(run.stdout());
+    assert.ok(events.some((e) => e.type === 'stage' && e.stage === 'netboot' && e.state === 'done'));
+    assert.ok(!events.some((e) => e.type === 'stage' && e.stage === 'bootstrap' && e.state !== 'skipped'), 'bootstrap not started');
+    assert.equal((await fetch(`http://127.0.0.1:${l.httpPort}/healthz`)).status, 200, 'netboot still serves');
+    assert.equal(l.nodes().reduce((n, d) => n + d.applyCount, 0), 0, 'nothing applied');
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 0, run.stderr());
+    const summary = jsonLines(run.stdout()).at(-1);
+    assert.deepEqual(summary.stages.map((x: any) => x.state), ['done', 'skipped', 'skipped']);
+    await assert.rejects(fetch(`http://127.0.0.1:${l.httpPort}/healthz`), 'netboot stopped with the run');
+  });
+
   test('SIGKILL in the middle of bootstrap, then a rerun completes with no second apply or bootstrap', async () => {
     l = await upLab({ stageDelayMs: 400 });
     const first = startHearth(l.args('--timeout', '120s', '-o', 'json'));
