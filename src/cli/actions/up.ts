@@ -2,7 +2,7 @@
 import { prepare } from '../../pipeline/prepare.js';
 import { RunEventBus, type RunStage } from '../../pipeline/events.js';
 import { runUp, summaryText } from '../../pipeline/up/index.js';
-import { fluxManifestsFromFile, fluxManifestsFromRelease } from '../../platform/index.js';
+import { fluxManifestsFromFile, fluxManifestsFromRelease } from '../../platform/flux.js';
 import { UpView } from '../up-view.js';
 import { out, paint, say } from '../output.js';
 import { durationOption, intOption } from '../options.js';

@@ -12,15 +12,15 @@ import path from 'node:path';
 import { OperationError } from '../../common/errors.js';
 import { makeDir } from '../../common/fs.js';
 import { startNetboot, type NetbootServeOptions, type NetbootServer } from '../../netboot/server.js';
-import type { KubeObject } from '../../platform/index.js';
+import type { KubeObject } from '../../platform/types.js';
 import { normalizeMac } from '../../spec/net.js';
 import { FilePinStore } from '../../talos/api/index.js';
-import { bootstrapCluster, type BootstrapEvent } from '../../talos/bootstrap/index.js';
+import type { BootstrapEvent } from '../../talos/bootstrap/index.js';
 import type { RunEventBus, RunStage } from '../events.js';
 import type { Prepared } from '../prepare.js';
 import { Follower } from './follow.js';
 import { emptyState, loadState, StateFile } from './state.js';
-import { checkBootAssets, ensureSecrets, installsOf, platformStep, waitForMachines } from './steps.js';
+import { checkBootAssets, ensureSecrets, installsOf, waitForMachines } from './steps.js';
 import { machineSummaries, RUN_STAGES, type UpSummary } from './summary.js';
 
 export { summaryText, type UpSummary } from './summary.js';
@@ -109,6 +109,11 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
   }
   if (secrets?.created) log(`wrote ${secrets.file} (0600): the cluster's secrets`);
   await file.save();
+  // the bootstrap engine (gRPC) and the platform stage (the Kubernetes client) load while machines boot
+  const engine = import('../../talos/bootstrap/index.js');
+  const platform = import('./platform.js');
+  engine.catch(() => undefined);
+  platform.catch(() => undefined);
   const installs = server ? installsOf(server) : undefined;
   const markInstalled = async (name: string) => {
     const m = state.machines[name];
@@ -143,6 +148,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     if (o.until !== 'netboot') {
       const started = Date.now();
       stageEvent('bootstrap', 'started');
+      const { bootstrapCluster } = await engine;
       const summary = await bootstrapCluster({
         loaded,
         talos: o.prepared.talos,
@@ -167,6 +173,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     if (o.until === 'platform') {
       const started = Date.now();
       stageEvent('platform', 'started');
+      const { platformStep } = await platform;
       const r = await platformStep({
         resolution: o.prepared.platform,
         kubeconfig: path.join(o.out, 'kubeconfig'),

@@ -1,9 +1,8 @@
 /**
- * The steps of `hearth up`, each usable on its own: the checks made before any port is bound, the
- * secrets bundle netboot serves configs from, waiting for every machine to answer the Talos API,
- * and the platform stage.
+ * The steps of `hearth up` before the bootstrap, each usable on its own: the checks made before any
+ * port is bound, the secrets bundle netboot serves configs from, and waiting for every machine to
+ * answer the Talos API. (The platform stage is ./platform.ts, loaded when the run gets there.)
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, OperationError } from '../../common/errors.js';
@@ -12,16 +11,12 @@ import { factoryUrls } from '../../image/urls.js';
 import { checkNetbootFiles, type NetbootServer } from '../../netboot/server.js';
 import { resolveServerConfig, type ServerOverrides } from '../../netboot/render/index.js';
 import type { MachineProgress } from '../../netboot/progress/index.js';
-import { allObjects, clientFromKubeconfig, expectedReleases, installPlatform, renderPlatform, type KubeObject, type Resolution } from '../../platform/index.js';
-import { waitForReleases } from '../../platform/install.js';
-import type { ReleaseStatus } from '../../platform/status.js';
 import type { LoadedSpec, Spec } from '../../spec/index.js';
 import { normalizeMac } from '../../spec/net.js';
 import { discoverNodes, matchMachines, type PinStore } from '../../talos/api/index.js';
 import { backoff, realClock, type Clock } from '../../talos/bootstrap/clock.js';
 import { machineIp } from '../../talos/node.js';
 import { newSecrets, serializeSecrets } from '../../talos/index.js';
-import type { RunEventBus } from '../events.js';
 import type { Follower } from './follow.js';
 
 /** What the zero-touch netboot server adds (absent on a server without it). */
@@ -141,44 +136,4 @@ function stuckMessage(o: WaitOptions, names: string[]): string {
     return `${name} (last stage ${last.stage}, ${((now - last.at) / 1000).toFixed(0)}s ago)`;
   };
   return `timed out waiting for ${names.length === 1 ? 'a machine' : `${names.length} machines`} to answer the Talos API: ${names.map(one).join(', ')}`;
-}
-
-export interface PlatformStep {
-  resolution: Resolution;
-  kubeconfig: string;
-  loadFlux: () => Promise<KubeObject[]>;
-  /** The digest of the objects last installed to Ready (skip the writes when unchanged). */
-  installedDigest?: string;
-  deadline: number;
-  signal: AbortSignal;
-  bus: RunEventBus;
-}
-
-/**
- * Installs the platform and follows it to Ready, publishing each release's state; when the same
- * objects were installed to Ready before, writes nothing and only checks they are still Ready.
- * Returns the digest of the objects.
- */
-export async function platformStep(o: PlatformStep): Promise<{ digest: string; installed: boolean }> {
-  const rendered = renderPlatform(o.resolution.components);
-  const digest = createHash('sha256').update(JSON.stringify(allObjects(rendered))).digest('hex');
-  const client = clientFromKubeconfig(o.kubeconfig);
-  const log = (message: string) => o.bus.emit({ type: 'log', at: Date.now(), level: 'info', message });
-  const shown = new Map<string, string>();
-  const onReleases = (rows: ReleaseStatus[]) => {
-    for (const r of rows) {
-      const key = `${r.namespace}/${r.name}`;
-      const text = `${r.state}|${r.waitingFor ?? ''}`;
-      if (shown.get(key) === text) continue;
-      shown.set(key, text);
-      o.bus.emit({ type: 'component', at: Date.now(), name: r.name, namespace: r.namespace, state: r.state, waitingFor: r.waitingFor, dependsOn: r.dependsOn });
-    }
-  };
-  const reuse = o.installedDigest === digest;
-  const report = reuse
-    ? await waitForReleases(client, expectedReleases(rendered), o.deadline, log, o.signal, undefined, onReleases)
-    : await installPlatform({ client, rendered, loadFlux: o.loadFlux, timeoutMs: Math.max(1, o.deadline - Date.now()), signal: o.signal, log, onReleases });
-  if (report.outcome !== 'ready') throw new OperationError(report.message);
-  log(report.message);
-  return { digest, installed: !reuse };
 }
