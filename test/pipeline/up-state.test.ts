@@ -55,6 +55,14 @@ describe('hearth up state', () => {
     progress.emit({ kind: 'http-asset-done', at: 2600, mac, ip: '192.0.2.100', file: 'initramfs.xz', detail: 'initrd', bytes: 5000, durationMs: 1000 });
     // a machine not in the spec is on the bus but has no stages
     progress.emit({ kind: 'http-script', at: 2700, mac: '02:00:00:00:00:99', ip: '192.0.2.150', file: '/ipxe' });
+    // zero-touch netboot's kinds (a netboot without them never sends them): config fetched, refused
+    const zeroTouch = (kind: string, at: number, m: string, detail?: string) => progress.emit({ kind: kind as 'http-script', at, mac: m, ip: '192.0.2.101', file: '/talos/config', detail });
+    zeroTouch('talos-config', 3000, '52:54:00:00:00:02');
+    zeroTouch('talos-config-refused', 3100, '52:54:00:00:00:03', 'config-once');
+    assert.deepEqual(state.state.machines.cp2!.stages, { config: 3000 });
+    assert.equal(state.state.machines.cp3!.stage, 'waiting', 'a refused config moves nothing on');
+    assert.ok(seen.some((e) => e.type === 'talos' && e.name === 'cp2' && e.phase === 'config-fetched'));
+    assert.ok(seen.some((e) => e.type === 'log' && e.level === 'warn' && /^cp3: config refused to 192\.0\.2\.101 \(config-once\)$/.test(e.message)));
     now = 4000;
     follower.talos('cp1', 'maintenance', '192.0.2.100');
     now = 5000;
@@ -65,9 +73,9 @@ describe('hearth up state', () => {
 
     assert.deepEqual(
       seen.filter((e) => e.type === 'talos').map((e) => (e.type === 'talos' ? [e.name, e.phase, e.address] : [])),
-      [['cp1', 'maintenance', '192.0.2.100'], ['cp1', 'applied', '192.0.2.100'], ['cp1', 'running', '192.0.2.11']],
+      [['cp2', 'config-fetched', '192.0.2.101'], ['cp1', 'maintenance', '192.0.2.100'], ['cp1', 'applied', '192.0.2.100'], ['cp1', 'running', '192.0.2.11']],
     );
-    assert.equal(seen.filter((e) => e.type === 'machine').length, 5);
+    assert.equal(seen.filter((e) => e.type === 'machine').length, 7);
     assert.equal(follower.last('cp1').stage, 'running');
     assert.equal(follower.address('cp1'), '192.0.2.11');
     const saved = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
