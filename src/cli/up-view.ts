@@ -66,8 +66,10 @@ export class UpView {
         const name = m.name ?? m.mac;
         const r = this.row(name, m.firstSeen);
         const stage = netbootStage(m);
+        // the download under way (its size), else the last one done with its rate
         const a = m.active[0];
-        r.download = a ? `${a.file}${a.bytes ? ` ${size(a.bytes)}` : ''}` : undefined;
+        const done = [...m.steps].reverse().find((x) => x.rate !== undefined);
+        r.download = a ? `${a.file}${a.bytes ? ` ${size(a.bytes)}` : ''} ...` : done ? `${done.file} ${size(done.bytes ?? 0)} at ${size(done.rate!)}/s` : undefined;
         if (m.ip) r.address = m.ip;
         if (stage === r.stage) return undefined;
         r.stage = stage;
@@ -96,14 +98,33 @@ export class UpView {
     }
   }
 
-  private frame(): string[] {
+  /** The frame, fitted to `height` lines: past it, machines running and Ready components are counted, not listed. */
+  frame(height = (process.stderr.rows || 50) - 1): string[] {
     const stageText = [...this.stages].map(([s, st]) => `${s} ${st}`).join(' · ');
     const head = paint('bold', `hearth up  ${secs(Date.now() - this.started)}`) + (stageText ? `  ${stageText}` : '');
     const now = Date.now();
-    const rows = [...this.machines].map(([name, r]) => [name, r.stage, secs(now - r.firstSeen), r.download ?? '', r.address ?? '']);
-    const machines = rows.length ? table(['MACHINE', 'STAGE', 'ELAPSED', 'DOWNLOAD', 'ADDRESS'], rows).split('\n').slice(0, -1) : [paint('dim', 'waiting for the first machine...')];
-    const comps = [...this.components.values()].map((c) => [c.name, c.state === 'ready' ? 'Ready' : c.state, c.state === 'ready' ? '' : (c.waitingFor ?? '')]);
-    const platform = comps.length ? table(['COMPONENT', 'STATE', 'WAITING FOR'], comps).split('\n').slice(0, -1) : [];
-    return [head, ...machines, ...platform, ...this.logs.slice(-3).map((l) => paint('dim', l))];
+    const logs = this.logs.slice(-3).map((l) => paint('dim', l));
+    const room = Math.max(4, height - 1 - logs.length);
+    let machines = [...this.machines];
+    let comps = [...this.components.values()];
+    const tables = 2 + (comps.length ? 1 : 0);
+    const notes: string[] = [];
+    if (machines.length + comps.length + tables > room) {
+      const ready = comps.filter((c) => c.state === 'ready').length;
+      comps = comps.filter((c) => c.state !== 'ready');
+      if (ready) notes.push(`${ready} component${ready === 1 ? '' : 's'} Ready`);
+    }
+    if (machines.length + comps.length + tables + notes.length > room) {
+      const running = machines.filter(([, r]) => r.stage === 'running').length;
+      machines = machines.filter(([, r]) => r.stage !== 'running');
+      if (running) notes.unshift(`${running} machine${running === 1 ? '' : 's'} running`);
+    }
+    const rows = machines.map(([name, r]) => [name, r.stage, secs(now - r.firstSeen), r.download ?? '', r.address ?? '']);
+    const machineLines = rows.length ? table(['MACHINE', 'STAGE', 'ELAPSED', 'DOWNLOAD', 'ADDRESS'], rows).split('\n').slice(0, -1) : this.machines.size ? [] : [paint('dim', 'waiting for the first machine...')];
+    const compRows = comps.map((c) => [c.name, c.state === 'ready' ? 'Ready' : c.state, c.state === 'ready' ? '' : (c.waitingFor ?? '')]);
+    const platform = compRows.length ? table(['COMPONENT', 'STATE', 'WAITING FOR'], compRows).split('\n').slice(0, -1) : [];
+    let body = [...machineLines, ...platform, ...notes];
+    if (body.length > room) body = [...body.slice(0, room - 1), paint('dim', `... ${body.length - room + 1} more`)];
+    return [head, ...body, ...logs];
   }
 }
