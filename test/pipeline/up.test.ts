@@ -75,6 +75,10 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.deepEqual(Object.keys(state.stages).sort(), ['bootstrap', 'netboot', 'platform']);
     assert.ok(Object.values(state.machines).every((m: any) => m.installed));
     assert.doesNotMatch(readFileSync(path.join(l.out, 'state.json'), 'utf8'), /BEGIN|PRIVATE/);
+    // maintenance keys pinned while discovering are forgotten once applied: each node now answers at
+    // the same address (its DHCP reservation) with its configured key, which a stale pin would refuse
+    const pins = JSON.parse(readFileSync(path.join(l.out, 'talos-pins.json'), 'utf8')).pins;
+    assert.deepEqual(Object.keys(pins).filter((a) => l!.names.some((_, i) => configuredAt(i) === a)), []);
 
     // the rerun: nothing applied, bootstrapped, written to the cluster or rewritten
     const files = ['secrets.yaml', 'kubeconfig', 'talosconfig'].map((f) => readFileSync(path.join(l!.out, f), 'utf8'));

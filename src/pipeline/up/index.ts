@@ -114,7 +114,11 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
   const platform = import('./platform.js');
   engine.catch(() => undefined);
   platform.catch(() => undefined);
+  // one pin store for the wait and the engine (maintenance-mode keys, trust on first use)
+  const pins = new FilePinStore(o.out);
   const installs = server ? installsOf(server) : undefined;
+  const INSTALLED = 'every machine is installed and boots from its disk';
+  const stopWhenInstalled = () => (everyInstalled() && !o.keepNetboot ? stopNetboot(INSTALLED) : Promise.resolve());
   const markInstalled = async (name: string) => {
     const m = state.machines[name];
     if (!m || m.installed) return;
@@ -122,8 +126,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     changed = true;
     const mac = spec.machines.find((x) => x.name === name)?.mac;
     if (installs && mac) await installs.markInstalled(normalizeMac(mac));
-    await file.save();
-    if (everyInstalled() && !o.keepNetboot) await stopNetboot('every machine is installed and boots from its disk');
+    await Promise.all([file.save(), stopWhenInstalled()]);
   };
 
   try {
@@ -135,7 +138,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
       follower,
       progress: server ? () => server!.progress.list() : undefined,
       port: o.talosPort,
-      pins: new FilePinStore(o.out),
+      pins,
       deadline,
       signal: o.signal,
     }).catch((err: unknown) => {
@@ -155,8 +158,10 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
         out: o.out,
         targets: present.filter((p) => p.mode === 'maintenance').map((p) => p.address),
         port: o.talosPort,
-        pins: new FilePinStore(o.out),
+        pins,
         timeoutMs: Math.max(1, deadline - Date.now()),
+        // every machine answered already: a slow reply (a busy host) is not a missing node
+        probeTimeoutMs: 10_000,
         signal: o.signal,
         // never a rejection left unhandled: a failure to record an install is a warning, the run goes on
         onEvent: (e) => void onBootstrapEvent(e).catch((err: unknown) => log(`${(err as Error).message}`, 'warn')),
@@ -165,6 +170,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
         throw err;
       });
       for (const m of summary.machines) await markInstalled(m.name);
+      await stopWhenInstalled();
       if (summary.changed) changed = true;
       await finishStage('bootstrap', started);
     }
@@ -202,7 +208,8 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     if (stage) stageEvent(stage, 'failed', err instanceof Error ? err.message : String(err));
     throw err;
   } finally {
-    await stopNetboot(o.keepNetboot ? 'the run ended' : 'the run ended before every machine was installed').catch(() => undefined);
+    const why = o.keepNetboot ? 'the run ended' : everyInstalled() ? INSTALLED : 'the run ended before every machine was installed';
+    await stopNetboot(why).catch(() => undefined);
     await file.save();
     await file.flush();
   }
@@ -229,6 +236,9 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
       case 'apply':
         if (!e.dryRun) {
           changed = true;
+          // its maintenance key is gone for good: a configured node may answer at the same address
+          // (a DHCP reservation), and a rerun must not take its new key for a changed pin
+          await pins.forget(e.address);
           follower.talos(e.machine, 'applied', e.address);
         }
         return;
