@@ -253,7 +253,12 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
       case 'waiting':
         return log(`waiting for ${e.machines.join(', ')} to answer at their own address`);
       case 'etcd':
-        if (e.result === 'bootstrapped') changed = true;
+        if (e.result === 'bootstrapped') {
+          changed = true;
+          // a new cluster: whatever an earlier run installed is not in it
+          state.platformDigest = undefined;
+          delete state.stages.platform;
+        }
         return log(e.result === 'bootstrapped' ? `etcd bootstrapped on ${e.machine}` : `etcd was bootstrapped before (${e.machine})`);
       case 'healthy':
         return log(`healthy: ${e.check}`);
