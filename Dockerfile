@@ -26,7 +26,8 @@ COPY bench ./bench
 COPY examples ./examples
 COPY schema ./schema
 COPY scripts ./scripts
-RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs && npm prune --omit=dev --ignore-scripts
+COPY web ./web
+RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs && node scripts/build-web.mjs && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
 # ipxe: undionly.kpxe, ipxe.efi, snponly.efi in /usr/lib/ipxe (netboot.ipxe's default).
@@ -38,6 +39,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/build/Release/hearth_udp.node ./build/Release/hearth_udp.node
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/cli ./dist/cli
+# The web dashboard (served at / on the HTTP port).
+COPY --from=build /src/dist/dashboard ./dist/dashboard
 # Data files read at run time from the source tree (Talos JSON schemas).
 COPY --from=build /src/src/talos/schemas ./src/talos/schemas
 COPY --from=build /src/src/talos/api/proto ./src/talos/api/proto

@@ -8,9 +8,12 @@
 //
 // JS API (see src/netboot/dhcp/transport.ts):
 //   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20, reuseaddr: false });
-//   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, ...]) => {});
+//   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, queuedMs: number, ...]) => {});
+//   (queuedMs: how long the datagram waited in the socket's receive queue, from the kernel's
+//   receive timestamp; -1 when the kernel gave none)
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
 //   s.ifindex; s.close();
+//   appendDurably(fd, data, sync, (errno, written) => {})   (the lease journal, see below)
 #include <napi.h>
 #include <uv.h>
 
@@ -21,6 +24,8 @@
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
@@ -62,6 +67,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (reuse && setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { Fail(env, "SO_REUSEADDR"); return; }
     if (setsockopt(fd_, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) { Fail(env, "SO_BROADCAST"); return; }
     if (setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) { Fail(env, "IP_PKTINFO"); return; }
+    // Receive timestamps, so the server can tell a datagram that waited long in the queue (it is
+    // behind) from a burst it is keeping up with. Optional: without them queuedMs is -1.
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     if (rcvbuf > 0) {
       // SO_RCVBUFFORCE passes net.core.rmem_max when we have CAP_NET_ADMIN; fall back quietly.
       if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
@@ -167,17 +175,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void Drain() {
     Napi::Env env = Env();
     // Bounded per wakeup so one busy socket cannot starve the rest of the loop. Datagrams are
-    // handed to JS in batches (one call per batch: [data, srcIp, srcPort, dstIp, ...]), which
-    // saves a JS entry and a microtask checkpoint per packet under load.
+    // handed to JS in batches (one call per batch: [data, srcIp, srcPort, dstIp, queuedMs, ...]),
+    // which saves a JS entry and a microtask checkpoint per packet under load.
     for (int round = 0; round < 8 && fd_ >= 0; round++) {
       Napi::HandleScope scope(env);
       Napi::Array batch = Napi::Array::New(env);
       uint32_t n = 0;
       bool drained = false;
-      while (n < 4 * 64) {
+      timespec now{};
+      clock_gettime(CLOCK_REALTIME, &now);
+      while (n < 5 * 64) {
         sockaddr_in src{};
         iovec iov{buf_, sizeof buf_};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(timespec))];
         msghdr msg{};
         msg.msg_name = &src;
         msg.msg_namelen = sizeof src;
@@ -193,12 +203,18 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         }
         int ifindex = 0;
         in_addr dst{};
+        double queuedMs = -1;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
           if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             in_pktinfo pi;
             memcpy(&pi, CMSG_DATA(c), sizeof pi);
             ifindex = pi.ipi_ifindex;
             dst = pi.ipi_addr;
+          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            double ms = static_cast<double>(now.tv_sec - ts.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - ts.tv_nsec) / 1e6;
+            queuedMs = ms < 0 ? 0 : ms;  // the clock read once per batch: a later datagram may look younger than 0
           }
         }
         // With SO_BINDTODEVICE the kernel already filters; this guards against a packet queued
@@ -213,6 +229,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         batch.Set(n++, Napi::String::New(env, srcText));
         batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
         batch.Set(n++, Napi::String::New(env, dstText));
+        batch.Set(n++, Napi::Number::New(env, queuedMs));
       }
       if (n > 0) {
         callback_.MakeCallback(Value(), {batch}, *context_);
@@ -302,7 +319,64 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   uint8_t buf_[65536];
 };
 
-Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return UdpSocket::Init(env, exports); }
+// The lease journal's write + fdatasync as one job on libuv's thread pool (Node's fs makes them two,
+// each a hand-off to a pool thread and back). write(2) once at the end of the O_APPEND file; when
+// it wrote everything and `sync` is set, fdatasync(2). The callback gets (errno or 0, bytes
+// written); a short write is not synced (the caller writes the rest and syncs then).
+class AppendWorker : public Napi::AsyncWorker {
+ public:
+  AppendWorker(Napi::Function cb, int fd, Napi::Buffer<uint8_t> data, bool sync)
+      : Napi::AsyncWorker(cb, "hearth_journal_append"), fd_(fd), sync_(sync), data_(data.Data()), len_(data.Length()), keep_(Napi::Persistent(data)) {}
+
+  void Execute() override {
+    ssize_t n;
+    do {
+      n = ::write(fd_, data_, len_);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      err_ = errno;
+      return;
+    }
+    written_ = static_cast<size_t>(n);
+    if (sync_ && written_ == len_) {
+      int rc;
+      do {
+        rc = fdatasync(fd_);
+      } while (rc < 0 && errno == EINTR);
+      if (rc < 0) err_ = errno;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Callback().Call({Napi::Number::New(env, err_), Napi::Number::New(env, static_cast<double>(written_))});
+  }
+
+ private:
+  int fd_;
+  bool sync_;
+  uint8_t* data_;
+  size_t len_;
+  Napi::Reference<Napi::Buffer<uint8_t>> keep_;  // the bytes stay alive while the pool thread writes them
+  int err_ = 0;
+  size_t written_ = 0;
+};
+
+Napi::Value AppendDurably(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "appendDurably(fd, buffer, sync, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* w = new AppendWorker(info[3].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Buffer<uint8_t>>(), info[2].ToBoolean().Value());
+  w->Queue();
+  return env.Undefined();
+}
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  exports.Set("appendDurably", Napi::Function::New(env, AppendDurably, "appendDurably"));
+  return UdpSocket::Init(env, exports);
+}
 
 }  // namespace
 

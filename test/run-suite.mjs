@@ -20,7 +20,7 @@ const DIST = path.join(ROOT, 'dist', 'test');
 export const GUARD = path.join(DIST, 'helpers', 'fs-guard.js');
 
 /** Files that need the machine to themselves (matched on the path below dist/test). */
-export const SERIAL = [/(^|\/)(dhcp-)?qemu\.test\.js$/];
+export const SERIAL = [/(^|\/)(dhcp-)?qemu\.test\.js$/, /(^|\/)talos-config-qemu\.test\.js$/];
 
 /** The longest-running files (each spawns the CLI many times): started first so they overlap the rest. */
 const SLOW_FIRST = ['cli/cli', 'platform/install', 'talos/cli', 'platform/plan', 'platform/render', 'image/cli', 'platform/status', 'talos/config', 'netboot/cli'];

@@ -184,17 +184,17 @@ export function runSoak(name: string, main: () => Promise<number>): void {
 }
 
 /**
- * The spec of a soak's server: netboot on br0 at `server`, DHCP full over 192.0.2.10-239 with
- * 1 h leases, kernel `vmlinuz` and initrd `initramfs` from `assets`, iPXE binaries from `ipxe`.
+ * The spec of a soak's server: netboot on `iface` (br0) at `server`, DHCP full over 192.0.2.10-239
+ * with 1 h leases, kernel `vmlinuz` and initrd `initramfs` from `assets`, iPXE binaries from `ipxe`.
  */
-export function soakSpec(name: string, server: string, assets: string, ipxe: string): string {
+export function soakSpec(name: string, server: string, assets: string, ipxe: string, iface = 'br0'): string {
   return `apiVersion: ${SPEC_API_VERSION}
 kind: ${SPEC_KIND}
 metadata: { name: ${name} }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
 netboot:
-  interface: br0
+  interface: ${iface}
   address: ${server}
   dhcp: { mode: full, range: 192.0.2.10-192.0.2.239, leaseTime: 1h }
   assets: ${assets}

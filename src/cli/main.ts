@@ -13,6 +13,7 @@ import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { registerBootstrap } from './commands/bootstrap.js';
 import { registerUp } from './commands/up.js';
+import { registerLab } from './commands/lab.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerBootstrap(program);
   registerUp(program);
   registerPlatform(program);
+  registerLab(program);
   registerSchema(program);
   // Every command, however deep, reports usage errors through us with exit code 2.
   const configure = (cmd: Command) => {

@@ -19,8 +19,16 @@ export type BootEventKind =
   | 'http-script'
   | 'http-asset-start'
   | 'http-asset-done'
+  /** A download under way: `bytes` sent so far (at most one a second per download). */
+  | 'http-asset-progress'
   /** A download that ended early: the client went away or stopped reading (send timeout). */
-  | 'http-asset-abort';
+  | 'http-asset-abort'
+  /** A Talos machine config served (GET /talos/config): mac, ip, file = the URL path, bytes; detail = machine name. */
+  | 'talos-config'
+  /** A Talos config request refused (403): ip = the requester, detail = why. */
+  | 'talos-config-refused'
+  /** An installed machine was served the local-boot script (boot from its disk). */
+  | 'local-boot';
 
 export interface BootEvent {
   kind: BootEventKind;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 
 /**
  * One Prometheus registry per netboot server (not the global one), so tests and several
@@ -42,7 +42,7 @@ export function createMetrics() {
 
 export type NetbootMetrics = ReturnType<typeof createMetrics>;
 
-/** The part of a prom-client Counter with one label that `labelCounters` needs. */
+/** The part of a Counter (prom.ts) with one label that `labelCounters` needs. */
 export interface LabelledCounter {
   labels(value: string): { inc(n?: number): void };
 }

@@ -7,14 +7,28 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../common/errors.js';
+import { RunEventBus } from '../pipeline/events.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { RecentMap } from './dhcp/bounded.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
-import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, allowBoot, findMachine, resolveBoot, resolveServerConfig, type ServerConfig, type ServerOverrides } from './render/index.js';
+import {
+  IPXE_BINARIES,
+  OPTIONAL_IPXE_BINARIES,
+  allowBoot,
+  findMachine,
+  resolveBoot,
+  resolveServerConfig,
+  type ServerConfig,
+  type ServerOverrides,
+} from './render/index.js';
 import { startHttp, type HttpServer } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
+import type { InstallMarks } from './installs.js';
+import { zeroTouch } from './talos-configs.js';
+import type { TalosInputs } from '../talos/stage.js';
 
 export interface NetbootServeOptions extends ServerOverrides {
   /** Lease database directory (default: .hearth/netboot beside hearth.yaml). */
@@ -23,15 +37,33 @@ export interface NetbootServeOptions extends ServerOverrides {
   dhcpPort?: number;
   /** DHCP client port (tests); default 68. */
   dhcpClientPort?: number;
+  /** A secrets bundle (`hearth talos secrets`): with it the server can serve Talos configs. */
+  secretsFile?: string;
+  /** Serve each config once per boot through hearth (re-armed by the machine's next iPXE script or DHCP discover). */
+  configOnce?: boolean;
+  /** Serve Talos configs (talos.config= in the scripts); default netboot.talosConfig, else whether secretsFile is given. */
+  talosConfig?: boolean;
+  /** The patches and networking to render configs with (the pipeline's); default: derived from the spec as `hearth talos config` does. */
+  talosInputs?: TalosInputs;
+  /** Where refusals and other operational lines go; default stderr. */
+  log?(line: string): void;
+  /** The run's event stream (`hearth up` passes its own); machines' progress goes onto it, the dashboard reads it. */
+  bus?: RunEventBus;
 }
 
 export interface NetbootServer {
   config: ServerConfig & { serverIp: string; netmask: string; stateDir: string; httpBase: string };
   progress: ProgressTracker;
+  /** Every boot event and machine timeline change, as RunEvents (the dashboard at / streams it). */
+  bus: RunEventBus;
   metrics: NetbootMetrics;
   http: HttpServer;
   tftp: TftpServer;
   dhcp?: DhcpServer;
+  /** Machines seen installed: their scripts boot the local disk (STATE_DIR/installed.json). */
+  installs: InstallMarks;
+  /** Whether the server serves Talos configs (GET /talos/config, talos.config= in scripts). */
+  talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
   close(): Promise<void>;
@@ -106,6 +138,34 @@ export function checkNetbootFiles(config: ServerConfig): string[] {
   return warnings;
 }
 
+/**
+ * Puts what the tracker sees on the bus: the machine's timeline after each change, copied (the
+ * tracker keeps changing its own), then the boot event with the MAC it was tied to (not the
+ * per-second download progress).
+ */
+export function publishProgress(progress: ProgressTracker, bus: RunEventBus): () => void {
+  return progress.onChange((m, e) => {
+    // Steps are never changed once recorded; downloads under way are (their bytes so far).
+    const snapshot = { ...m, steps: m.steps.slice(), active: m.active.map((a) => ({ ...a })), errors: m.errors.slice() };
+    bus.emit({ type: 'machine', at: e.at, machine: snapshot });
+    if (e.kind !== 'http-asset-progress') bus.emit({ type: 'boot', at: e.at, boot: { ...e, mac: m.mac } });
+  });
+}
+
+/**
+ * `fn` (a pure function of the MAC, such as the spec's boot decision) remembered for the most
+ * recently asked MACs, so the DHCP hot path does not match profiles on every packet.
+ */
+export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) => T {
+  const known = new RecentMap<string, T>(cap);
+  return (mac) => {
+    if (known.has(mac)) return known.get(mac)!;
+    const v = fn(mac);
+    known.set(mac, v);
+    return v;
+  };
+}
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -122,6 +182,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   }
   const { ip: serverIp, netmask } = interfaceAddress(config.interface, config.address);
   const stateDir = path.resolve(opts.stateDir ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   let httpBase = `http://${serverIp}:${config.httpPort}`;
   const metrics = createMetrics();
   let dhcp: DhcpServer | undefined;
@@ -129,7 +190,12 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     nameForMac: (mac) => findMachine(spec, { mac })?.name,
     macForIp: (ip) => dhcp?.macForIp(ip),
   });
-  const closers: (() => Promise<void>)[] = [];
+  // Rendered before binding any port: a spec or bundle that cannot render stops here.
+  const zt = await zeroTouch(loaded, opts, { stateDir, progress, leasedMac: (ip) => dhcp?.macForIp(ip), dhcpFull: config.dhcp.mode === 'full', log });
+  warnings.push(...zt.warnings);
+  const bus = opts.bus ?? new RunEventBus();
+  const unpublish = publishProgress(progress, bus);
+  const closers: (() => Promise<void>)[] = [async () => void unpublish()];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
@@ -140,7 +206,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
-      resolveBoot: (client) => resolveBoot(spec, client),
+      resolveBoot: (client) => zt.decorate(resolveBoot(spec, client), client),
       assets: config.assets,
       ipxe: config.ipxe,
       metrics,
@@ -149,6 +215,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       httpBase: config.httpPort ? httpBase : undefined,
       macForIp: (ip) => progress.macForIp(ip),
       machines: () => progress.list(),
+      log,
+      ...(zt.route ? { talosConfig: zt.route } : {}),
+      bus,
     });
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
@@ -164,7 +233,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
         dns: config.dhcp.dns,
         leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
         reservations: config.dhcp.reservations,
-        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: (mac) => allowBoot(spec, mac) },
+        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
         stateDir,
         events: progress,
         metrics,
@@ -177,10 +246,13 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     return {
       config: { ...config, httpPort: http.port, tftpPort: tftp.port, serverIp, netmask, stateDir, httpBase },
       progress,
+      bus,
       metrics,
       http,
       tftp,
       dhcp,
+      installs: zt.installs,
+      talosConfig: zt.serving,
       warnings,
       close: closeAll,
     };

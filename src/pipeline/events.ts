@@ -45,6 +45,12 @@ export interface NumberedEvent {
 const HISTORY = 1000;
 
 /**
+ * Machine snapshots kept (as many as netboot's progress tracker remembers): any host on the link
+ * can make up MACs, so the least recently changed machine not in the spec goes first.
+ */
+export const MAX_MACHINE_SNAPSHOTS = 10_000;
+
+/**
  * The bus: publishers emit, views subscribe. It keeps the latest snapshot per machine and per
  * component (so a view that joins late, or reconnects after its history was dropped, starts from
  * the current state) and a bounded history of recent events.
@@ -61,25 +67,58 @@ export class RunEventBus {
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
     this.history.push(numbered);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
-    if (event.type === 'machine') this.machines.set(event.machine.mac, numbered);
+    // Trimmed in batches (at least the last HISTORY are kept): one splice per HISTORY events, not a move of all of them per event.
+    if (this.history.length >= 2 * HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (event.type === 'machine') this.keepMachine(event.machine.mac, event.machine.name !== undefined, numbered);
     else if (event.type === 'talos') this.talos.set(event.name, numbered);
     else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);
     else if (event.type === 'stage') this.stages.set(event.stage, numbered);
     for (const fn of this.listeners) fn(numbered);
   }
 
+  /** Latest snapshot per MAC, least recently changed first; bounded (machines in the spec stay). */
+  private keepMachine(mac: string, inSpec: boolean, numbered: NumberedEvent): void {
+    this.machines.delete(mac);
+    this.machines.set(mac, numbered);
+    if (inSpec || this.machines.size <= this.maxMachines) return;
+    for (const [k, e] of this.machines) {
+      if (e.event.type === 'machine' && e.event.machine.name === undefined) {
+        this.machines.delete(k);
+        return;
+      }
+    }
+  }
+
+  constructor(private readonly maxMachines = MAX_MACHINE_SNAPSHOTS) {}
+
   /**
    * The events a view needs to be current: everything after `afterId` when the history still holds
    * it, else the latest snapshot of every machine, Talos phase, component and stage, in id order.
    */
   since(afterId = 0): NumberedEvent[] {
-    const first = this.history[0];
-    // An id from before this process (a restarted server numbers anew) gets the snapshots too.
-    const covered = afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
-    if (covered) return this.history.filter((e) => e.id > afterId);
+    if (this.covers(afterId)) return this.history.filter((e) => e.id > afterId);
     const latest = [...this.stages.values(), ...this.machines.values(), ...this.talos.values(), ...this.components.values()];
     return latest.sort((a, b) => a.id - b.id);
+  }
+
+  /** The id of the latest event (0 before the first). */
+  lastId(): number {
+    return this.next - 1;
+  }
+
+  /**
+   * Whether the history still holds every event after `afterId`, so since(afterId) continues a
+   * view; if not, since() answers with snapshots and the view must start over from them.
+   */
+  covers(afterId: number): boolean {
+    const first = this.history[0];
+    // An id from before this process (a restarted server numbers anew) gets the snapshots too.
+    return afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
+  }
+
+  /** The latest `n` events of the history, oldest first. */
+  recent(n: number): NumberedEvent[] {
+    return n > 0 ? this.history.slice(-n) : [];
   }
 
   /** Calls `fn` for every event from now on; returns the unsubscribe function. */

@@ -20,7 +20,7 @@ export interface Prepared {
   loaded: LoadedSpec;
   /** The platform with the spec applied (components, waves, warnings). */
   platform: Resolution;
-  /** What the talos stage takes besides the spec: the patches as read, the platform's networking. */
+  /** What the talos stage takes besides the spec: the patches as read, the platform's networking and node needs. */
   talos: Required<TalosInputs>;
 }
 
@@ -48,5 +48,5 @@ export function prepareLoaded(loaded: LoadedSpec): Prepared {
   const patches = loadPatches(loaded);
   const platform = resolvePlatform(loaded.spec);
   assertNoIssues(loaded, [...checkImage(loaded), ...checkNetboot(loaded), ...checkTalos(loaded, patches), ...checkPlatform(loaded, platform)]);
-  return { loaded, platform, talos: { patches, networking: clusterNetworking(platform) } };
+  return { loaded, platform, talos: { patches, networking: clusterNetworking(platform), node: platform.node } };
 }

@@ -4,7 +4,8 @@
  * the plan's files and waves) -> install / status (cluster, the Kubernetes client).
  */
 export { checkPlatform } from './check.js';
-export { formatWaves, planData, planPlatform, type PlanData } from './plan.js';
+export { formatProvenance, formatWaves, planData, planPlatform, type PlanData } from './plan.js';
+export { nodeRequirements, type NodeNeeds, type NodeRequirements } from './node-needs.js';
 export { resolvePlatform, waves, deepMerge, cycleIssues, type Resolution } from './resolve.js';
 export { renderPlatform, allObjects, platformArtifacts, toYamlStream, type RenderedPlatform } from './render.js';
 export { BUNDLES, bundleComponents, type BundleName } from './bundles/index.js';
@@ -14,4 +15,4 @@ export { fluxManifestsFromFile, fluxManifestsFromRelease } from './flux.js';
 export { expectedReleases, installPlatform } from './install.js';
 export { clientFromKubeconfig, type KubeClient } from './kube/client.js';
 export { releaseStatuses, STATUS_HEADERS, statusRow, waitingLines, type ExpectedRelease } from './status.js';
-export { listReleases, watchReleases } from './watch.js';
+export { listReleases, followReleases, type FollowOptions } from './watch.js';

@@ -10,6 +10,7 @@ import { KubeApiError, type KubeClient, type ObjectRef } from './kube/client.js'
 import { HELMRELEASE_API, MANAGED_BY, type RenderedPlatform } from './render.js';
 import { releaseStatuses, type ExpectedRelease, type ReleaseStatus } from './status.js';
 import type { KubeObject } from './types.js';
+import { followReleases, type FollowOptions } from './watch.js';
 
 export const FIELD_MANAGER = 'hearth';
 
@@ -63,7 +64,7 @@ export function errorLine(err: unknown): string {
   if (err instanceof KubeApiError) {
     const reason = err.reason ? err.reason.replace(/^[A-Z]/, (c) => c.toLowerCase()) : `HTTP ${err.code}`;
     const msg = err.message.split('\n')[0]!;
-    return msg.toLowerCase().startsWith(reason.toLowerCase()) ? msg : `${reason}: ${msg}`;
+    return msg.toLowerCase().includes(reason.toLowerCase()) ? msg : `${reason}: ${msg}`;
   }
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
@@ -221,7 +222,7 @@ export async function installPlatform(opts: InstallOptions): Promise<InstallRepo
   log(changed === 0 ? `nothing to change: all ${total} objects are already as rendered` : `applied ${total} objects: ${summarize(r.records)}`);
 
   // 3. Progress until Ready, failed, timed out or interrupted.
-  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal, undefined, opts.onReleases)), flux, applied };
+  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal, undefined, undefined, opts.onReleases)), flux, applied };
 }
 
 function countRendered(r: RenderedPlatform): number {
@@ -245,6 +246,9 @@ export async function waitForReleases(
   log: (line: string) => void,
   signal?: AbortSignal,
   heartbeatMs = 30_000,
+  /** Backoff and polling of the follow loop (tests shorten them). */
+  follow?: Pick<FollowOptions, 'backoff' | 'pollMs'>,
+  /** Every release's status each time one changes (live views). */
   onReleases?: (rows: ReleaseStatus[]) => void,
 ): Promise<Pick<InstallReport, 'outcome' | 'releases' | 'message'>> {
   const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
@@ -314,52 +318,39 @@ export async function waitForReleases(
     return { outcome, releases: rows, message };
   };
 
-  while (true) {
-    if (signal?.aborted) return finish('interrupted');
-    if (Date.now() >= deadline) return finish('timeout');
-    let listed: { items: KubeObject[]; resourceVersion: string };
-    try {
-      listed = await client.list(HELMRELEASE_API, 'HelmRelease', { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY['app.kubernetes.io/managed-by']}` });
-    } catch (err) {
-      log(`cannot list HelmReleases: ${errorLine(err)}; retrying`);
-      await sleep(Math.min(2000, Math.max(0, deadline - Date.now())), signal);
-      continue;
-    }
-    current.clear();
-    for (const o of listed.items) if (wanted.has(keyOf(o.metadata.namespace, o.metadata.name))) current.set(keyOf(o.metadata.namespace, o.metadata.name), o);
-    const state = evaluate();
-    if (state) return finish(state);
-
-    let settle!: (v: 'ready' | 'failed' | 'ended') => void;
-    const terminal = new Promise<'ready' | 'failed' | 'ended'>((r) => (settle = r));
-    let handle;
-    try {
-      handle = await client.watch(HELMRELEASE_API, 'HelmRelease', { resourceVersion: listed.resourceVersion, labelSelector: 'app.kubernetes.io/managed-by=hearth' }, (type, obj) => {
-        if (type === 'BOOKMARK' || type === 'ERROR' || !obj?.metadata) return;
-        const k = keyOf(obj.metadata.namespace, obj.metadata.name);
-        if (!wanted.has(k)) return;
-        if (type === 'DELETED') current.delete(k);
-        else current.set(k, obj);
-        const s = evaluate();
-        if (s) settle(s);
-      });
-    } catch (err) {
-      log(`cannot watch HelmReleases: ${errorLine(err)}; retrying`);
-      await sleep(Math.min(2000, Math.max(0, deadline - Date.now())), signal);
-      continue;
-    }
-    handle.done.then(() => settle('ended'));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
-    const aborted = new Promise<'interrupted'>((r) => {
-      if (signal?.aborted) r('interrupted');
-      signal?.addEventListener('abort', () => r('interrupted'), { once: true });
+  // Follow until every release is Ready or one failed, the deadline passes or Ctrl-C.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) stop.abort();
+  const timer = setTimeout(() => stop.abort(), Math.max(0, deadline - Date.now()));
+  let settled: 'ready' | 'failed' | undefined;
+  try {
+    await followReleases({
+      client,
+      labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY['app.kubernetes.io/managed-by']}`,
+      signal: stop.signal,
+      onNotice: say,
+      ...(follow ?? {}),
+      onChange: (items) => {
+        current.clear();
+        for (const o of items) if (wanted.has(keyOf(o.metadata.namespace, o.metadata.name))) current.set(keyOf(o.metadata.namespace, o.metadata.name), o);
+        const state = evaluate();
+        if (state && !settled) {
+          settled = state;
+          stop.abort();
+        }
+      },
     });
-    const result = await Promise.race([terminal, timedOut, aborted]);
+  } catch (err) {
+    // Listing refused (RBAC, no HelmRelease API): no wait would change it.
     clearTimeout(timer);
-    handle.stop();
-    if (result === 'ready' || result === 'failed' || result === 'timeout' || result === 'interrupted') return finish(result);
-    // The watch ended (server timeout, 410 Gone, connection drop): list again and carry on.
-    await sleep(200, signal);
+    clearInterval(heartbeat);
+    return { outcome: 'failed', releases: rows, message: `cannot follow the HelmReleases: ${errorLine(err)}` };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
+  if (settled) return finish(settled);
+  return finish(signal?.aborted ? 'interrupted' : 'timeout');
 }

@@ -5,7 +5,9 @@
 import type { Spec, SpecIssue } from '../spec/index.js';
 import { didYouMean, net } from '../spec/index.js';
 import { bundleComponents, type BundleName } from './bundles/index.js';
-import { CATALOG, DEFAULT_FLUX_VERSION, NS, catalogComponent } from './bundles/catalog.js';
+import { CATALOG, DEFAULT_FLUX_VERSION, INGRESS_CLASS, NS, catalogComponent } from './bundles/catalog.js';
+import { provenanceOf } from './bundles/provenance.js';
+import { nodeRequirements, type NodeRequirements } from './node-needs.js';
 import type { RenderContext, ResolvedComponent, Values } from './types.js';
 
 export interface Resolution {
@@ -16,17 +18,26 @@ export interface Resolution {
   issues: SpecIssue[];
   /** Things worth saying that do not stop anything (dropped dependencies, skipped components). */
   warnings: string[];
+  /** What the enabled components need from the nodes: the talos stage's input. */
+  node: NodeRequirements;
 }
 
 export function renderContext(spec: Spec): RenderContext {
   const p = spec.platform;
-  return {
+  const off = (n: string): boolean => p.disable.includes(n) || (catalogComponent(n)?.partOf !== undefined && off(catalogComponent(n)!.partOf!));
+  const enabled = bundleComponents(p.bundle).filter((n) => !off(n));
+  const ctx: RenderContext = {
     podSubnets: spec.cluster.podSubnets,
     serviceSubnets: spec.cluster.serviceSubnets,
     loadBalancerAddresses: p.loadBalancer?.addresses ?? [],
+    platformLoadBalancer: enabled.some((n) => catalogComponent(n)?.traits.includes('load-balancer')),
     fluxVersion: p.flux.version ?? DEFAULT_FLUX_VERSION,
-    fluxOnHostNetwork: bundleComponents(p.bundle).some((n) => catalogComponent(n)?.traits.includes('cni') && !p.disable.includes(n)),
+    fluxOnHostNetwork: enabled.some((n) => catalogComponent(n)?.traits.includes('cni')),
   };
+  // The ingress controller serves its class unless it is disabled or cannot run (its skip reads only the fields above).
+  const ingress = catalogComponent('ingress-nginx');
+  if (ingress && enabled.includes(ingress.name) && !ingress.skip?.(ctx)) ctx.ingressClass = INGRESS_CLASS;
+  return ctx;
 }
 
 export function isPlainObject(v: unknown): v is Values {
@@ -75,6 +86,11 @@ export function resolvePlatform(spec: Spec): Resolution {
     if (bundleSet.has(name) || specNames.has(name)) disabled.add(name);
     else issues.push({ path: ['platform', 'disable', i], message: unknown(name, '') });
   });
+  // A helper release goes with the component it serves.
+  for (const name of inBundle) {
+    const owner = catalogComponent(name)?.partOf;
+    if (owner && disabled.has(owner)) disabled.add(name);
+  }
   for (const name of Object.keys(p.values)) {
     if (!bundleSet.has(name) && !specNames.has(name)) issues.push({ path: ['platform', 'values', name], message: unknown(name, ''), atKey: true });
   }
@@ -84,6 +100,8 @@ export function resolvePlatform(spec: Spec): Resolution {
   for (const name of inBundle) {
     const def = catalogComponent(name)!;
     const base = typeof def.values === 'function' ? def.values(ctx) : def.values;
+    const node = typeof def.node === 'function' ? def.node(ctx) : def.node;
+    const provenance = provenanceOf(name);
     list.push({
       name,
       namespace: def.namespace,
@@ -96,6 +114,10 @@ export function resolvePlatform(spec: Spec): Resolution {
       source: def.source,
       traits: [...def.traits],
       ...(def.postRenderers ? { postRenderers: structuredClone(def.postRenderers) } : {}),
+      ...(def.namespaceValue ? { namespaceValue: def.namespaceValue } : {}),
+      ...(node ? { node } : {}),
+      ...(def.crds ? { crds: def.crds } : {}),
+      ...(provenance.length > 0 ? { provenance } : {}),
       origin: 'bundle',
     });
   }
@@ -131,6 +153,8 @@ export function resolvePlatform(spec: Spec): Resolution {
   });
   for (const c of list) {
     const extra = p.values[c.name];
+    // A chart that places its objects by a values key gets the release namespace there, unless the spec says otherwise.
+    if (c.namespaceValue && !(isPlainObject(extra) && c.namespaceValue in extra)) c.values = { ...c.values, [c.namespaceValue]: c.namespace };
     if (extra) c.values = deepMerge(c.values, extra);
   }
 
@@ -164,8 +188,25 @@ export function resolvePlatform(spec: Spec): Resolution {
     warnings.push(`${gone} is disabled: dropped from the dependsOn of ${users.map((u) => u.name).join(', ')}`);
   }
 
+  warnings.push(...crdWarnings(kept, list));
   if (!issues.some((i) => i.message.startsWith('cycle:'))) issues.push(...cycleIssues(kept));
-  return { bundle: p.bundle, ctx, components: kept, issues, warnings };
+  return { bundle: p.bundle, ctx, components: kept, issues, warnings, node: nodeRequirements(kept).requirements };
+}
+
+/**
+ * A component that renders objects of a CRD another component installs must come after it; when
+ * that installer is left out, the objects fail unless the cluster has the CRD from elsewhere.
+ */
+function crdWarnings(kept: ResolvedComponent[], all: ResolvedComponent[]): string[] {
+  const keptNames = new Set(kept.map((c) => c.name));
+  const out: string[] = [];
+  for (const c of kept) {
+    for (const crd of c.crds?.uses ?? []) {
+      const provider = all.find((x) => x.crds?.provides?.includes(crd));
+      if (provider && !keptNames.has(provider.name)) out.push(`${c.name} renders ${crd} objects, whose CRD ${provider.name} installs, and ${provider.name} is left out: the cluster must have that CRD already`);
+    }
+  }
+  return out;
 }
 
 /** MetalLB accepts a CIDR or a FIRST-LAST range of one address family. */

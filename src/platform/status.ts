@@ -42,6 +42,15 @@ function condition(o: KubeObject, type: string): Condition | undefined {
 
 const FAILURE_REASONS = new Set(['InstallFailed', 'UpgradeFailed', 'RollbackFailed', 'UninstallFailed', 'TestFailed']);
 
+/** Why a release failed: Ready's reason and message, then Stalled's (helm-controller gave up: RetriesExceeded). */
+function failure(o: KubeObject): string {
+  const said = (c: Condition | undefined) => (c?.message ? `${c.reason ? `${c.reason}: ` : ''}${c.message}` : c?.reason);
+  const ready = condition(o, 'Ready');
+  const stalled = condition(o, 'Stalled');
+  const parts = [ready?.status === 'False' ? said(ready) : undefined, stalled?.status === 'True' ? said(stalled) : undefined].filter((x): x is string => !!x);
+  return parts.length > 0 ? parts.join('; ') : 'no message';
+}
+
 /** Ready for the current generation, terminally failed, or still on its way. */
 export function releaseState(o: KubeObject): ReleaseState {
   const ready = condition(o, 'Ready');
@@ -118,7 +127,7 @@ export function releaseStatuses(found: KubeObject[], now: Date, expected: Expect
     if (state !== 'ready') {
       const unready = d.filter((x) => stateOf(key(x.namespace, x.name)) !== 'ready').map((x) => x.name);
       if (state === 'missing') row.waitingFor = 'not applied (run `hearth platform install`)';
-      else if (state === 'failed') row.waitingFor = `failed: ${ready?.reason ? `${ready.reason}: ` : ''}${ready?.message ?? condition(o!, 'Stalled')?.message ?? 'no message'}`;
+      else if (state === 'failed') row.waitingFor = `failed: ${failure(o!)}`;
       else if (unready.length > 0) row.waitingFor = `dependencies not ready: ${unready.join(', ')}`;
       else row.waitingFor = ready?.message ? `${ready.reason ? `${ready.reason}: ` : ''}${ready.message}` : 'waiting for helm-controller to reconcile it';
     }

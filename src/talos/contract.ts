@@ -46,6 +46,16 @@ export interface TalosContract {
    * hearth ties it to the contract so a bundle matches the talosctl of that release.
    */
   readonly aggregatorCACommonName: boolean;
+  /**
+   * The ingress firewall documents NetworkDefaultActionConfig and NetworkRuleConfig. Talos > 1.5
+   * (siderolabs/talos PR 7999 "implement ingress firewall rules", merged for v1.6.0).
+   */
+  readonly ingressFirewall: boolean;
+  /**
+   * The CRI runs containerd 2, whose runtime settings live in the `io.containerd.cri.v1.runtime`
+   * plugin table (containerd 1.x: `io.containerd.grpc.v1.cri`). Talos > 1.8 (v1.9 ships containerd 2.0).
+   */
+  readonly containerd2: boolean;
   /** JSON Schema file under schemas/ that validates this version's documents. */
   readonly schema: 'v1.6' | 'v1.13';
 }
@@ -75,6 +85,8 @@ export function contractFor(talosVersion: string): TalosContract {
     grubUseUKICmdline: after111,
     registryMirrorDocuments: after111,
     aggregatorCACommonName: after111,
+    ingressFirewall: gt(1, 5),
+    containerd2: gt(1, 8),
     schema: after111 ? 'v1.13' : 'v1.6',
   };
 }

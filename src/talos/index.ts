@@ -11,7 +11,19 @@ export { checkTalos, loadPatches, type LoadedPatches } from './check.js';
 export { contractFor, type TalosContract } from './contract.js';
 export { generateBase, type Doc, type GenOptions } from './generate.js';
 export { applyPatch, applyJsonPatch, parsePatchText, toPatch, PatchError, type Patch } from './patch.js';
-export { renderTalos, TalosConfigError, semanticProblems, networkingPatches, type ClusterNetworking, type RenderedTalos } from './render.js';
+export {
+  renderTalos,
+  TalosConfigError,
+  semanticProblems,
+  platformPatches,
+  firewallDocs,
+  criPart,
+  nodeSubnets,
+  CRI_CUSTOMIZATION_PATH,
+  type ClusterNetworking,
+  type PlatformAsks,
+  type RenderedTalos,
+} from './render.js';
 export { generateSecrets, parseSecrets, placeholderSecrets, serializeSecrets, talosClientCert, SecretsError, type SecretsBundle } from './secrets.js';
 export { validateDocument, canonicalOrder } from './schema.js';
 export { docsToYaml, yamlToDocs } from './yaml.js';

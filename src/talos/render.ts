@@ -2,8 +2,9 @@
  * The pure middle of the talos stage: spec + secrets + loaded patches + client identity in, every
  * config document out, patched and validated. No I/O, no randomness.
  */
+import type { NodeRequirements } from '../platform/node-needs.js';
 import type { Spec, Machine } from '../spec/index.js';
-import { cidrContains, parseCidr, parseIp } from '../spec/net.js';
+import { cidrContains, formatCidrNetwork, parseCidr, parseIp } from '../spec/net.js';
 import type { TalosContract } from './contract.js';
 import { generateBase, type Doc, type GenOptions, type MachineType } from './generate.js';
 import { machineIp, machinePatch } from './node.js';
@@ -38,13 +39,104 @@ export interface ClusterNetworking {
   kubeProxyDisabled: boolean;
 }
 
-/** The patches that express a ClusterNetworking choice; they apply after the base, before user patches. */
-export function networkingPatches(n: ClusterNetworking | undefined): { common: SourcedPatch[]; controlplane: SourcedPatch[] } {
-  const source = 'platform networking (hearth)';
-  return {
-    common: n?.cniNone ? [{ source, patch: { kind: 'strategic', docs: [{ cluster: { network: { cni: { name: 'none' } } } }] } }] : [],
-    controlplane: n?.kubeProxyDisabled ? [{ source, patch: { kind: 'strategic', docs: [{ cluster: { proxy: { disabled: true } } }] } }] : [],
-  };
+/** What the platform asks of the Talos configs: its networking choice and the enabled components' node needs. */
+export interface PlatformAsks {
+  networking?: ClusterNetworking;
+  node?: NodeRequirements;
+}
+
+/** The file Talos merges into its containerd CRI configuration (machine.files). */
+export const CRI_CUSTOMIZATION_PATH = '/etc/cri/conf.d/20-customization.part';
+
+function tomlValue(v: boolean | number | string): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** The CRI part: the runtime plugin table of the contract's containerd, one `key = value` line per setting. */
+export function criPart(contract: TalosContract, settings: NodeRequirements['cri']): string {
+  const table = contract.containerd2 ? 'io.containerd.cri.v1.runtime' : 'io.containerd.grpc.v1.cri';
+  return `[plugins]\n  [plugins."${table}"]\n${settings.map((s) => `    ${s.key} = ${tomlValue(s.value)}\n`).join('')}`;
+}
+
+/**
+ * The networks the cluster's nodes live on: the network of every machine's static address, or
+ * undefined when a machine has none (its DHCP address is not known here).
+ */
+export function nodeSubnets(spec: Spec): string[] | undefined {
+  const out: string[] = [];
+  for (const m of spec.machines) {
+    const c = m.address ? parseCidr(m.address) : undefined;
+    if (!c) return undefined;
+    const net = formatCidrNetwork(c);
+    if (!out.includes(net)) out.push(net);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * Talos ingress firewall documents that keep the platform's node-only host ports to the nodes'
+ * networks: the default action stays `accept` (every other port as before), and one
+ * NetworkRuleConfig per protocol admits only those networks to the listed ports.
+ */
+export function firewallDocs(ports: NodeRequirements['nodeOnlyPorts'], subnets: string[]): Doc[] {
+  if (ports.length === 0) return [];
+  const docs: Doc[] = [{ apiVersion: 'v1alpha1', kind: 'NetworkDefaultActionConfig', ingress: 'accept' }];
+  for (const protocol of ['tcp', 'udp'] as const) {
+    const list = ports.filter((p) => p.protocol === protocol);
+    if (list.length === 0) continue;
+    docs.push({
+      apiVersion: 'v1alpha1',
+      kind: 'NetworkRuleConfig',
+      name: `hearth-node-only-${protocol}`,
+      portSelector: { ports: list.map((p) => p.port), protocol },
+      ingress: subnets.map((subnet) => ({ subnet })),
+    });
+  }
+  return docs;
+}
+
+/**
+ * The one place the platform's asks become machine-config patches (every path that renders
+ * configs, `hearth talos config`, `hearth plan` and `hearth bootstrap`, goes through renderTalos
+ * and so through here). `common` and `controlplane` apply after the base config, before the spec's
+ * own patches, which can still override them; `last` (the firewall documents) after every spec
+ * patch, so RFC 6902 patches still see the single document of a Talos < 1.12 config (talosctl
+ * refuses them on several). `warnings`: asks that could not be met.
+ */
+export function platformPatches(
+  asks: PlatformAsks,
+  contract: TalosContract,
+  spec: Spec,
+): { common: SourcedPatch[]; controlplane: SourcedPatch[]; last: SourcedPatch[]; warnings: string[] } {
+  const n = asks.networking;
+  const need = asks.node;
+  const common: SourcedPatch[] = [];
+  const controlplane: SourcedPatch[] = [];
+  const last: SourcedPatch[] = [];
+  const warnings: string[] = [];
+  const strategic = (source: string, docs: Doc[]): SourcedPatch => ({ source, patch: { kind: 'strategic', docs } });
+  const whom = (l: readonly { for: readonly string[] }[]) => [...new Set(l.flatMap((x) => x.for))].join(', ');
+  if (n?.cniNone) common.push(strategic('platform networking (hearth)', [{ cluster: { network: { cni: { name: 'none' } } } }]));
+  if (n?.kubeProxyDisabled) controlplane.push(strategic('platform networking (hearth)', [{ cluster: { proxy: { disabled: true } } }]));
+  if (need && need.kernelModules.length > 0) {
+    const modules = need.kernelModules.map((k) => ({ name: k.name, ...(k.parameters.length > 0 ? { parameters: [...k.parameters] } : {}) }));
+    common.push(strategic(`platform kernel modules (${whom(need.kernelModules)})`, [{ machine: { kernel: { modules } } }]));
+  }
+  if (need && need.sysctls.length > 0) {
+    common.push(strategic(`platform sysctls (${whom(need.sysctls)})`, [{ machine: { sysctls: Object.fromEntries(need.sysctls.map((s) => [s.key, s.value])) } }]));
+  }
+  if (need && need.cri.length > 0) {
+    const file = { content: criPart(contract, need.cri), permissions: 0o644, path: CRI_CUSTOMIZATION_PATH, op: 'create' };
+    common.push(strategic(`platform CRI settings (${whom(need.cri)})`, [{ machine: { files: [file] } }]));
+  }
+  if (need && need.nodeOnlyPorts.length > 0) {
+    const subnets = nodeSubnets(spec);
+    const what = need.nodeOnlyPorts.map((p) => `${p.protocol}/${p.port}`).join(', ');
+    if (!contract.ingressFirewall) warnings.push(`Talos ${contract.name} has no ingress firewall: ${what} (${whom(need.nodeOnlyPorts)}) stay reachable from anywhere`);
+    else if (!subnets) warnings.push(`a machine has no static address, so the nodes' networks are unknown: no ingress firewall for ${what} (${whom(need.nodeOnlyPorts)})`);
+    else last.push(strategic(`platform ingress firewall (${whom(need.nodeOnlyPorts)})`, firewallDocs(need.nodeOnlyPorts, subnets)));
+  }
+  return { common, controlplane, last, warnings };
 }
 
 export interface RenderInput {
@@ -57,6 +149,8 @@ export interface RenderInput {
   client: CertAndKey;
   /** The platform's networking choice; absent: Talos's defaults (flannel, kube-proxy). */
   networking?: ClusterNetworking;
+  /** What the platform's enabled components need from the nodes; absent: nothing. */
+  node?: NodeRequirements;
 }
 
 export interface RenderedTalos {
@@ -65,6 +159,8 @@ export interface RenderedTalos {
   nodes: { name: string; role: MachineType; docs: Doc[] }[];
   talosconfig: string;
   endpoints: string[];
+  /** Platform asks the configs could not meet. */
+  warnings: string[];
 }
 
 /** A config that patching or validation broke; `source` names the patch (or the base config). */
@@ -227,10 +323,10 @@ export function talosEndpoints(spec: Spec): string[] {
 export function renderTalos(input: RenderInput): RenderedTalos {
   const { spec, contract, secrets, patches } = input;
   const opts = genOptions(spec, input.installImage);
-  const net = networkingPatches(input.networking);
+  const net = platformPatches({ networking: input.networking, node: input.node }, contract, spec);
   const netFor = (role: MachineType) => [...net.common, ...(role === 'controlplane' ? net.controlplane : [])];
   const roleDocs = (role: MachineType) =>
-    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...netFor(role), ...patches.common, ...patches[role]]);
+    patchAndValidate(contract, generateBase(role, contract, secrets, opts), [...netFor(role), ...patches.common, ...patches[role], ...net.last]);
   const controlplane = roleDocs('controlplane');
   const worker = roleDocs('worker');
   const nodes = spec.machines.map((m) => {
@@ -239,9 +335,16 @@ export function renderTalos(input: RenderInput): RenderedTalos {
       source: `machines[${spec.machines.indexOf(m)}] (${m.name})`,
       patch: machinePatch({ machine: m, contract, installImage: input.installImage, vip: spec.cluster.vip }),
     };
-    const steps = [...netFor(role), ...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? [])];
+    const steps = [...netFor(role), ...patches.common, ...patches[role], own, ...(patches.machines[m.name] ?? []), ...net.last];
     return { name: m.name, role, docs: patchAndValidate(contract, generateBase(role, contract, secrets, opts), steps) };
   });
   const endpoints = talosEndpoints(spec);
-  return { controlplane, worker, nodes, endpoints, talosconfig: renderTalosconfig(spec.metadata.name, endpoints, secrets.certs.os.crt, input.client) };
+  return {
+    controlplane,
+    worker,
+    nodes,
+    endpoints,
+    talosconfig: renderTalosconfig(spec.metadata.name, endpoints, secrets.certs.os.crt, input.client),
+    warnings: net.warnings,
+  };
 }

@@ -19,6 +19,16 @@ function schemaFile(name: SchemaName): string {
   return f;
 }
 
+/**
+ * Documents Talos accepts since v1.6 that the shipped v1.6 schema (the v1alpha1 document only)
+ * does not describe: they are checked and ordered with the v1.13 definitions, whose fields are the
+ * ones v1.6 introduced (siderolabs/talos PR 7999: name, portSelector.ports/protocol, ingress subnet/except).
+ */
+const V16_EXTRA_KINDS = new Set(['NetworkDefaultActionConfig', 'NetworkRuleConfig']);
+function schemaFor(name: SchemaName, doc: Doc): SchemaName {
+  return name === 'v1.6' && typeof doc.kind === 'string' && V16_EXTRA_KINDS.has(doc.kind) ? 'v1.13' : name;
+}
+
 const loaded = new Map<SchemaName, Json>();
 export function talosSchema(name: SchemaName): Json {
   let s = loaded.get(name);
@@ -69,7 +79,8 @@ export interface SchemaProblem {
  * Validates one document against the schema of its version. Tolerates exactly what talosctl emits
  * beyond the published schemas: the top-level `persist` and, in v1.13, machine.install.extraKernelArgs.
  */
-export function validateDocument(name: SchemaName, doc: Doc): SchemaProblem[] {
+export function validateDocument(contractSchema: SchemaName, doc: Doc): SchemaProblem[] {
+  const name = schemaFor(contractSchema, doc);
   const def = defFor(name, doc);
   if (!def) {
     const kind = doc.kind === undefined ? 'v1alpha1' : String(doc.kind);
@@ -156,7 +167,8 @@ function orderValue(root: Json, schema: Json | undefined, value: unknown): unkno
 }
 
 /** Puts every key where Talos's marshaller would: struct fields in declaration order, maps sorted. */
-export function canonicalOrder(name: SchemaName, doc: Doc): Doc {
+export function canonicalOrder(contractSchema: SchemaName, doc: Doc): Doc {
+  const name = schemaFor(contractSchema, doc);
   const root = talosSchema(name);
   const def = defFor(name, doc);
   if (!def) return doc;

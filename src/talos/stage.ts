@@ -13,6 +13,7 @@ import { checkTalos, loadPatches, type LoadedPatches } from './check.js';
 import { contractFor, type TalosContract } from './contract.js';
 import type { Doc } from './generate.js';
 import type { CertAndKey } from './pki.js';
+import type { NodeRequirements } from '../platform/node-needs.js';
 import { renderTalos, TalosConfigError, type ClusterNetworking, type PatchSet, type RenderedTalos } from './render.js';
 import { generateSecrets, parseSecrets, placeholderSecrets, SecretsError, serializeSecrets, talosClientCert, type SecretsBundle } from './secrets.js';
 import { docsToYaml } from './yaml.js';
@@ -26,6 +27,8 @@ export interface TalosInputs {
   patches?: LoadedPatches;
   /** The platform's networking choice; absent: Talos's defaults (flannel, kube-proxy). */
   networking?: ClusterNetworking;
+  /** What the platform's enabled components need from the nodes (kernel modules, CRI, sysctls, firewall). */
+  node?: NodeRequirements;
 }
 
 /**
@@ -73,10 +76,10 @@ function checked(loaded: LoadedSpec, patches?: LoadedPatches): { contract: Talos
 
 type Checked = ReturnType<typeof checked>;
 
-function render(loaded: LoadedSpec, { contract, patches }: Checked, secrets: SecretsBundle, client: CertAndKey, networking?: ClusterNetworking): TalosOutput {
+function render(loaded: LoadedSpec, { contract, patches }: Checked, secrets: SecretsBundle, client: CertAndKey, asks: TalosInputs): TalosOutput {
   const installImage = installImageFor(loaded.spec);
   try {
-    const rendered = renderTalos({ spec: loaded.spec, contract, secrets, patches, installImage, client, networking });
+    const rendered = renderTalos({ spec: loaded.spec, contract, secrets, patches, installImage, client, networking: asks.networking, node: asks.node });
     return { secrets, rendered, contract, installImage };
   } catch (err) {
     if (err instanceof TalosConfigError) throw new InputError(`patch ${err.message}`);
@@ -92,7 +95,7 @@ function render(loaded: LoadedSpec, { contract, patches }: Checked, secrets: Sec
 export async function generateTalos(loaded: LoadedSpec, secrets: SecretsBundle, opts: TalosInputs & { now?: Date } = {}): Promise<TalosOutput> {
   const ok = checked(loaded, opts.patches); // before making a client certificate for a spec that cannot render
   const client = await talosClientCert(secrets, ['os:admin'], opts.now ?? new Date());
-  return render(loaded, ok, secrets, client, opts.networking);
+  return render(loaded, ok, secrets, client, opts);
 }
 
 const SECRET_MODE = 0o600;
@@ -154,6 +157,7 @@ export async function writeConfigs(
     if (mode & 0o077) warnings.push(`${secretsFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
   }
   const result = await generateTalos(loaded, bundle, opts);
+  warnings.push(...result.rendered.warnings);
   const artifacts = configArtifacts(result);
   if (!opts.force) {
     for (const a of artifacts) {
@@ -216,7 +220,7 @@ export async function planTalos(loaded: LoadedSpec, opts: TalosInputs & { withSe
   const ok = checked(loaded, opts.patches);
   const secrets = given ?? placeholderSecrets(ok.contract);
   // No talosconfig is written here, so it needs no client certificate.
-  const r = render(loaded, ok, secrets, NO_CLIENT, opts.networking).rendered;
+  const r = render(loaded, ok, secrets, NO_CLIENT, opts).rendered;
   const red = (docs: Doc[]) => docsToYaml(redactDocs(docs, secrets));
   return [
     { path: 'controlplane.yaml', content: red(r.controlplane), description: 'control-plane base config (secrets redacted)' },

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { FIXTURES } from '../helpers/cli.js';
 import { parseSpec, type LoadedSpec } from '../../src/spec/index.js';
 
-/** A minimal valid spec with an image section given as YAML lines (indented by two). */
+/**
+ * A minimal valid spec with an image section given as YAML lines (indented by two). Its platform is
+ * the hosted bundle: the default paas-full's LINSTOR needs the drbd extension, which these images may lack.
+ */
 export function specText(image: string, talos = 'v1.13.9'): string {
   return `apiVersion: hearth.dev/v1alpha1
 kind: Cluster
@@ -15,6 +18,8 @@ image:
 ${image}
 cluster:
   endpoint: https://192.0.2.10:6443
+platform:
+  bundle: paas-hosted
 `;
 }
 

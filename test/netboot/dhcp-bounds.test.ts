@@ -214,7 +214,7 @@ describe('server: requests waiting on the lease store are bounded', () => {
         return new Promise<{ drop: string }>((resolve) => waiting.push(() => resolve({ drop: 'test-done' })));
       },
     };
-    const server = new Server([listener], handler, metrics, () => undefined, 3);
+    const server = new Server([listener], handler, metrics, () => undefined, { maxInflight: 3 });
     server.start();
     const datagram = (i: number) => ({ data: clientPacket({ type: 'REQUEST', mac: mac(i), requestedIp: '192.0.2.100', serverId: SERVER }), srcIp: '0.0.0.0', srcPort: 68, dstIp: '255.255.255.255', localPort: 67 });
     for (let i = 0; i < 5; i++) deliver!(datagram(i));

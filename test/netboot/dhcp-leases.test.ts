@@ -372,3 +372,59 @@ describe('lease journal: helpers used by the property test behave', () => {
     await again.store.close();
   });
 });
+
+describe('lease journal: group commit', () => {
+  /** A store whose journal file counts its writes (append, or append + sync in one step) and its syncs. */
+  async function counted(opts: JournalOptions) {
+    const calls = { writes: 0, syncs: 0 };
+    const { openAppendOnly } = await import('../../src/netboot/dhcp/leases/journal-file.js');
+    const s = await open(await tempDir(), {
+      ...opts,
+      openFile: async (file) => {
+        const f = await openAppendOnly(file);
+        const both = f.appendAndSync;
+        return {
+          ...f,
+          append: (d) => (calls.writes++, f.append(d)),
+          datasync: () => (calls.syncs++, f.datasync()),
+          ...(both && { appendAndSync: (d: Buffer, sync: boolean) => (calls.writes++, sync && calls.syncs++, both(d, sync)) }),
+        };
+      },
+    });
+    return { ...s, calls };
+  }
+
+  test('commits arriving within the window share one write and one fdatasync, and each resolves once stored', async () => {
+    const s = await counted({ groupCommitMs: 5 });
+    const base = { ...s.calls };
+    await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
+    assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 1, syncs: 1 });
+    const dir = s.store.dir;
+    await s.store.close();
+    assert.equal(await reopenCount(dir), 3);
+  });
+
+  test('without a window the first commit is written alone, the rest join the next write', async () => {
+    const s = await counted({ groupCommitMs: 0 });
+    const base = { ...s.calls };
+    await Promise.all([s.store.commit(bind(1)), s.store.commit(bind(2)), s.store.commit(bind(3))]);
+    assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 2, syncs: 2 });
+    await s.store.close();
+  });
+
+  test('with the native addon built, the journal writes and syncs in one step', async () => {
+    const { openAppendOnly } = await import('../../src/netboot/dhcp/leases/journal-file.js');
+    const dir = await tempDir();
+    const f = await openAppendOnly(path.join(dir, 'j'));
+    try {
+      assert.ok(f.appendAndSync, 'appendAndSync is offered (build/Release/hearth_udp.node is built by npm ci)');
+      assert.equal(await f.appendAndSync(Buffer.from('line 1\n'), true), 7);
+      assert.equal(await f.appendAndSync(Buffer.from('line 2\n'), false), 7);
+      assert.equal(await readFile(path.join(dir, 'j'), 'utf8'), 'line 1\nline 2\n');
+    } finally {
+      await f.close();
+    }
+    // A failed write rejects with the errno's code, as Node's fs does (here: the file is closed).
+    await assert.rejects(f.appendAndSync!(Buffer.from('late\n'), true), (err: NodeJS.ErrnoException) => err.code === 'EBADF');
+  });
+});

@@ -52,6 +52,7 @@ kind: Cluster
 metadata: { name: lab }
 talos: { version: v1.13.9 }
 cluster: { endpoint: https://192.0.2.10:6443 }
+platform: { bundle: paas-hosted }
 netboot:
   interface: lo
   dhcp: { mode: off }

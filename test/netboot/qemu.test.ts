@@ -10,7 +10,7 @@
  *              boot information from hearth in proxy mode
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -19,12 +19,10 @@ import { ROOT } from '../helpers/cli.js';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../helpers/netns.js';
 import { hearthArgv, waitForOutput } from './lib.js';
 import { MARKER, buildPayload, payloadUnavailable } from './payload.js';
+import { ARGS, HAVE_OVMF, qemuArgv, specYaml, type Firmware } from './vm.js';
 import type { MachineProgress } from '../../src/netboot/progress/index.js';
 
-const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
-const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 const VM_TIMEOUT_MS = Number(process.env.HEARTH_E2E_VM_TIMEOUT_MS ?? 240_000);
-const ARGS = ['console=ttyS0,115200', 'panic=-1', 'quiet', 'hearth.e2e=spec-args-ok'];
 
 const skip = (() => {
   const ns = netnsUnavailable();
@@ -34,13 +32,13 @@ const skip = (() => {
   if (!existsSync('/usr/lib/ipxe/qemu/efi-e1000.rom')) return 'ipxe-qemu is not installed';
   return payloadUnavailable();
 })();
-const haveOvmf = existsSync(OVMF_CODE) && existsSync(OVMF_VARS);
+const haveOvmf = HAVE_OVMF;
 
 interface Vm {
   name: string;
   mac: string;
   tap: string;
-  firmware: 'bios' | 'uefi-ipxe' | 'uefi-pxe' | 'uefi-http';
+  firmware: Firmware;
   serial: string;
   code?: number | null;
   proc?: ChildProcess;
@@ -53,26 +51,6 @@ interface Site {
   serve: ChildProcess;
   log: () => string;
   vms: Vm[];
-}
-
-function specYaml(payload: string, mode: 'full' | 'proxy', chainload: boolean, macs: string[]): string {
-  return `apiVersion: hearth.dev/v1alpha1
-kind: Cluster
-metadata: { name: e2e }
-talos: { version: v1.13.9 }
-cluster: { endpoint: https://192.0.2.10:6443 }
-netboot:
-  interface: br0
-  address: 192.0.2.1
-  dhcp: { mode: ${mode}, range: 192.0.2.100-192.0.2.150, router: 192.0.2.1, dns: [192.0.2.1], leaseTime: 10m }
-  assets: ${payload}
-  kernel: vmlinuz
-  initrd: [initrd]
-  kernelArgs: ${JSON.stringify(ARGS)}
-  chainload: ${chainload}
-machines:
-${macs.map((m, i) => `  - { name: vm${i + 1}, role: controlplane, mac: "${m}", address: 192.0.2.${11 + i}/24, interface: eth0, installDisk: /dev/sda }`).join('\n')}
-`;
 }
 
 describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, timeout: 420_000 }, () => {
@@ -113,23 +91,7 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
   }
 
   function boot(s: Site, vm: Vm): void {
-    const argv = ['qemu-system-x86_64', '-m', '512', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-boot', 'n'];
-    const net = `-netdev tap,id=n0,ifname=${vm.tap},script=no,downscript=no`.split(' ');
-    if (vm.firmware !== 'bios') {
-      const vars = path.join(tmp, `${vm.name}-vars.fd`);
-      copyFileSync(OVMF_VARS, vars);
-      argv.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`);
-    }
-    if (vm.firmware === 'uefi-http') {
-      // OVMF's native HTTP boot; without these knobs it first spends ~2 minutes failing PXE.
-      argv.push('-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n', '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=n');
-      argv.push(...net, '-device', `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=`);
-    } else if (vm.firmware === 'uefi-pxe') {
-      argv.push('-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=n');
-      argv.push(...net, '-device', `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=`);
-    } else {
-      argv.push(...net, '-device', `e1000,netdev=n0,mac=${vm.mac}`);
-    }
+    const argv = qemuArgv(vm, tmp);
     const p = s.ns.spawn(['timeout', '-s', 'KILL', String(VM_TIMEOUT_MS / 1000), ...argv]);
     vm.proc = p;
     p.stdout?.on('data', (d) => (vm.serial += d));

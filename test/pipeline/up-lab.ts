@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MachineDouble } from '../doubles/machine/index.js';
 import { TalosDoubleNetwork, type TalosNodeDouble } from '../doubles/talos-node/index.js';
-import { FakeHelmController, FakeKubeApiServer } from '../platform/fake-kube-api-server.js';
+import { FakeHelmController, FakeKubeApiServer } from '../doubles/kube-api/index.js';
 import { fluxInstallManifest } from '../platform/helpers.js';
 import { freePort, hardware, loopback } from '../talos/api/fixture.js';
 import { configuredAt, loopbackRack, vip } from '../talos/bootstrap/lab.js';
@@ -43,6 +43,8 @@ export interface UpLabOptions {
   noAssets?: boolean;
   /** hearth's DHCP server on lo hands out the boot addresses (default); false: each double is given one. */
   dhcp?: boolean;
+  /** netboot.talosConfig: false boots machines into maintenance mode (configs applied over the API). */
+  talosConfig?: boolean;
 }
 
 export interface UpLab {
@@ -84,6 +86,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
     s.netboot.dhcp = dhcp ? { mode: 'full', range: `${bootAt(0)}-${bootAt(count + 20)}`, router: loopback(1), dns: [loopback(1)], leaseTime: '1h' } : { mode: 'off' };
     s.netboot.assets = './assets';
     s.netboot.ipxe = './ipxe';
+    if (opts.talosConfig !== undefined) s.netboot.talosConfig = opts.talosConfig;
   }, tmpDir('up'));
   if (!opts.noAssets) {
     mkdirSync(path.join(dir, 'assets'));

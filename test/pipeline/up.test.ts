@@ -42,10 +42,11 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.equal(summary.type, 'summary');
     assert.equal(summary.changed, true);
     assert.deepEqual(summary.stages.map((s: any) => [s.stage, s.state]), [['netboot', 'done'], ['bootstrap', 'done'], ['platform', 'done']]);
-    // every machine followed from its boot script through its downloads to running
+    // every machine followed from DHCP through its downloads and its config (zero-touch: netboot
+    // serves it, no apply) to running
     for (const m of summary.machines) {
       const stages = m.stages.map((s: any) => s.stage);
-      for (const want of ['dhcp', 'script', 'kernel', 'initrd', 'maintenance', 'applied', 'running']) assert.ok(stages.includes(want), `${m.name}: ${want} in ${stages}`);
+      assert.deepEqual(stages, ['dhcp', 'script', 'kernel', 'initrd', 'config', 'running'], m.name);
       assert.ok(stages.indexOf('script') < stages.indexOf('kernel') && stages.indexOf('initrd') < stages.indexOf('running'), `${m.name}: order ${stages}`);
       assert.equal(m.installed, true);
       assert.equal(m.stage, 'running');
@@ -57,7 +58,7 @@ describe('hearth up', { timeout: 300_000 }, () => {
       assert.match(m.lease!.file, /^http:\/\/127\.0\.0\.1:\d+\/boot\.ipxe$/);
     }
     // the machine doubles fetched what the scripts named, from hearth
-    for (const m of l.machines.values()) assert.deepEqual(m.fetched.map((f) => [path.basename(f.path), f.status]), [['ipxe', 200], ['vmlinuz', 200], ['initramfs.xz', 200]]);
+    for (const m of l.machines.values()) assert.deepEqual(m.fetched.map((f) => [path.basename(f.path), f.status]), [['ipxe', 200], ['vmlinuz', 200], ['initramfs.xz', 200], ['config', 200]]);
     // one stream: netboot snapshots, Talos phases, components, stages
     assert.ok(events.some((e) => e.type === 'machine' && e.machine.name === 'cp1' && e.machine.steps.some((s: any) => s.step === 'kernel')));
     assert.ok(events.some((e) => e.type === 'talos' && e.name === 'worker2' && e.phase === 'running'));
@@ -66,8 +67,9 @@ describe('hearth up', { timeout: 300_000 }, () => {
     const lastState = new Map(components.map((c) => [`${c.namespace}/${c.name}`, c.state]));
     assert.ok([...lastState.values()].every((s) => s === 'ready'), JSON.stringify([...lastState]));
     assert.ok(events.some((e) => e.type === 'log' && /^netboot stopped: every machine is installed/.test(e.message)));
-    // the doubles: configured once each, etcd bootstrapped once on cp1
+    // the doubles: configured once each (by the config they fetched), etcd bootstrapped once on cp1
     configuredOnce(l);
+    for (const [name, m] of l.machines) assert.ok(m.config && m.node!.applyCount === 0, `${name}: zero-touch, no apply`);
     assert.equal(l.bootstraps(), 1);
     assert.equal(l.count('Bootstrap'), 1);
     for (const f of ['secrets.yaml', 'kubeconfig', 'talosconfig']) assert.equal(statSync(path.join(l.out, f)).mode & 0o777, 0o600, f);
@@ -75,10 +77,6 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.deepEqual(Object.keys(state.stages).sort(), ['bootstrap', 'netboot', 'platform']);
     assert.ok(Object.values(state.machines).every((m: any) => m.installed));
     assert.doesNotMatch(readFileSync(path.join(l.out, 'state.json'), 'utf8'), /BEGIN|PRIVATE/);
-    // maintenance keys pinned while discovering are forgotten once applied: each node now answers at
-    // the same address (its DHCP reservation) with its configured key, which a stale pin would refuse
-    const pins = JSON.parse(readFileSync(path.join(l.out, 'talos-pins.json'), 'utf8')).pins;
-    assert.deepEqual(Object.keys(pins).filter((a) => l!.names.some((_, i) => configuredAt(i) === a)), []);
 
     // the rerun: nothing applied, bootstrapped, written to the cluster or rewritten
     const files = ['secrets.yaml', 'kubeconfig', 'talosconfig'].map((f) => readFileSync(path.join(l!.out, f), 'utf8'));
@@ -121,7 +119,8 @@ describe('hearth up', { timeout: 300_000 }, () => {
   });
 
   test('SIGKILL in the middle of bootstrap, then a rerun completes with no second apply or bootstrap', async () => {
-    l = await upLab({ stageDelayMs: 400 });
+    // maintenance mode and configs applied over the Talos API: the apply is what must not happen twice
+    l = await upLab({ stageDelayMs: 400, talosConfig: false });
     const first = startHearth(l.args('--timeout', '120s', '-o', 'json'));
     await l.powerOn();
     // every machine applied, etcd not yet bootstrapped: kill it there
@@ -139,5 +138,10 @@ describe('hearth up', { timeout: 300_000 }, () => {
     configuredOnce(l);
     assert.equal(l.bootstraps(), 1);
     assert.ok(s.machines.every((m: any) => m.installed && m.stages.some((x: any) => x.stage === 'kernel')), 'the first run\'s netboot stages are kept');
+    for (const [name, m] of l.machines) assert.ok(!m.config && m.node!.applyCount === 1, `${name}: maintenance mode, applied once`);
+    // maintenance keys pinned while discovering are forgotten once applied: each node now answers at
+    // the same address (its DHCP reservation) with its configured key, which a stale pin would refuse
+    const pins = JSON.parse(readFileSync(path.join(l.out, 'talos-pins.json'), 'utf8')).pins;
+    assert.deepEqual(Object.keys(pins).filter((a) => l!.names.some((_, i) => configuredAt(i) === a)), []);
   });
 });

@@ -8,70 +8,10 @@ import { parse } from 'yaml';
 import { renderPlatform, type KubeObject } from '../../src/platform/index.js';
 import { adaptFluxManifests } from '../../src/platform/flux.js';
 import { FLUX_COMPONENTS, FLUX_CONTROLLERS, effectiveFlags, fluxInstancePatches, fluxOnHostNetwork, hostNetworkOps, setFlags, type JsonPatchOp } from '../../src/platform/flux-hostnet.js';
-import { resolveSpec } from './helpers.js';
+import { fluxUpstreamDeployment as upstreamDeployment, resolveSpec } from './helpers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
-
-/**
- * A Flux controller Deployment shaped as in a fluxcd/flux2 release's install.yaml (one
- * "manager" container, RUNTIME_NAMESPACE env, named ports the probes and Services use).
- */
-function upstreamDeployment(name: string): KubeObject {
-  const ports: Record<string, { name: string; containerPort: number; protocol: string }[]> = {
-    'source-controller': [
-      { containerPort: 9090, name: 'http', protocol: 'TCP' },
-      { containerPort: 8080, name: 'http-prom', protocol: 'TCP' },
-      { containerPort: 9440, name: 'healthz', protocol: 'TCP' },
-    ],
-    'notification-controller': [
-      { containerPort: 9090, name: 'http', protocol: 'TCP' },
-      { containerPort: 9292, name: 'http-webhook', protocol: 'TCP' },
-      { containerPort: 8080, name: 'http-prom', protocol: 'TCP' },
-      { containerPort: 9440, name: 'healthz', protocol: 'TCP' },
-    ],
-  };
-  const args = [
-    '--events-addr=http://notification-controller.flux-system.svc.cluster.local./',
-    '--watch-all-namespaces=true',
-    '--log-level=info',
-    '--log-encoding=json',
-    '--enable-leader-election',
-  ];
-  if (name === 'source-controller') args.push('--storage-path=/data', '--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.');
-  if (name === 'notification-controller') args.splice(0, 1);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'flux-system', labels: { 'app.kubernetes.io/component': name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'manager',
-              image: `ghcr.io/fluxcd/${name}:v1.0.0`,
-              args,
-              env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-              ports: ports[name] ?? [
-                { containerPort: 8080, name: 'http-prom', protocol: 'TCP' },
-                { containerPort: 9440, name: 'healthz', protocol: 'TCP' },
-              ],
-              livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' } },
-              readinessProbe: { httpGet: { path: name === 'source-controller' ? '/' : '/readyz', port: name === 'source-controller' ? 'http' : 'healthz' } },
-            },
-          ],
-          nodeSelector: { 'kubernetes.io/os': 'linux' },
-          priorityClassName: 'system-cluster-critical',
-          serviceAccountName: name,
-        },
-      },
-    },
-  };
-}
 
 function installYaml(): KubeObject[] {
   return [

@@ -15,10 +15,10 @@ const SEED = [
 ];
 
 
-test('paas-full has every release of the seed table, plus the Flux operator and the MetalLB pool', () => {
+test('paas-full has every release of the seed table, plus the Flux operator, the MetalLB pool, the CNI chaining config, the ingress controller and the Prometheus CRDs', () => {
   const names = bundleComponents('paas-full');
   for (const s of SEED) assert.ok(names.includes(s), `paas-full lacks ${s}`);
-  assert.deepEqual(names.filter((n) => !SEED.includes(n)).sort(), ['fluxcd-operator', 'metallb-pool']);
+  assert.deepEqual(names.filter((n) => !SEED.includes(n)).sort(), ['cilium-chaining', 'fluxcd-operator', 'ingress-nginx', 'metallb-pool', 'prometheus-operator-crds']);
 });
 
 test('every catalog component is complete: hearth- namespace, pinned chart, known dependencies, a source note', () => {
@@ -64,8 +64,10 @@ test('every bundle resolves without issues into waves where each release comes a
     }
   }
   const full = waves(resolveSpec({ bundle: 'paas-full' }).components);
-  assert.deepEqual(full[0]!.map((c) => c.name), ['cilium', 'fluxcd-operator']);
-  assert.deepEqual(full[1]!.map((c) => c.name), ['kubeovn']);
+  // The chained CNI config first, then Cilium, then Kube-OVN (Cozystack's order); CRDs need no pod network.
+  assert.deepEqual(full[0]!.map((c) => c.name), ['cilium-chaining', 'fluxcd-operator', 'prometheus-operator-crds']);
+  assert.deepEqual(full[1]!.map((c) => c.name), ['cilium']);
+  assert.deepEqual(full[2]!.map((c) => c.name), ['kubeovn']);
 });
 
 test('values are deep-merged over the bundle defaults; overrides replace fields; spec components get a hearth- namespace', () => {
@@ -163,8 +165,8 @@ test('a dependsOn on a disabled component is dropped with a warning; plan -o jso
 test('plan text and yaml outputs', async () => {
   const t = await planWith({ loadBalancer: { addresses: ['192.0.2.200/29'] } });
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /^bundle paas-full, Flux v2\.9\.0: 26 components in 5 waves\n/);
-  assert.match(t.stdout, /wave 1 \(2 in parallel\):\n {2}cilium +hearth-cilium +cilium@1\.17\.8 +privileged\n/);
+  assert.match(t.stdout, /^bundle paas-full, Flux v2\.9\.0: 29 components in 7 waves\n/);
+  assert.match(t.stdout, /wave 2 \(1 in parallel, after earlier waves\):\n {2}cilium +hearth-cilium +cilium@1\.17\.8 +privileged +after cilium-chaining\n/);
   const y = await planWith({ bundle: 'distro-hosted' }, ['-o', 'yaml']);
   assert.equal(y.code, 0);
   const data = parse(y.stdout) as { bundle: string; waves: unknown[] };

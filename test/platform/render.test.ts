@@ -102,6 +102,7 @@ test('HelmReleases: namespace-qualified dependsOn, remediation, merged values, s
     { name: 'cilium', namespace: 'hearth-cilium' },
     { name: 'kubeovn', namespace: 'hearth-kubeovn' },
     { name: 'cert-manager', namespace: 'hearth-cert-manager' },
+    { name: 'ingress-nginx', namespace: 'hearth-ingress-nginx' },
   ]);
   assert.deepEqual(hr('cilium').install, { crds: 'CreateReplace', remediation: { retries: 3 } });
   assert.deepEqual(hr('cilium').upgrade.remediation, { retries: 3, remediateLastFailure: true });
@@ -165,7 +166,7 @@ test('hearth platform render writes the files (and to stdout), hearth plan write
 
     const plan = await runHearth(['plan', '-f', spec, '--out', path.join(dir, 'plan')]);
     if (plan.code === 0) {
-      assert.deepEqual(readdirSync(path.join(dir, 'plan', 'platform')).sort(), ['00-namespaces.yaml', '10-sources.yaml', '20-helmreleases.yaml', 'waves.txt']);
+      assert.deepEqual(readdirSync(path.join(dir, 'plan', 'platform')).sort(), ['00-namespaces.yaml', '10-sources.yaml', '20-helmreleases.yaml', 'provenance.txt', 'waves.txt']);
     } else {
       // Other stages are built in parallel by other people; only the platform part is ours to check.
       assert.doesNotMatch(plan.stderr, /platform/);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runHearth } from '../helpers/cli.js';
 import { formatAge, releaseState, releaseStatuses } from '../../src/platform/status.js';
 import type { KubeObject } from '../../src/platform/types.js';
-import { FakeHelmController, FakeKubeApiServer } from './fake-kube-api-server.js';
+import { FakeHelmController, FakeKubeApiServer } from '../doubles/kube-api/index.js';
 import { fluxInstallManifest, specWith, startHearth, tempDir, until } from './helpers.js';
 
 const dirs: string[] = [];
@@ -29,6 +29,34 @@ test('release states: Ready for the current generation, stalled or retries exhau
   assert.equal(releaseState(hr('a', 'n', [{ type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'x' }], { installFailures: 4 })), 'failed');
   assert.equal(releaseState(hr('a', 'n', [{ type: 'Stalled', status: 'True', reason: 'RetriesExceeded' }])), 'failed');
   assert.equal(releaseState(hr('a', 'n', [])), 'progressing');
+});
+
+test("helm-controller's condition sequences, step by step", () => {
+  // As helm-controller v2 reports an install that is retried and then given up (api/v2 condition
+  // reasons; Stalled/RetriesExceeded from its atomic release reconciler), then one that succeeds.
+  const progressing = { type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'Fulfilling prerequisites', observedGeneration: 2 };
+  const steps: [string, unknown[], Record<string, unknown>, string, string | undefined][] = [
+    ['new, not yet seen', [], {}, 'progressing', 'waiting for helm-controller to reconcile it'],
+    ['reconciling', [progressing, { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: 'Reconciliation in progress', observedGeneration: 2 }], {}, 'progressing', 'Progressing: Reconciliation in progress'],
+    ['install failed, retries left', [progressing, { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'Helm install failed: timed out waiting for the condition', observedGeneration: 2 }], { installFailures: 1 }, 'progressing', 'InstallFailed: Helm install failed: timed out waiting for the condition'],
+    [
+      'retries exceeded',
+      [
+        { type: 'Stalled', status: 'True', reason: 'RetriesExceeded', message: 'Failed to install after 3 attempt(s)', observedGeneration: 2 },
+        { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'Helm install failed: timed out waiting for the condition', observedGeneration: 2 },
+      ],
+      { installFailures: 3 },
+      'failed',
+      'failed: InstallFailed: Helm install failed: timed out waiting for the condition; RetriesExceeded: Failed to install after 3 attempt(s)',
+    ],
+    ['fixed and installed', [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded', observedGeneration: 2 }, { type: 'Released', status: 'True', reason: 'InstallSucceeded', observedGeneration: 2 }], {}, 'ready', undefined],
+    ['spec changed, upgrade under way (Ready still True for the old generation)', [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded', observedGeneration: 1 }], { observedGeneration: 1 }, 'progressing', 'InstallSucceeded: Helm install succeeded'],
+  ];
+  for (const [what, conditions, extra, state, waitingFor] of steps) {
+    const row = releaseStatuses([hr('a', 'n', conditions, extra)], new Date('2026-01-01T00:01:00Z'))[0]!;
+    assert.equal(row.state, state, what);
+    assert.equal(row.waitingFor, waitingFor, what);
+  }
 });
 
 test('kubectl age format', () => {
@@ -83,7 +111,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     assert.match(r.stdout, /^hearth-fluxcd +fluxcd-operator +\d+s +True +Release reconciliation succeeded$/m);
     assert.match(r.stdout, /^hearth-cert-manager +cert-manager +\d+s +(Unknown|False) +/m);
     assert.match(r.stdout, /\nwaiting:\n/);
-    assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager-issuers: dependencies not ready: cert-manager$/m);
+    assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager-issuers: dependencies not ready: cert-manager, ingress-nginx$/m);
     assert.match(r.stdout, /^ {2}hearth-cert-manager\/cert-manager: waiting for helm-controller to reconcile it$/m);
 
     const j = await runHearth(['platform', 'status', '-f', spec, '--kubeconfig', kubeconfig, '-o', 'json']);
@@ -91,7 +119,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     const data = JSON.parse(j.stdout) as { releases: { name: string; state: string; waitingFor?: string; ready: string }[]; ready: number; total: number };
     const issuers = data.releases.find((x) => x.name === 'cert-manager-issuers')!;
     assert.equal(issuers.state, 'progressing');
-    assert.equal(issuers.waitingFor, 'dependencies not ready: cert-manager');
+    assert.equal(issuers.waitingFor, 'dependencies not ready: cert-manager, ingress-nginx');
     assert.ok(data.total > data.ready && data.ready > 0);
 
     // -w: the table, then a line per change as the double's controller moves on.
@@ -99,7 +127,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     await until(() => /waiting:/.test(w.stdout()), 30_000, 'the first table');
     api.setStatus('HelmRelease', 'cert-manager', 'hearth-cert-manager', {
       observedGeneration: 1,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1 }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1, lastTransitionTime: new Date().toISOString() }],
     });
     await until(() => /^hearth-cert-manager +cert-manager +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'the watched change');
     // The server ends the watch: status relists and keeps following.
@@ -109,7 +137,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     await until(() => watchCount() > watchesBefore, 30_000, 'a new watch after the relist');
     api.setStatus('HelmRelease', 'cert-manager-issuers', 'hearth-cert-manager', {
       observedGeneration: 1,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1 }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Release reconciliation succeeded', observedGeneration: 1, lastTransitionTime: new Date().toISOString() }],
     });
     await until(() => /^hearth-cert-manager +cert-manager-issuers +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'a change after the relist');
     w.child.kill('SIGINT');

@@ -12,6 +12,8 @@ const BODY = `metadata:
 cluster:
   endpoint: https://192.0.2.10:6443
 `;
+/** The bundle without storage: paas-full's LINSTOR needs the drbd extension this minimal image lacks. */
+const HOSTED = 'platform:\n  bundle: paas-hosted\n';
 
 function report(text: string): { issues: string[]; warnings: string[]; apiVersion?: string; kind?: string } {
   const r = parseSpec(text, 'hearth.yaml', '/tmp');
@@ -100,7 +102,7 @@ test('loadSpec hands warnings to its sink (stderr by default), before any error'
 test('CLI: an old file warns on stderr in one line while stdout carries only the data', async () => {
   const dir = tmpDir('apiversion-cli');
   const file = path.join(dir, 'hearth.yaml');
-  writeFileSync(file, BODY);
+  writeFileSync(file, BODY + HOSTED);
   const v = await runHearth(['validate', '-f', file]);
   assert.equal(v.code, 0, v.stderr);
   assert.equal(v.stdout, 'valid\n');

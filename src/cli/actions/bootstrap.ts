@@ -133,6 +133,12 @@ export async function bootstrap(opts: BootstrapOpts): Promise<void> {
     view?.stop();
     if (json) out(JSON.stringify({ event: 'summary', ...summary }));
     else say(summaryText(summary));
+    if (opts.state) {
+      // The nodes run from their disks now: their next network boot through hearth boots the disk.
+      const { markMachinesInstalled } = await import('../../netboot/installs.js');
+      const marked = await markMachinesInstalled(opts.state, prepared.loaded.spec.machines, summary.machines.map((m) => m.name));
+      if (!json && marked.names.length) say(`marked ${marked.names.join(', ')} installed in ${marked.file}: their next network boot is from disk`);
+    }
   } finally {
     view?.stop();
     process.off('SIGINT', onSigint);

@@ -1,5 +1,11 @@
+import path from 'node:path';
+import { InputError } from '../../common/errors.js';
+import v8 from 'node:v8';
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
+import { InstallMarks } from '../../netboot/installs.js';
+import { normalizeMac } from '../../netboot/render/index.js';
 import { prepare } from '../../pipeline/prepare.js';
+import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
 import { out, paint, say, table, warn } from '../output.js';
@@ -20,10 +26,75 @@ function logLine(m: MachineProgress, e: BootEvent): string {
   return `${t} ${who} ${what}`;
 }
 
+/**
+ * Log lines written in batches: queued, then written together once per `delayMs` (or when 64 KiB
+ * are waiting), so a busy DHCP server makes one write per batch instead of one per event (four per
+ * exchange). `flush()` writes what is waiting at once (before shutting down).
+ */
+export function lineBatcher(write: (text: string) => void, delayMs = 20, maxBytes = 64 * 1024): { add(line: string): void; flush(): void } {
+  let waiting: string[] = [];
+  let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (waiting.length === 0) return;
+    const text = waiting.join('\n') + '\n';
+    waiting = [];
+    bytes = 0;
+    write(text);
+  };
+  return {
+    add(line) {
+      waiting.push(line);
+      bytes += line.length + 1;
+      if (bytes >= maxBytes) flush();
+      else timer ??= setTimeout(flush, delayMs);
+    },
+    flush,
+  };
+}
 
-export async function serve(opts: { file: string; interface?: string; address?: string; dhcp?: 'full' | 'proxy' | 'off'; state?: string; httpPort?: number; tftpPort?: number; dhcpPort?: number; log?: boolean }): Promise<void> {
-  const loaded = prepare(opts.file).loaded;
-  const srv = await startNetboot(loaded, {
+/**
+ * A long-running server's young generation stays at V8's initial size. By default V8 doubles it
+ * (up to 2 x 16 MiB on 64-bit) whenever objects survive a scavenge, which a server with requests
+ * in flight always has, so RSS climbed by ~45 MiB under DHCP load and never came back. At the
+ * initial size scavenges are more frequent but each as cheap (their cost is the survivors, not
+ * the space). Read by V8 each time it considers growing, so setting it at run time takes effect
+ * (unlike --max-semi-space-size, fixed when the heap is set up).
+ */
+export function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+interface ServeOpts {
+  file: string;
+  interface?: string;
+  address?: string;
+  dhcp?: 'full' | 'proxy' | 'off';
+  state?: string;
+  httpPort?: number;
+  tftpPort?: number;
+  dhcpPort?: number;
+  log?: boolean;
+  secrets?: string;
+  configOnce?: boolean;
+}
+
+export async function serve(opts: ServeOpts): Promise<void> {
+  keepYoungGenerationSmall();
+  const p = prepare(opts.file);
+  const live = Boolean(process.stderr.isTTY) && !opts.log;
+  // Operational lines (a refused config request): printed, or shown under the live table.
+  const notices: string[] = [];
+  let view: LiveView | undefined;
+  const log = (line: string) => {
+    if (!live) return say(line);
+    notices.push(line);
+    if (notices.length > 3) notices.shift();
+    view?.invalidate();
+  };
+  const srv = await startNetboot(p.loaded, {
     interface: opts.interface,
     address: opts.address,
     dhcpMode: opts.dhcp,
@@ -31,27 +102,38 @@ export async function serve(opts: { file: string; interface?: string; address?: 
     httpPort: opts.httpPort,
     tftpPort: opts.tftpPort,
     dhcpPort: opts.dhcpPort,
+    secretsFile: opts.secrets,
+    configOnce: opts.configOnce,
+    talosInputs: p.talos,
+    log,
   });
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
+  srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });
   say(
     `hearth netboot: serving on ${c.interface ?? c.serverIp} (${c.serverIp}): DHCP ${c.dhcp.mode}, TFTP :${srv.tftp.port}, HTTP ${c.httpBase} ` +
-      `(metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). Ctrl-C stops.`,
+      `(dashboard ${c.httpBase}/, metrics ${c.httpBase}/metrics, machines ${c.httpBase}/api/machines). ` +
+      `Talos configs: ${srv.talosConfig ? `served at ${c.httpBase}/talos/config${opts.configOnce ? ', once per boot' : ''}` : 'off'}. Ctrl-C stops.`,
   );
-  const live = Boolean(process.stderr.isTTY) && !opts.log;
-  let view: LiveView | undefined;
+  const logLines = lineBatcher((text) => say(text));
   if (live) {
     view = new LiveView(() => {
       const { headers, rows } = progressRows(srv.progress.list());
       const lines = (rows.length ? table(headers, rows) : 'waiting for machines...\n').split('\n').slice(0, -1);
-      return lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l));
+      return [...lines.map((l, i) => (i === 0 ? paint(rows.length ? 'bold' : 'dim', l) : l)), ...notices.map((l) => paint('dim', l))];
     }).start();
-    srv.progress.onChange(() => view!.invalidate());
+    srv.bus.subscribe(() => view!.invalidate());
   } else {
-    srv.progress.onChange((m, e) => say(logLine(m, e)));
+    // The log lines come from the run's event stream, like the dashboard's feed.
+    srv.bus.subscribe(({ event: e }) => {
+      const m = e.type === 'boot' && e.boot.mac ? srv.progress.get(e.boot.mac) : undefined;
+      // A refusal already has its own line (naming the requester) from the server.
+      if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') logLines.add(logLine(m, e.boot));
+    });
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
+      logLines.flush();
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       say(`hearth netboot: ${sig}, shutting down`);
@@ -64,6 +146,7 @@ export async function serve(opts: { file: string; interface?: string; address?: 
   });
   view?.stop();
   await srv.close();
+  logLines.flush();
   say('hearth netboot: stopped');
 }
 
@@ -79,4 +162,24 @@ export async function machines(opts: { server: string; output: 'text' | 'json' |
   }
   const { headers, rows } = progressRows(machines);
   out(table(headers, rows));
+}
+
+/** `hearth netboot reinstall NAME`: clears the machine's installed mark, so its next network boot installs again. */
+export async function reinstall(name: string, opts: { file: string; state?: string }): Promise<void> {
+  const loaded = loadSpec(opts.file);
+  const machine = loaded.spec.machines.find((m) => m.name === name);
+  if (!machine) {
+    const known = loaded.spec.machines.map((m) => m.name);
+    throw new InputError(`no machine named ${name} in machines[] of ${opts.file}${known.length ? ` (there are: ${known.join(', ')})` : ''}`);
+  }
+  const stateDir = path.resolve(opts.state ?? path.join(loaded.baseDir, '.hearth', 'netboot'));
+  const marks = new InstallMarks(stateDir);
+  const mac = machine.mac ? normalizeMac(machine.mac) : undefined;
+  const hits = marks.list().filter((m) => m.mac === mac || m.name === name);
+  if (hits.length === 0) {
+    say(`${name} is not marked installed in ${marks.file}; its next network boot installs anyway`);
+    return;
+  }
+  for (const h of hits) await marks.rearm(h.mac);
+  say(`${name} re-armed: its next network boot gets the installer (${marks.file})`);
 }

@@ -9,6 +9,7 @@ import {
   expectedReleases,
   fluxManifestsFromFile,
   fluxManifestsFromRelease,
+  formatProvenance,
   formatWaves,
   installPlatform,
   listReleases,
@@ -20,7 +21,7 @@ import {
   statusRow,
   toYamlStream,
   waitingLines,
-  watchReleases,
+  followReleases,
   type ExpectedRelease,
   type KubeObject,
   type Resolution,
@@ -39,7 +40,7 @@ function resolved(file: string): Resolution {
 
 export function plan(opts: { file: string; output: 'text' | 'json' | 'yaml' }): void {
   const r = resolved(opts.file);
-  if (opts.output === 'text') out(formatWaves(r));
+  if (opts.output === 'text') out(`${formatWaves(r)}\n${formatProvenance(r)}`);
   else out(formatData(planData(r), opts.output));
 }
 
@@ -101,35 +102,53 @@ export async function status(opts: { file: string; kubeconfig?: string; watch?: 
   const expected: ExpectedRelease[] =
     opts.file !== DEFAULT_SPEC || existsSync(opts.file) ? expectedReleases(renderPlatform(resolved(opts.file).components)) : [];
   const client = clientFromKubeconfig(opts.kubeconfig);
-  let first;
-  try {
-    first = await listReleases(client);
-  } catch (err) {
-    throw new OperationError(`cannot list HelmReleases: ${(err as Error).message}`);
-  }
-  const print = (items: KubeObject[]) => {
-    const rows = releaseStatuses(items, new Date(), expected);
-    if (opts.output === 'json') {
-      // With -w, one compact document per line (JSON Lines), so a consumer can parse each as it comes.
-      out(JSON.stringify({ releases: rows, ready: rows.filter((r) => r.state === 'ready').length, total: rows.length }, null, opts.watch ? undefined : 2));
-      return;
-    }
+  const cannot = (err: unknown) => new OperationError(`cannot list HelmReleases: ${(err as Error).message}`);
+  const document = (rows: ReturnType<typeof releaseStatuses>) =>
+    // With -w, one compact document per line (JSON Lines), so a consumer can parse each as it comes.
+    JSON.stringify({ releases: rows, ready: rows.filter((r) => r.state === 'ready').length, total: rows.length }, null, opts.watch ? undefined : 2);
+  const fullTable = (rows: ReturnType<typeof releaseStatuses>) => {
     out(table(STATUS_HEADERS, rows.map(statusRow)).trimEnd());
     const waiting = waitingLines(rows);
     if (waiting.length > 0) out(['', 'waiting:', ...waiting.map((l) => `  ${l}`)].join('\n'));
   };
-  print(first.items);
-  if (!opts.watch) return;
+  if (!opts.watch) {
+    let first;
+    try {
+      first = await listReleases(client);
+    } catch (err) {
+      throw cannot(err);
+    }
+    const rows = releaseStatuses(first.items, new Date(), expected);
+    if (opts.output === 'json') out(document(rows));
+    else fullTable(rows);
+    return;
+  }
+  // -w: the table once, then a line for each release whose row changed (also across reconnects).
   const stop = new AbortController();
   const onSigint = () => stop.abort();
   process.on('SIGINT', onSigint);
+  const shown = new Map<string, string>();
+  let printed = false;
   try {
-    await watchReleases(client, first, stop.signal, (current, changed) => {
-      if (opts.output === 'json') return print(current);
-      // On a change, one line for the changed release.
-      const row = releaseStatuses(current, new Date(), expected).find((r) => `${r.namespace}/${r.name}` === changed);
-      if (row) out(table(STATUS_HEADERS, [statusRow(row)]).split('\n')[1]! + (row.waitingFor ? `   (${row.waitingFor})` : ''));
+    await followReleases({
+      client,
+      signal: stop.signal,
+      onNotice: (line) => warn(line),
+      onChange: (current) => {
+        const rows = releaseStatuses(current, new Date(), expected);
+        const text = (r: (typeof rows)[number]) => `${r.ready} ${r.status} ${r.waitingFor ?? ''}`;
+        const changed = rows.filter((r) => shown.get(`${r.namespace}/${r.name}`) !== text(r));
+        const first = !printed;
+        printed = true;
+        for (const r of rows) shown.set(`${r.namespace}/${r.name}`, text(r));
+        if (changed.length === 0 && !first) return;
+        if (opts.output === 'json') return out(document(rows));
+        if (first) return fullTable(rows);
+        for (const row of changed) out(table(STATUS_HEADERS, [statusRow(row)]).split('\n')[1]! + (row.waitingFor ? `   (${row.waitingFor})` : ''));
+      },
     });
+  } catch (err) {
+    throw cannot(err);
   } finally {
     process.off('SIGINT', onSigint);
   }

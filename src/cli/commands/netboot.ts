@@ -25,11 +25,22 @@ export function registerNetboot(program: Command): void {
       .option('--tftp-port <N>', 'TFTP port (default: netboot.tftpPort, 69)', port)
       .option('--dhcp-port <N>', 'DHCP server port (default 67; for tests)', port)
       .option('--log', 'log lines instead of the live table, even on a terminal')
+      .option('--secrets <FILE>', 'a secrets bundle (hearth talos secrets): serve each machine its Talos config (talos.config=), unless netboot.talosConfig is false')
+      .option('--config-once', 'serve a machine its config once per boot through hearth; later fetches get 403 until it boots again')
       .addHelpText(
         'after',
-        '\nNeeds root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for ports 67/69.\nExamples:\n  sudo hearth netboot serve -f hearth.yaml\n  sudo hearth netboot serve --interface br0 --dhcp proxy\n  hearth netboot serve --dhcp off --tftp-port 6969 --http-port 8080',
+        '\nNeeds root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for ports 67/69.\nExamples:\n  sudo hearth netboot serve -f hearth.yaml\n  sudo hearth netboot serve --secrets out/secrets.yaml --config-once\n  sudo hearth netboot serve --interface br0 --dhcp proxy\n  hearth netboot serve --dhcp off --tftp-port 6969 --http-port 8080',
       ),
   ).action(lazy(async () => (await import('../actions/netboot.js')).serve));
+
+  withSpecFile(
+    netboot
+      .command('reinstall')
+      .argument('<NAME>', 'a machine in machines[]')
+      .description('network-boot an installed machine into the installer again (it boots from its disk once hearth saw it installed)')
+      .option('--state <DIR>', 'netboot state directory (default: .hearth/netboot beside the spec)')
+      .addHelpText('after', '\nA running `hearth netboot serve` picks the change up at the machine\'s next boot.\nExamples:\n  hearth netboot reinstall cp1 -f hearth.yaml'),
+  ).action(lazy(async () => (await import('../actions/netboot.js')).reinstall));
 
   withOutput(
     netboot

@@ -5,7 +5,7 @@
 import type { BootEvent, BootEventKind, BootEvents } from '../events.js';
 import { RecentMap } from './bounded.js';
 import { chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
-import { Opt, encodeSubOptions, ipBytes, numToIp, PxeSub, type MessageTypeName } from './options.js';
+import { Opt, encodeSubOptions, ipBytes, MessageType, numToIp, PxeSub, type MessageTypeName } from './options.js';
 import type { DhcpPacket, EncodeInput, OptionList } from './packet.js';
 
 export interface DhcpRequest {
@@ -159,8 +159,20 @@ function parseBootItem(v: Buffer | undefined): Buffer | undefined {
   return undefined;
 }
 
-/** Skeleton of a BOOTREPLY to `req`. */
-export function replyBase(req: DhcpRequest, serverId: number): Omit<EncodeInput, 'options'> & { options: OptionList } {
+/**
+ * Option values every reply of a server carries, encoded once instead of per packet. Shared and
+ * never written to: the encoder copies option values into the datagram.
+ */
+const TYPE_BYTES = Object.fromEntries(Object.entries(MessageType).map(([name, code]) => [name, Buffer.from([code])])) as Record<MessageTypeName, Buffer>;
+let serverIdCache: { id: number; bytes: Buffer } | undefined;
+
+function serverIdBytes(id: number): Buffer {
+  if (serverIdCache?.id !== id) serverIdCache = { id, bytes: ipBytes(id) };
+  return serverIdCache.bytes;
+}
+
+/** Skeleton of a BOOTREPLY of `type` to `req`: message type and server identifier first. */
+export function replyBase(req: DhcpRequest, serverId: number, type: MessageTypeName): Omit<EncodeInput, 'options'> & { options: OptionList } {
   const p = req.packet;
   return {
     op: 2,
@@ -175,7 +187,10 @@ export function replyBase(req: DhcpRequest, serverId: number): Omit<EncodeInput,
     siaddr: 0,
     giaddr: p.giaddr,
     chaddr: p.chaddr,
-    options: [[Opt.SERVER_ID, ipBytes(serverId)]],
+    options: [
+      [Opt.MESSAGE_TYPE, TYPE_BYTES[type]],
+      [Opt.SERVER_ID, serverIdBytes(serverId)],
+    ],
   };
 }
 

@@ -15,7 +15,7 @@ import type { Lease, LeaseStore } from './leases/lease.js';
 import { JournalLeaseStore } from './leases/store.js';
 import { ipToNum, macText, macBytes } from './options.js';
 import { ProxyHandler } from './proxy/handler.js';
-import { Server } from './server.js';
+import { Server, type ServerLimits } from './server.js';
 import { NativeListener, type Listener } from './transport.js';
 
 export { BOOT_FILES, CHAIN_MARKER, chooseBoot, classify } from './boot.js';
@@ -69,6 +69,8 @@ export interface DhcpServerOptions {
   reuseAddress?: boolean;
   /** Called with unexpected internal errors (the packet is dropped as `internal-error`). */
   onError?(err: unknown): void;
+  /** Overload limits of the receive path (tests); defaults in server.ts. */
+  limits?: ServerLimits;
 }
 
 export interface DhcpServer {
@@ -132,7 +134,7 @@ export async function startDhcp(opts: DhcpServerOptions): Promise<DhcpServer> {
     const code = errno ? Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] : undefined;
     throw bindFailure(Object.assign(new Error(`DHCP on ${opts.interface}: ${(err as Error).message}`), code ? { code } : {}), 'DHCP', `${opts.interface} (UDP ${port})`);
   }
-  const server = new Server(listeners, handler, opts.metrics, opts.onError);
+  const server = new Server(listeners, handler, opts.metrics, opts.onError, opts.limits);
   server.start();
   let closed = false;
   return {

@@ -62,19 +62,25 @@ export function isDecodeError(x: DhcpPacket | DecodeError): x is DecodeError {
  */
 class OptionParts {
   private readonly parts = new Map<number, Buffer | Buffer[]>();
+  private repeated = false;
   count = 0;
   add(code: number, value: Buffer): void {
     this.count++;
     const prev = this.parts.get(code);
     if (prev === undefined) this.parts.set(code, value);
     else if (Array.isArray(prev)) prev.push(value);
-    else this.parts.set(code, [prev, value]);
+    else {
+      this.parts.set(code, [prev, value]);
+      this.repeated = true;
+    }
   }
   get(code: number): Buffer | undefined {
     const p = this.parts.get(code);
     return Array.isArray(p) ? Buffer.concat(p) : p;
   }
   joined(): Map<number, Buffer> {
+    // The usual packet has each option once: its map already is the answer.
+    if (!this.repeated) return this.parts as Map<number, Buffer>;
     const out = new Map<number, Buffer>();
     for (const [code, p] of this.parts) out.set(code, Array.isArray(p) ? Buffer.concat(p) : p);
     return out;
@@ -102,6 +108,7 @@ function parseOptions(buf: Buffer, start: number, end: number, into: OptionParts
 }
 
 function cString(buf: Buffer, start: number, len: number): string {
+  if (buf[start] === 0) return ''; // the usual empty sname/file, without a copy
   const field = buf.subarray(start, start + len);
   const nul = field.indexOf(0);
   return field.subarray(0, nul < 0 ? len : nul).toString('latin1');

@@ -5,12 +5,36 @@
  * escapes: every datagram is counted as received and, when nothing is done with it, as dropped
  * with a reason. Requests waiting on the lease store are bounded (`maxInflight`): past it, new
  * datagrams are dropped as `overloaded` until commits complete, so a flood cannot queue without end.
+ *
+ * Above capacity, work goes to the exchanges already under way. Once datagrams have been arriving
+ * late — each having waited in the socket's receive queue longer than `maxQueuedMs` (kernel receive
+ * timestamps) — for `sustainMs` on end, the server is behind rather than taking a burst or coming
+ * back from a stall (its start, a pause of the process), and late DISCOVERs are dropped as
+ * `overloaded` before any work is spent on them, while REQUESTs are still answered. The first
+ * datagram on time ends it. Without that, a server past its capacity spends its time offering
+ * addresses whose REQUESTs then wait behind more DISCOVERs (or are dropped by the kernel when the
+ * queue is full), and completed exchanges fall as the offered rate rises. The client retransmits
+ * its DISCOVER (RFC 2131 §4.1).
  */
+
+export interface ServerLimits {
+  /** Requests waiting on the lease store at most (default 4,096). */
+  maxInflight?: number;
+  /** A datagram that waited longer than this in the receive queue is late (default 200 ms). */
+  maxQueuedMs?: number;
+  /** Late DISCOVERs are shed once datagrams have been late for this long on end (default 1 s). */
+  sustainMs?: number;
+  /** The clock for `sustainMs` (tests). */
+  now?(): number;
+}
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
-import { macText, messageTypeName, Opt } from './options.js';
+import { macText, MessageType, messageTypeName, Opt, type MessageTypeName } from './options.js';
 import { decode, encodeTransient, isDecodeError } from './packet.js';
 import type { Datagram, Listener } from './transport.js';
+
+/** Metric label of each message type (lower case), made once rather than per packet. */
+const LABEL = Object.fromEntries(Object.keys(MessageType).map((t) => [t, t.toLowerCase()])) as Record<MessageTypeName, string>;
 
 export class Server {
   private readonly received: (type: string) => void;
@@ -18,14 +42,24 @@ export class Server {
   private readonly dropped: (reason: string) => void;
   private inflight = 0;
   private closing = false;
+  private readonly maxInflight: number;
+  private readonly maxQueuedMs: number;
+  private readonly sustainMs: number;
+  private readonly now: () => number;
+  /** Since when every datagram has been late (undefined: the last one was on time). */
+  private lateSince: number | undefined;
 
   constructor(
     private readonly listeners: Listener[],
     private readonly handler: Handler,
     metrics: NetbootMetrics,
     private readonly onError: (err: unknown) => void = () => undefined,
-    private readonly maxInflight = 4096,
+    limits: ServerLimits = {},
   ) {
+    this.maxInflight = limits.maxInflight ?? 4096;
+    this.maxQueuedMs = limits.maxQueuedMs ?? 200;
+    this.sustainMs = limits.sustainMs ?? 1000;
+    this.now = limits.now ?? Date.now;
     this.received = labelCounters(metrics.dhcpReceived);
     this.sent = labelCounters(metrics.dhcpSent);
     this.dropped = labelCounters(metrics.dhcpDropped);
@@ -50,11 +84,12 @@ export class Server {
       }
       const t = p.options.get(Opt.MESSAGE_TYPE);
       const type = t && t.length === 1 ? messageTypeName(t[0]!) : undefined;
-      this.received(type ? type.toLowerCase() : 'invalid');
+      this.received(type ? LABEL[type] : 'invalid');
       if (p.op !== 1) return this.drop('not-a-request');
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
       if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
+      if (d.queuedMs !== undefined && this.behind(d.queuedMs) && type === 'DISCOVER') return this.drop('overloaded');
       const mac = macText(p.chaddr, 6);
       if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
       req = {
@@ -95,12 +130,23 @@ export class Server {
     } else this.finish(out, listener);
   }
 
+  /** Whether the server has been behind for `sustainMs`, given how long this datagram waited. */
+  private behind(queuedMs: number): boolean {
+    if (queuedMs <= this.maxQueuedMs) {
+      this.lateSince = undefined;
+      return false;
+    }
+    const now = this.now();
+    this.lateSince ??= now;
+    return now - this.lateSince >= this.sustainMs;
+  }
+
   private finish(o: Outcome, listener: Listener): void {
     try {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
       const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
-      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(o.reply.type.toLowerCase());
+      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(LABEL[o.reply.type]);
       else this.drop('send-failed');
     } catch (err) {
       this.onError(err);

@@ -17,6 +17,8 @@ export interface Datagram {
   dstIp: string;
   /** The local port it arrived on (67, or 4011 in proxy mode). */
   localPort: number;
+  /** How long it waited in the socket's receive queue, in ms (kernel receive timestamp); absent when unknown. */
+  queuedMs?: number;
 }
 
 export interface Listener {
@@ -30,13 +32,15 @@ export interface Listener {
 interface NativeSocket {
   readonly ifindex: number;
   readonly port: number;
-  /** The callback gets datagrams in batches: [data, srcIp, srcPort, dstIp, data, ...]. */
+  /** The callback gets datagrams in batches: [data, srcIp, srcPort, dstIp, queuedMs, data, ...] (queuedMs -1: unknown). */
   start(cb: (batch: (Buffer | string | number)[]) => void): void;
   send(data: Buffer, ip: string, port: number, srcIp?: string): number;
   close(): void;
 }
 
 interface NativeModule {
+  /** The lease journal's write + fdatasync as one thread-pool job: callback(errno or 0, bytes written). */
+  appendDurably?(fd: number, data: Buffer, sync: boolean, cb: (errno: number, written: number) => void): void;
   UdpSocket: new (opts: { interface: string; port: number; address?: string; rcvbuf?: number; reuseaddr?: boolean }) => NativeSocket;
 }
 
@@ -44,6 +48,7 @@ let loaded: NativeModule | Error | undefined;
 
 /** The compiled addon (build/Release/hearth_udp.node in hearth's package), or why not. */
 export function loadNative(): NativeModule | Error {
+  // (also used by the lease journal: leases/journal-file.ts)
   if (loaded) return loaded;
   const file = packagePath('build', 'Release', 'hearth_udp.node');
   if (!existsSync(file)) {
@@ -72,8 +77,9 @@ export class NativeListener implements Listener {
   start(onDatagram: (d: Datagram) => void): void {
     const localPort = this.port;
     this.sock.start((batch) => {
-      for (let i = 0; i + 3 < batch.length; i += 4) {
-        onDatagram({ data: batch[i] as Buffer, srcIp: batch[i + 1] as string, srcPort: batch[i + 2] as number, dstIp: batch[i + 3] as string, localPort });
+      for (let i = 0; i + 4 < batch.length; i += 5) {
+        const queued = batch[i + 4] as number;
+        onDatagram({ data: batch[i] as Buffer, srcIp: batch[i + 1] as string, srcPort: batch[i + 2] as number, dstIp: batch[i + 3] as string, localPort, queuedMs: queued >= 0 ? queued : undefined });
       }
     });
   }

@@ -2,11 +2,14 @@
  * The HTTP server's options (its ports to the rest of hearth), and the complete config the
  * server and its route handlers are built from.
  */
+import type { RunEventBus } from '../../pipeline/events.js';
 import type { BootEvents } from '../events.js';
 import { noEvents } from '../events.js';
 import type { NetbootMetrics } from '../metrics.js';
 import type { MachineProgress } from '../progress/index.js';
 import type { BootPlan, ClientIdentity } from '../render/index.js';
+import type { HttpRequest, HttpResponse } from './exchange.js';
+import { SSE_DEFAULTS, type SseOptions } from './sse.js';
 
 export interface HttpServerOptions {
   address: string;
@@ -27,6 +30,12 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Where operational lines go (a limit refusing connections); default stderr. */
   log?(line: string): void;
+  /** GET /talos/config (http/talos-config.ts); absent: that path is 404. */
+  talosConfig?(req: HttpRequest): HttpResponse;
+  /** The run's events, streamed to the dashboard at /api/events (404 without). */
+  bus?: RunEventBus;
+  /** The event stream's heartbeat and bounds (defaults: SSE_DEFAULTS). */
+  sse?: Partial<SseOptions>;
 }
 
 /** What one client, and all of them, may hold of the server. */
@@ -79,6 +88,9 @@ export interface HttpConfig {
   machines(): MachineProgress[];
   readonly limits: HttpLimits;
   log(line: string): void;
+  readonly talosConfig?: (req: HttpRequest) => HttpResponse;
+  readonly bus: RunEventBus | undefined;
+  readonly sse: SseOptions;
 }
 
 export function httpConfig(opts: HttpServerOptions): HttpConfig {
@@ -96,5 +108,8 @@ export function httpConfig(opts: HttpServerOptions): HttpConfig {
     machines: machines ? () => machines() : () => [],
     limits: { ...HTTP_LIMITS, ...opts.limits },
     log: opts.log ?? ((line) => void process.stderr.write(`${line}\n`)),
+    ...(opts.talosConfig ? { talosConfig: opts.talosConfig } : {}),
+    bus: opts.bus,
+    sse: { ...SSE_DEFAULTS, ...opts.sse },
   };
 }

@@ -36,7 +36,22 @@ export interface HttpResponse {
   body?: string;
   /** A file body (left out for HEAD and when empty). */
   file?: FileBody;
+  /** A body written as it happens, kept open until either side ends it (Server-Sent Events). */
+  stream?: StreamBody;
 }
+
+/** The open connection a stream body writes to (server.ts gives it the socket's view). */
+export interface StreamSink {
+  /** Queues text for the client. */
+  write(chunk: string): void;
+  /** Bytes queued and not yet taken by the client. */
+  buffered(): number;
+  /** Ends the response (the connection closes). */
+  end(): void;
+}
+
+/** Starts writing once the headers are out; returns what to do when the connection closes. */
+export type StreamBody = (sink: StreamSink) => () => void;
 
 /** A text response; `Content-Length` is the body's, also for HEAD. */
 export function text(status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): HttpResponse {

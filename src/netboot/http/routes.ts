@@ -9,12 +9,16 @@
  *   /ipxe?mac=...    the machine's script (resolveBoot), or `exit 1` when it must not boot
  *   /<iPXE binary>   undionly.kpxe, ipxe.efi ... (UEFI HTTP boot)
  *   /assets/<file>   kernel, initrds and other assets (Range, HEAD, ETag)
+ *   /talos/config    a machine's Talos config when the server has one (talos-config.ts), else 404
+ *   /, /dashboard.*  the web dashboard (dashboard.ts); /api/events its event stream (sse.ts)
  */
 import type { Jail } from '../jail.js';
-import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, normalizeMac, renderBootScript, renderMachineScript } from '../render/index.js';
+import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, TALOS_CONFIG_PATH, normalizeMac, renderBootScript, renderMachineScript } from '../render/index.js';
 import type { HttpConfig } from './config.js';
 import { text, type HttpRequest, type HttpResponse } from './exchange.js';
+import { dashboardRoutes } from './dashboard.js';
 import { fileResponse } from './files.js';
+import { eventsRoute } from './sse.js';
 
 export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
@@ -67,7 +71,7 @@ export function machineScript(cfg: Pick<HttpConfig, 'resolveBoot' | 'macForIp' |
     const platform = q.get('platform') || undefined;
     const plan = cfg.resolveBoot({ mac, uuid });
     cfg.events.emit({
-      kind: 'http-script',
+      kind: plan.boot && plan.localBoot ? 'local-boot' : 'http-script',
       at: Date.now(),
       ip: req.ip,
       mac,
@@ -121,7 +125,10 @@ export function createRouter(cfg: HttpConfig, jails: { assets: Jail; ipxe: Jail 
     ['/api/machines', { name: 'api', handle: machinesRoute(cfg) }],
     ['/boot.ipxe', { name: 'boot.ipxe', handle: bootScript }],
     ['/ipxe', { name: 'script', handle: machineScript(cfg) }],
+    ['/api/events', { name: 'events', handle: eventsRoute(cfg.bus, cfg.sse) }],
   ]);
+  if (cfg.talosConfig) fixed.set(TALOS_CONFIG_PATH, { name: 'talos-config', handle: cfg.talosConfig });
+  for (const [p, handle] of dashboardRoutes()) fixed.set(p, { name: 'dashboard', handle });
   const notAllowed: Route = { name: 'other', handle: () => text(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' }) };
   const notFound: Route = { name: 'other', handle: () => text(404, 'not found\n') };
   const badPath = (name: string): Route => ({ name, handle: () => text(400, 'bad path\n') });

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { bindFailure } from '../../common/errors.js';
 import { Jail } from '../jail.js';
 import { httpConfig, type HttpConfig, type HttpServerOptions } from './config.js';
-import { text, type FileBody, type HttpRequest, type HttpResponse } from './exchange.js';
+import { text, type FileBody, type HttpRequest, type HttpResponse, type StreamBody } from './exchange.js';
 import { ConnectionLimiter } from './limits.js';
 import { createRouter } from './routes.js';
 import { streamFile } from './stream.js';
@@ -58,6 +58,9 @@ function clientIp(req: http.IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress);
 }
 
+/** How often a download under way reports its bytes (live rates on the dashboard). */
+const PROGRESS_EVERY_MS = 1000;
+
 /**
  * Streams a file body, reporting the download to progress (started, then done or aborted) and
  * its bytes to metrics; `transfers` holds it while it runs.
@@ -69,8 +72,16 @@ async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip
   transfers.add(res);
   cfg.metrics.httpTransfers.set(transfers.size);
   let sent = 0;
+  let reported = began;
+  const progress = (n: number) => {
+    sent += n;
+    const now = Date.now();
+    if (now - reported < PROGRESS_EVERY_MS) return;
+    reported = now;
+    cfg.events.emit({ kind: 'http-asset-progress', at: now, ip, mac, file: f.name, bytes: sent, detail: f.kind });
+  };
   try {
-    await streamFile(f.path, res, f.start, f.end, (n) => (sent += n));
+    await streamFile(f.path, res, f.start, f.end, progress);
     const now = Date.now();
     cfg.events.emit({ kind: 'http-asset-done', at: now, ip, mac: mac ?? cfg.macForIp(ip), file: f.name, bytes: sent, durationMs: now - began, detail: f.kind });
   } catch (e) {
@@ -85,6 +96,14 @@ async function sendFile(cfg: HttpConfig, transfers: Set<http.ServerResponse>, ip
     transfers.delete(res);
     cfg.metrics.httpTransfers.set(transfers.size);
   }
+}
+
+/** Runs a stream body until the client or the stream ends it (the send timeout still applies). */
+function sendStream(res: http.ServerResponse, stream: StreamBody): void {
+  if (res.destroyed) return;
+  res.flushHeaders();
+  const stop = stream({ write: (chunk) => void res.write(chunk), buffered: () => res.writableLength, end: () => res.end() });
+  res.once('close', stop);
 }
 
 const SEND_TIMED_OUT = Symbol('send timed out');
@@ -103,6 +122,7 @@ async function write(cfg: HttpConfig, transfers: Set<http.ServerResponse>, metho
   res.writeHead(r.status, r.headers);
   const head = method === 'HEAD';
   if (r.file && !head && r.file.length > 0) return sendFile(cfg, transfers, ip, res, r.file);
+  if (r.stream && !head) return sendStream(res, r.stream);
   res.end(head ? undefined : r.body);
 }
 

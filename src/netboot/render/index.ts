@@ -28,6 +28,13 @@ export interface BootPlan {
   kernelArgs: string[];
   /** Why boot is false. */
   reason?: string;
+  /**
+   * The query of this machine's Talos config URL (`mac=...` or `uuid=...`) when hearth serves
+   * configs (netboot.talosConfig): the script adds talos.config=BASE/talos/config?QUERY.
+   */
+  talosConfig?: string;
+  /** The machine is installed: its script boots the local disk instead (renderLocalBootScript). */
+  localBoot?: boolean;
 }
 
 /** iPXE binaries hearth serves over TFTP and HTTP, by file name. */
@@ -136,15 +143,48 @@ export function renderBootScript(httpBase: string): string {
   ].join('\n');
 }
 
+/** URL path of the Talos machine configs (GET /talos/config?mac=...). */
+export const TALOS_CONFIG_PATH = '/talos/config';
+
+/**
+ * The query naming a machine in its talos.config URL: its MAC when machines[] gives one, else its
+ * UUID. The value is written out rather than left as Talos's `${mac}`: iPXE expands `${...}` in
+ * the kernel line itself before Talos ever sees it, and hearth already knows which machine it is.
+ */
+export function talosConfigQuery(machine: Pick<Machine, 'mac' | 'uuid'>): string | undefined {
+  if (machine.mac) return `mac=${normalizeMac(machine.mac)}`;
+  if (machine.uuid) return `uuid=${normalizeUuid(machine.uuid)}`;
+  return undefined;
+}
+
+/**
+ * The script of an installed machine: boot the local disk. On BIOS iPXE, `exit` does not fall
+ * through to the disk on every firmware (a chained undionly.kpxe returns to the PXE ROM), so it
+ * boots BIOS drive 0x80 itself; UEFI firmware boots the next boot entry after `exit`. Either
+ * way, `exit` is the fallback when sanboot fails.
+ */
+export function renderLocalBootScript(plan: BootPlan): string {
+  const who = plan.machine ? `machine ${plan.machine}` : 'this machine';
+  return [
+    '#!ipxe',
+    `echo hearth: ${who} is installed; booting from its local disk`,
+    'iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||',
+    'exit',
+    '',
+  ].join('\n');
+}
+
 /** The per-machine iPXE script: kernel, initrds and kernel arguments of its profile. */
 export function renderMachineScript(plan: BootPlan, httpBase: string): string {
   const who = plan.machine ? `machine ${plan.machine}` : 'an unknown machine';
+  if (plan.boot && plan.localBoot) return renderLocalBootScript(plan);
   if (!plan.boot) {
     return ['#!ipxe', `echo hearth: no network boot for ${who} (${plan.reason ?? 'not allowed'}); trying the next boot device`, 'exit 1', ''].join('\n');
   }
   // UEFI iPXE boots the kernel through its EFI stub, which only loads initrds named by initrd=<name>.
   const initrdArgs = plan.initrd.map((f) => `initrd=${basename(f)}`);
-  const args = [...initrdArgs, ...plan.kernelArgs].map(ipxeSafe).join(' ');
+  const talosConfig = plan.talosConfig ? [`talos.config=${httpBase}${TALOS_CONFIG_PATH}?${plan.talosConfig}`] : [];
+  const args = [...initrdArgs, ...plan.kernelArgs, ...talosConfig].map(ipxeSafe).join(' ');
   return [
     '#!ipxe',
     `echo hearth: booting ${who} with profile ${plan.profile}`,

@@ -103,7 +103,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     for (const w of [...warnings, ...server.warnings.filter((w) => !warnings.includes(w))]) log(w, 'warn');
     server.progress.onChange((m, e) => follower.netboot(m, e));
     const c = server.config;
-    log(`netboot serving on ${c.interface ?? c.serverIp}: DHCP ${c.dhcp.mode}, TFTP ${c.serverIp}:${c.tftpPort}, HTTP ${c.httpBase}${installsOf(server) && zeroTouch ? ', machine configs on' : ''}`);
+    log(`netboot serving on ${c.interface ?? c.serverIp}: DHCP ${c.dhcp.mode}, TFTP ${c.serverIp}:${c.tftpPort}, HTTP ${c.httpBase}${server.talosConfig ? ', machine configs served (zero-touch)' : ', machines boot into maintenance mode'}`);
   } else {
     log('netboot not started: every machine is installed (state.json)');
   }

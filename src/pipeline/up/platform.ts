@@ -43,7 +43,7 @@ export async function platformStep(o: PlatformStep): Promise<{ digest: string; i
   };
   const reuse = o.installedDigest === digest;
   const report = reuse
-    ? await waitForReleases(client, expectedReleases(rendered), o.deadline, log, o.signal, undefined, onReleases)
+    ? await waitForReleases(client, expectedReleases(rendered), o.deadline, log, o.signal, undefined, undefined, onReleases)
     : await installPlatform({ client, rendered, loadFlux: o.loadFlux, timeoutMs: Math.max(1, o.deadline - Date.now()), signal: o.signal, log, onReleases });
   if (report.outcome !== 'ready') throw new OperationError(report.message);
   log(report.message);

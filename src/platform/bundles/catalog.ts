@@ -5,7 +5,7 @@
  * paas-full bundle (github.com/aenix-io/cozystack packages/core/platform/bundles/paas-full.yaml).
  */
 import { formatIpv4, parseCidr } from '../../spec/net.js';
-import { FLUX_COMPONENTS, KUBEPRISM, PRE_CNI_TOLERATIONS, fluxInstancePatches } from '../flux-hostnet.js';
+import { FLUX_COMPONENTS, FLUX_CONTROLLERS, KUBEPRISM, PRE_CNI_TOLERATIONS, fluxInstancePatches } from '../flux-hostnet.js';
 import type { ComponentDef, PostRenderer, RenderContext, Values } from '../types.js';
 
 /** The namespace prefix of every hearth-managed namespace. */
@@ -42,6 +42,50 @@ function gatewayOf(cidr: string | undefined): string | undefined {
   return formatIpv4(c.network + 1n);
 }
 
+/** The IngressClass of the platform's ingress controller (ingress-nginx). */
+export const INGRESS_CLASS = 'nginx';
+
+/** The label Talos puts on control-plane nodes (Kube-OVN finds its OVN database nodes by it). */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
+/** The ConfigMap Cilium reads its chained CNI configuration from (cni.configMap). */
+export const CNI_CONFIGMAP = 'cni-configuration';
+const KUBE_OVN_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
+/**
+ * Kube-OVN's CNI plugin (interfaces, addresses: the only pod IPAM), portmap, then Cilium's
+ * (policy, services), as Kube-OVN's "Integrate Cilium" guide lays it out.
+ */
+export const CHAINED_CNI_CONFIG = {
+  name: 'generic-veth',
+  cniVersion: '0.3.1',
+  plugins: [
+    { type: 'kube-ovn', server_socket: KUBE_OVN_SOCKET, ipam: { type: 'kube-ovn', server_socket: KUBE_OVN_SOCKET } },
+    { type: 'portmap', snat: true, capabilities: { portMappings: true } },
+    { type: 'cilium-cni' },
+  ],
+} as const;
+
+/** CRDs by the name the API server gives them. */
+export const CRD = {
+  serviceMonitors: 'servicemonitors.monitoring.coreos.com',
+  podMonitors: 'podmonitors.monitoring.coreos.com',
+  prometheusRules: 'prometheusrules.monitoring.coreos.com',
+  probes: 'probes.monitoring.coreos.com',
+  certificates: 'certificates.cert-manager.io',
+  issuers: 'issuers.cert-manager.io',
+  clusterIssuers: 'clusterissuers.cert-manager.io',
+} as const;
+
+/** The host ports of Flux's unauthenticated endpoints (flux-hostnet.ts numbers). */
+const FLUX_NODE_ONLY_PORTS = [
+  { port: FLUX_CONTROLLERS['source-controller']!.ports.http!, protocol: 'tcp', what: 'source-controller artifact server' },
+  { port: FLUX_CONTROLLERS['notification-controller']!.ports.http!, protocol: 'tcp', what: 'notification-controller event receiver' },
+  { port: FLUX_CONTROLLERS['notification-controller']!.ports['http-webhook']!, protocol: 'tcp', what: 'notification-controller webhook receiver' },
+] as const;
+
+/** containerd lets a pod's runAsUser/runAsGroup own the devices it gets (KubeVirt and CDI block volumes). */
+const DEVICE_OWNERSHIP = { key: 'device_ownership_from_security_context', value: true } as const;
+
 function firstV4(list: string[]): string | undefined {
   return list.find((c) => parseCidr(c)?.ip.family === 4);
 }
@@ -52,13 +96,14 @@ export const CATALOG: ComponentDef[] = [
     namespace: `${NS}cilium`,
     privileged: true,
     chart: { repository: 'https://helm.cilium.io', name: 'cilium', version: '1.17.8' },
-    dependsOn: [],
+    dependsOn: ['cilium-chaining'],
     traits: ['cni'],
     source:
       'chart: helm.cilium.io cilium 1.17.8 (confirmed: Cozystack vendors it, packages/system/cilium/charts/cilium/Chart.yaml ' +
       'version 1.17.8 in the themoriarti/cozystack fork, pulled by packages/system/cilium/Makefile from https://helm.cilium.io/); ' +
-      'values: Talos "Deploying Cilium CNI" guide (no kube-proxy, KubePrism ' +
-      'localhost:7445, cgroup v2 mount provided by Talos, SYS_MODULE dropped, IPAM mode kubernetes)',
+      'values: chained behind Kube-OVN (generic-veth, the cni-configuration ConfigMap of cilium-chaining, native routing, no ' +
+      'masquerading: Cozystack values-kubeovn.yaml and Kube-OVN\'s "Integrate Cilium" guide), and the Talos "Deploying Cilium CNI" ' +
+      'guide (no kube-proxy, KubePrism localhost:7445, cgroup v2 mount provided by Talos, SYS_MODULE dropped)',
     values: {
       ipam: { mode: 'kubernetes' },
       kubeProxyReplacement: true,
@@ -71,8 +116,36 @@ export const CATALOG: ComponentDef[] = [
           cleanCiliumState: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'],
         },
       },
-      // Cilium is the primary CNI; it must not delete Kube-OVN's CNI config, which runs beside it.
-      cni: { exclusive: false },
+      // Kube-OVN is the primary CNI (IPAM, routing); Cilium is chained after it for policy and
+      // services. Cilium writes the chained list from the ConfigMap, and leaves Kube-OVN's own
+      // (lower priority) config file alone.
+      cni: { chainingMode: 'generic-veth', chainingTarget: 'kube-ovn', customConf: true, configMap: CNI_CONFIGMAP, exclusive: false },
+      routingMode: 'native',
+      autoDirectNodeRoutes: false,
+      enableIPv4Masquerade: false,
+      enableIPv6Masquerade: false,
+      enableIdentityMark: false,
+      bpf: { masquerade: false },
+    },
+  },
+  {
+    name: 'cilium-chaining',
+    namespace: `${NS}cilium`,
+    privileged: true,
+    partOf: 'cilium',
+    chart: RAW,
+    dependsOn: [],
+    traits: ['cni'],
+    source: `${RAW_SOURCE}: the cni-configuration ConfigMap Cilium reads with cni.customConf (Kube-OVN docs/IntegrateCiliumIntoKubeOVN.md)`,
+    values: {
+      resources: [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: CNI_CONFIGMAP, namespace: `${NS}cilium` },
+          data: { 'cni-config': JSON.stringify(CHAINED_CNI_CONFIG, null, 2) },
+        },
+      ],
     },
   },
   {
@@ -83,22 +156,27 @@ export const CATALOG: ComponentDef[] = [
     dependsOn: ['cilium'],
     traits: ['cni'],
     source:
-      'chart: kubeovn.github.io/kube-ovn kube-ovn v1.14.10 (charts/kube-ovn); values: beside Cilium (Kube-OVN "Cilium ' +
-      'integration": load balancing and NetworkPolicy left to Cilium; a lower CNI config priority keeps Cilium primary — ' +
-      'Cozystack chains them instead), Talos host paths and no module loading as Cozystack packages/system/kubeovn; ' +
-      'CIDRs from cluster.podSubnets/serviceSubnets',
+      'chart: kubeovn.github.io/kube-ovn kube-ovn v1.14.10 (charts/kube-ovn); values: the primary CNI with Cilium chained ' +
+      '(Kube-OVN "Integrate Cilium": NetworkPolicy and load balancing left to Cilium, CNI_CONFIG_PRIORITY 10 so the chained list ' +
+      'Cilium writes wins), control planes found by node-role.kubernetes.io/control-plane (the kubeovn.nodeIPs helper fails when no ' +
+      'node carries MASTER_NODES_LABEL), objects in the release namespace (the chart puts them in .Values.namespace), Talos host ' +
+      'paths and no module loading as Cozystack packages/system/kubeovn; CIDRs from cluster.podSubnets/serviceSubnets',
+    namespaceValue: 'namespace',
     values: (ctx: RenderContext): Values => {
       const pod = firstV4(ctx.podSubnets) ?? '10.244.0.0/16';
       const svc = firstV4(ctx.serviceSubnets) ?? '10.96.0.0/12';
       return {
+        MASTER_NODES_LABEL: CONTROL_PLANE_LABEL,
         ipv4: { POD_CIDR: pod, POD_GATEWAY: gatewayOf(pod), SVC_CIDR: svc, JOIN_CIDR: '100.64.0.0/16' },
-        func: { ENABLE_LB: false, ENABLE_NP: false, ENABLE_TPROXY: true },
-        cni_conf: { CNI_CONFIG_PRIORITY: '90' },
+        func: { ENABLE_LB: false, ENABLE_NP: false },
+        cni_conf: { CNI_CONFIG_PRIORITY: '10' },
         OPENVSWITCH_DIR: '/var/lib/openvswitch',
         OVN_DIR: '/var/lib/ovn',
         DISABLE_MODULES_MANAGEMENT: true,
       };
     },
+    // The chart's module loading is off (DISABLE_MODULES_MANAGEMENT), so Talos loads Open vSwitch.
+    node: { kernelModules: [{ name: 'openvswitch' }] },
   },
   {
     name: 'cert-manager',
@@ -111,6 +189,7 @@ export const CATALOG: ComponentDef[] = [
       'chart: charts.jetstack.io cert-manager v1.16.2 (confirmed: the v1.16.2 release notes in Renovate\'s "Update Helm release ' +
       'cert-manager to v1.16.2", gitlab.com/sylva-projects/sylva-core MR 3030; repository URL as Cozystack packages/system/cert-manager/Makefile); ' +
       'values: CRDs installed and kept by the chart (crds.enabled/crds.keep, the chart\'s CRD switch since v1.15)',
+    crds: { provides: [CRD.certificates, CRD.issuers, CRD.clusterIssuers] },
     values: { crds: { enabled: true, keep: true } },
   },
   {
@@ -118,13 +197,16 @@ export const CATALOG: ComponentDef[] = [
     namespace: `${NS}cert-manager`,
     privileged: false,
     chart: RAW,
-    dependsOn: ['cilium', 'kubeovn', 'cert-manager'],
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'ingress-nginx'],
     traits: [],
-    source: `${RAW_SOURCE}: ClusterIssuers selfsigned-cluster-issuer, letsencrypt-prod, letsencrypt-stage (as Cozystack packages/system/cert-manager-issuers)`,
-    values: {
+    source:
+      `${RAW_SOURCE}: ClusterIssuers selfsigned-cluster-issuer, letsencrypt-prod, letsencrypt-stage (as Cozystack packages/system/cert-manager-issuers); ` +
+      'the letsencrypt issuers solve http01 through the platform\'s ingress controller, so they are left out when the platform has none',
+    crds: { uses: [CRD.clusterIssuers] },
+    values: (ctx): Values => ({
       resources: [
         { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'selfsigned-cluster-issuer' }, spec: { selfSigned: {} } },
-        ...(['prod', 'stage'] as const).map((env) => ({
+        ...(ctx.ingressClass === undefined ? [] : (['prod', 'stage'] as const)).map((env) => ({
           apiVersion: 'cert-manager.io/v1',
           kind: 'ClusterIssuer',
           metadata: { name: `letsencrypt-${env}` },
@@ -132,12 +214,49 @@ export const CATALOG: ComponentDef[] = [
             acme: {
               server: env === 'prod' ? 'https://acme-v02.api.letsencrypt.org/directory' : 'https://acme-staging-v02.api.letsencrypt.org/directory',
               privateKeySecretRef: { name: `letsencrypt-${env}` },
-              solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }],
+              solvers: [{ http01: { ingress: { ingressClassName: ctx.ingressClass } } }],
             },
           },
         })),
       ],
+    }),
+  },
+  {
+    name: 'ingress-nginx',
+    namespace: `${NS}ingress-nginx`,
+    privileged: false,
+    chart: { repository: 'https://kubernetes.github.io/ingress-nginx', name: 'ingress-nginx', version: '4.11.2' },
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'metallb-pool'],
+    traits: [],
+    source:
+      'chart: kubernetes.github.io/ingress-nginx ingress-nginx 4.11.2 (controller v1.11.2, the version Cozystack packages/system/ingress-nginx ' +
+      'runs, from the repository in its Makefile); values: IngressClass nginx (the letsencrypt issuers\' http01 class), admission webhook ' +
+      'certificates from cert-manager and externalTrafficPolicy Local, as Cozystack\'s values; a LoadBalancer Service, so on bare metal it ' +
+      'needs the MetalLB pool',
+    crds: { uses: [CRD.certificates, CRD.issuers] },
+    values: {
+      controller: {
+        ingressClassResource: { name: INGRESS_CLASS, default: false },
+        admissionWebhooks: { certManager: { enabled: true } },
+        service: { type: 'LoadBalancer', externalTrafficPolicy: 'Local' },
+      },
     },
+    skip: (ctx) => (ctx.platformLoadBalancer && ctx.loadBalancerAddresses.length === 0 ? 'no platform.loadBalancer.addresses for its LoadBalancer Service (the letsencrypt issuers go with it)' : undefined),
+  },
+  {
+    name: 'prometheus-operator-crds',
+    namespace: `${NS}victoria-metrics-operator`,
+    privileged: false,
+    chart: { repository: 'https://prometheus-community.github.io/helm-charts', name: 'prometheus-operator-crds', version: '14.0.0' },
+    dependsOn: [],
+    traits: [],
+    source:
+      'chart: prometheus-community.github.io/helm-charts prometheus-operator-crds 14.0.0 (confirmed: Cozystack vendors it in its ' +
+      'victoria-metrics-operator package, charts/prometheus-operator-crds/Chart.yaml version 14.0.0, pulled by that package\'s Makefile); ' +
+      'the ServiceMonitor/PodMonitor/PrometheusRule/Probe CRDs that charts render (mariadb-operator) and the VictoriaMetrics operator converts; ' +
+      'CRDs only, so it needs no pod network',
+    crds: { provides: [CRD.serviceMonitors, CRD.podMonitors, CRD.prometheusRules, CRD.probes] },
+    values: {},
   },
   {
     name: 'victoria-metrics-operator',
@@ -151,6 +270,7 @@ export const CATALOG: ComponentDef[] = [
       'packages/system/victoria-metrics-operator/charts/victoria-metrics-operator/Chart.yaml version 0.36.0, appVersion v0.48.4, from the ' +
       'repository in that package\'s Makefile); values: webhook certificates from cert-manager (admissionWebhooks.certManager.enabled, ' +
       'in the vendored values.yaml)',
+    crds: { uses: [CRD.certificates, CRD.issuers] },
     values: { admissionWebhooks: { enabled: true, certManager: { enabled: true } } },
   },
   {
@@ -246,7 +366,11 @@ export const CATALOG: ComponentDef[] = [
     chart: RAW,
     dependsOn: ['cilium', 'kubeovn', 'kubevirt-operator'],
     traits: ['virtualisation'],
-    source: `${RAW_SOURCE}: the KubeVirt CR (kubevirt.io/v1) with live migration and the feature gates Cozystack packages/system/kubevirt enables`,
+    source:
+      `${RAW_SOURCE}: the KubeVirt CR (kubevirt.io/v1) with live migration and the feature gates Cozystack packages/system/kubevirt enables; ` +
+      'the nodes give block devices to the VM pod\'s user (containerd device_ownership_from_security_context) and load vfio_pci and ' +
+      'vfio_iommu_type1 for PCI passthrough, as Cozystack\'s Talos patch',
+    node: { cri: [DEVICE_OWNERSHIP], kernelModules: [{ name: 'vfio_pci' }, { name: 'vfio_iommu_type1' }] },
     values: {
       resources: [
         {
@@ -290,7 +414,10 @@ export const CATALOG: ComponentDef[] = [
     chart: RAW,
     dependsOn: ['cilium', 'kubeovn', 'kubevirt-cdi-operator'],
     traits: ['virtualisation'],
-    source: `${RAW_SOURCE}: the CDI CR (cdi.kubevirt.io/v1beta1) with the HonorWaitForFirstConsumer feature gate (as Cozystack packages/system/kubevirt-cdi)`,
+    source:
+      `${RAW_SOURCE}: the CDI CR (cdi.kubevirt.io/v1beta1) with the HonorWaitForFirstConsumer feature gate (as Cozystack packages/system/kubevirt-cdi); ` +
+      'CDI\'s importer pods write block volumes as non-root, so containerd must hand them device ownership',
+    node: { cri: [DEVICE_OWNERSHIP] },
     values: {
       resources: [
         {
@@ -325,7 +452,12 @@ export const CATALOG: ComponentDef[] = [
     traits: ['storage'],
     source:
       `${RAW_SOURCE}: LinstorCluster and the LinstorSatelliteConfiguration of piraeus-operator docs/how-to/talos.md ` +
-      '(DRBD comes from the Talos drbd system extension, so the module-loader init container is removed; /var/lib/linstor.d on the host)',
+      '(DRBD comes from the Talos drbd system extension, so the module-loader init container is removed; /var/lib/linstor.d on the host); ' +
+      'the nodes load drbd (usermode_helper=disabled, as Cozystack\'s Talos patch) and drbd_transport_tcp (that how-to)',
+    node: {
+      kernelModules: [{ name: 'drbd', parameters: ['usermode_helper=disabled'] }, { name: 'drbd_transport_tcp' }],
+      extensions: ['drbd'],
+    },
     values: {
       resources: [
         { apiVersion: 'piraeus.io/v1', kind: 'LinstorCluster', metadata: { name: 'linstorcluster' }, spec: {} },
@@ -358,10 +490,12 @@ export const CATALOG: ComponentDef[] = [
     namespace: `${NS}mariadb-operator`,
     privileged: false,
     chart: { repository: 'https://helm.mariadb.com/mariadb-operator', name: 'mariadb-operator', version: '0.38.1' },
-    dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'victoria-metrics-operator'],
+    dependsOn: ['cilium', 'kubeovn', 'cert-manager', 'victoria-metrics-operator', 'prometheus-operator-crds'],
     traits: [],
+    crds: { uses: [CRD.serviceMonitors, CRD.certificates, CRD.issuers] },
     source:
-      'chart: helm.mariadb.com/mariadb-operator mariadb-operator 0.38.1; values: crds.enabled installs the CRDs through the ' +
+      'chart: helm.mariadb.com/mariadb-operator mariadb-operator 0.38.1 (with metrics on it renders a ServiceMonitor: ' +
+      'metrics.serviceMonitor.enabled defaults to true, so it comes after prometheus-operator-crds); values: crds.enabled installs the CRDs through the ' +
       'chart\'s mariadb-operator-crds subchart (its Chart.yaml dependency `condition: crds.enabled`, in 0.37.1 and in Cozystack\'s ' +
       'vendored 25.10.2), webhook certificates from cert-manager, metrics on',
     values: { crds: { enabled: true }, webhook: { cert: { certManager: { enabled: true } } }, metrics: { enabled: true } },
@@ -527,7 +661,9 @@ export const CATALOG: ComponentDef[] = [
       'chart: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance 0.53.0: a FluxInstance that takes over the controllers ' +
       '`hearth platform install` applied, so Flux upgrades itself; version from platform.flux.version; when the platform brings ' +
       'the CNI, instance.kustomize.patches put the controllers on the host network exactly as the install did (see flux-hostnet.ts), ' +
-      'so the takeover changes nothing',
+      'so the takeover changes nothing. On the host network source-controller\'s artifact server and notification-controller\'s ' +
+      'event and webhook receivers have no authentication, so the Talos ingress firewall keeps them to the nodes',
+    node: (ctx) => (ctx.fluxOnHostNetwork ? { nodeOnlyPorts: FLUX_NODE_ONLY_PORTS } : {}),
     values: (ctx) => ({
       instance: {
         distribution: { version: ctx.fluxVersion.replace(/^v/, '').replace(/\.\d+$/, '.x'), registry: 'ghcr.io/fluxcd' },

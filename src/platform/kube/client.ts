@@ -23,10 +23,19 @@ export interface ApplyOptions {
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
+/** How a watch ended: cleanly (the server's timeout, stop()) or with an error. */
+export interface WatchEnd {
+  /**
+   * Why it failed: an HTTP error answering the watch (403, 5xx), an ERROR event in the stream
+   * (410 Gone when the resourceVersion is too old), or a lost connection (code 0).
+   */
+  error?: KubeApiError;
+}
+
 export interface WatchHandle {
   stop(): void;
-  /** Settles when the stream ends (server closed it, error, or stop()). */
-  done: Promise<void>;
+  /** Settles when the stream ends (server closed it, error, or stop()); never rejects. */
+  done: Promise<WatchEnd>;
 }
 
 export interface KubeClient {
@@ -141,16 +150,49 @@ class ClientNodeKube implements KubeClient {
     opts: { resourceVersion: string; labelSelector?: string },
     onEvent: (type: WatchEventType, obj: KubeObject) => void,
   ): Promise<WatchHandle> {
-    let settle!: () => void;
-    const done = new Promise<void>((r) => (settle = r));
+    let settle!: (end: WatchEnd) => void;
+    const done = new Promise<WatchEnd>((r) => (settle = r));
+    let stopped = false;
+    let failed: KubeApiError | undefined;
     const w = new Watch(this.kc);
-    const controller = await w.watch(
-      collectionPath(apiVersion, kind),
-      { resourceVersion: opts.resourceVersion, allowWatchBookmarks: true, labelSelector: opts.labelSelector },
-      (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as KubeObject),
-      () => settle(),
-    );
-    return { stop: () => controller.abort(), done };
+    let controller: AbortController | undefined;
+    try {
+      controller = await w.watch(
+        collectionPath(apiVersion, kind),
+        { resourceVersion: opts.resourceVersion, allowWatchBookmarks: true, labelSelector: opts.labelSelector },
+        (type: string, obj: unknown) => {
+          if (failed || stopped) return;
+          if (type === 'ERROR') {
+            // A Status in the stream (410 Gone for a resourceVersion too old): the watch is over.
+            const st = (obj ?? {}) as { code?: number; reason?: string; message?: string };
+            failed = new KubeApiError(st.message ?? `watch error ${st.code ?? ''}`.trim(), st.code ?? 0, st.reason ?? '');
+            controller?.abort();
+            return;
+          }
+          onEvent(type as WatchEventType, obj as KubeObject);
+        },
+        (err: unknown) => settle(stopped ? {} : failed ? { error: failed } : err ? { error: this.watchError(err, apiVersion, kind) } : {}),
+      );
+    } catch (err) {
+      settle({ error: this.watchError(err, apiVersion, kind) });
+    }
+    return {
+      stop: () => {
+        stopped = true;
+        controller?.abort();
+      },
+      done,
+    };
+  }
+
+  /** A watch's failure as a KubeApiError: client-node gives only the HTTP status, not the Status body. */
+  private watchError(err: unknown, apiVersion: string, kind: string): KubeApiError {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (typeof status !== 'number') return this.translate(err);
+    const what = `${pluralOf(kind)}${apiVersion.includes('/') ? `.${apiVersion.split('/')[0]}` : ''}`;
+    const reason = WATCH_REASONS[status] ?? (status >= 500 ? 'InternalError' : 'Unknown');
+    const message = status === 401 || status === 403 ? `${reason.toLowerCase()}: cannot watch ${what} (HTTP ${status})` : `watching ${what} failed: HTTP ${status} ${(err as Error).message}`;
+    return new KubeApiError(message, status, reason);
   }
 
   private translate(err: unknown): KubeApiError {
@@ -163,7 +205,7 @@ class ClientNodeKube implements KubeClient {
     }
     const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = e.code ?? e.cause?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET') {
+    if (code !== undefined && UNREACHABLE.has(code)) {
       return new KubeApiError(`cannot reach the Kubernetes API at ${this.server} (${code})`, 0, 'Unreachable');
     }
     if (e instanceof Error && /No matching resource|Unrecognized API version and kind/i.test(e.message)) {
@@ -172,6 +214,12 @@ class ClientNodeKube implements KubeClient {
     return new KubeApiError(e instanceof Error ? e.message.split('\n')[0]! : String(e), 0, 'Unknown');
   }
 }
+
+/** Socket-level failures: the server is down, restarting or moving (a VIP failover). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Status.reason for the HTTP codes a watch can be refused with. */
+const WATCH_REASONS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 410: 'Expired', 429: 'TooManyRequests', 503: 'ServiceUnavailable' };
 
 function parseStatus(body: unknown): { message?: string; reason?: string } | undefined {
   let b = body;

@@ -77,5 +77,11 @@ export const netbootSchema = z
       .default('boot')
       .describe('What a machine that is not in machines[] and matches no profile gets.'),
     profiles: z.array(netbootProfileSchema).default([]),
+    talosConfig: z
+      .boolean()
+      .optional()
+      .describe(
+        "Serve each machine its Talos config over HTTP (talos.config= in its iPXE script), so it installs itself without a maintenance-mode apply. Default: true when the server has the secrets bundle (--secrets, hearth up's --out). false: maintenance mode, then hearth bootstrap.",
+      ),
   })
   .describe('Temporary DHCP, TFTP and HTTP/iPXE servers that hand the image to the servers.');

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { runHearth } from '../../helpers/cli.js';
 import { run, which } from '../../helpers/netns.js';
-import { FakeHelmController } from '../../platform/fake-kube-api-server.js';
+import { FakeHelmController } from '../../doubles/kube-api/index.js';
 import { fluxInstallManifest } from '../../platform/helpers.js';
 import { parseSecrets } from '../../../src/talos/secrets.js';
 import { configuredAt, CONTROL_PLANES, lab, MACHINES, outFile, vip, type Lab } from './lab.js';

@@ -9,7 +9,7 @@ import https from 'node:https';
 import { after, before, test } from 'node:test';
 import { newCA, newLeafCert, type CertAndKey } from '../../../src/talos/pki.js';
 import { nodeReadiness, readyz, type KubeAccess } from '../../../src/talos/bootstrap/kube.js';
-import { FakeKubeApiServer } from '../../platform/fake-kube-api-server.js';
+import { FakeKubeApiServer } from '../../doubles/kube-api/index.js';
 import { freePort, loopback } from '../api/fixture.js';
 
 let ca: CertAndKey;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TalosDoubleNetwork, TalosNodeDouble, type DoubleHardware } from '../../doubles/talos-node/index.js';
-import { FakeKubeApiServer } from '../../platform/fake-kube-api-server.js';
+import { FakeKubeApiServer } from '../../doubles/kube-api/index.js';
 import { freePort, hardware, loopback } from '../api/fixture.js';
 import { tmpDir, writeSpec } from '../helpers.js';
 

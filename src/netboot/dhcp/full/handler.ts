@@ -29,7 +29,7 @@ import {
   type Outcome,
   type Subnet,
 } from '../handler.js';
-import { Opt, MessageType, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
+import { Opt, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
 import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
 import { RecentMap } from '../bounded.js';
 
@@ -66,6 +66,15 @@ interface Held {
   addr: number;
 }
 
+/** Lease time with its renewal (T1 = 1/2) and rebinding (T2 = 7/8) times, RFC 2131 §4.4.5. */
+function leaseTimeOptions(sec: number): [number, Buffer][] {
+  return [
+    [Opt.LEASE_TIME, u32Bytes(sec)],
+    [Opt.RENEWAL_TIME, u32Bytes(Math.floor(sec / 2))],
+    [Opt.REBINDING_TIME, u32Bytes(Math.floor((sec * 7) / 8))],
+  ];
+}
+
 function active(l: Lease, now: number): boolean {
   return l.state === 'bound' && l.expiresAt > now;
 }
@@ -84,6 +93,8 @@ export class FullHandler implements Handler {
   private readonly offerHoldMs: number;
   private readonly declineHoldMs: number;
   private readonly common: [number, Buffer][];
+  /** Options 51, 58, 59 for the configured lease time, encoded once. */
+  private readonly leaseTimes: [number, Buffer][];
 
   constructor(
     private readonly cfg: FullConfig,
@@ -107,6 +118,7 @@ export class FullHandler implements Handler {
     if (cfg.router !== undefined) this.common.push([Opt.ROUTER, ipBytes(cfg.router)]);
     if (cfg.dns.length) this.common.push([Opt.DNS, ipListBytes(cfg.dns)]);
     this.common.push([Opt.BROADCAST, ipBytes(this.bcast)]);
+    this.leaseTimes = leaseTimeOptions(cfg.leaseTimeSec);
   }
 
   /** Restores the persisted leases (call before serving). */
@@ -279,8 +291,7 @@ export class FullHandler implements Handler {
   }
 
   private reply(req: DhcpRequest, type: 'OFFER' | 'ACK' | 'NAK', yiaddr: number, leaseSec: number | undefined, hostname: string | undefined, message?: string): { reply: DhcpReply; file?: string; boot?: ReturnType<typeof bootPart> } {
-    const base = replyBase(req, this.cfg.serverIp);
-    base.options.unshift([Opt.MESSAGE_TYPE, Buffer.from([MessageType[type]])]);
+    const base = replyBase(req, this.cfg.serverIp, type);
     if (type === 'NAK') {
       if (message) base.options.push([Opt.MESSAGE, Buffer.from(message)]);
       base.flags = (req.packet.flags | 0x8000) & 0xffff;
@@ -290,11 +301,7 @@ export class FullHandler implements Handler {
     }
     base.yiaddr = yiaddr;
     base.siaddr = this.cfg.tftpServer;
-    if (leaseSec !== undefined) {
-      base.options.push([Opt.LEASE_TIME, u32Bytes(leaseSec)]);
-      base.options.push([Opt.RENEWAL_TIME, u32Bytes(Math.floor(leaseSec / 2))]);
-      base.options.push([Opt.REBINDING_TIME, u32Bytes(Math.floor((leaseSec * 7) / 8))]);
-    }
+    if (leaseSec !== undefined) base.options.push(...(leaseSec === this.cfg.leaseTimeSec ? this.leaseTimes : leaseTimeOptions(leaseSec)));
     base.options.push(...this.common);
     if (hostname) base.options.push([Opt.HOSTNAME, Buffer.from(hostname)]);
     const boot = bootPart(req, this.cfg.boot, this.chain, this.cfg.tftpServer, false);

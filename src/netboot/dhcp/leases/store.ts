@@ -35,6 +35,13 @@ export interface JournalOptions {
   warn?(message: string): void;
   /** Opens the journal file (tests put faults between the store and the disk). */
   openFile?: OpenJournalFile;
+  /**
+   * Group-commit window (default 2 ms): a commit arriving while the journal is idle waits this long
+   * for others to join its write + fdatasync. Each commit still resolves only once on disk; the
+   * window trades up to that much ACK latency for far fewer syncs when clients arrive steadily
+   * (one sync per 2 ms instead of one per exchange). 0 writes at once.
+   */
+  groupCommitMs?: number;
 }
 
 function errnoText(err: unknown): string {
@@ -48,8 +55,9 @@ function errnoText(err: unknown): string {
 /**
  * Append-only journal (`dhcp-leases.journal`, one JSON line per commit with a sequence number)
  * plus a snapshot (`dhcp-leases.json`, written atomically with the last sequence it includes).
- * Commits arriving while a write is in flight are grouped into the next write + fdatasync
- * (group commit), so the cost of a sync is shared under load.
+ * Commits arriving while a write is in flight, or within `groupCommitMs` of the first one of an
+ * idle journal, are grouped into one write + fdatasync (group commit), so the cost of a sync is
+ * shared under load.
  *
  * Writing: the journal is opened O_APPEND, so each line lands at the end of the file after a
  * restart or a compaction alike. A write is checked byte for byte; a short write is continued, and
@@ -90,6 +98,7 @@ export class JournalLeaseStore implements LeaseStore {
   private readonly compactAfter: number;
   private readonly warn: (message: string) => void;
   private readonly openFile: OpenJournalFile;
+  private readonly groupCommitMs: number;
 
   constructor(
     readonly dir: string,
@@ -103,6 +112,7 @@ export class JournalLeaseStore implements LeaseStore {
     this.compactAfter = opts.compactAfter ?? 5000;
     this.warn = opts.warn ?? ((m) => process.stderr.write(`hearth: warning: ${m}\n`));
     this.openFile = opts.openFile ?? openAppendOnly;
+    this.groupCommitMs = opts.groupCommitMs ?? 2;
   }
 
   async load(): Promise<LeaseState> {
@@ -150,7 +160,8 @@ export class JournalLeaseStore implements LeaseStore {
   private kick(): void {
     if (this.flushing) return;
     this.flushing = true;
-    this.idle = this.flush().catch((err: unknown) => {
+    const window = this.groupCommitMs > 0 && this.queue.length > 0 ? new Promise<void>((r) => setTimeout(r, this.groupCommitMs)) : undefined;
+    this.idle = (window ? window.then(() => this.flush()) : this.flush()).catch((err: unknown) => {
       // A bug, not an I/O error (those are handled per batch): stop acknowledging.
       this.broken = new OperationError(`lease journal ${this.journalFile}: ${errnoText(err)}`);
       for (const w of [...this.queue.splice(0), ...this.compactWaiters.splice(0)]) w.reject(this.broken);
@@ -208,13 +219,22 @@ export class JournalLeaseStore implements LeaseStore {
   /** All of `data` at the end of the journal and synced, or none of it (the file cut back). */
   private async appendDurably(data: Buffer): Promise<void> {
     const file = this.file!;
+    const stalled = () => Object.assign(new Error('the write made no progress'), { code: 'EIO' });
     try {
-      for (let done = 0; done < data.length; ) {
+      let done = 0;
+      let synced = !this.sync;
+      if (file.appendAndSync) {
+        // The usual case in one step: everything written, and synced.
+        done = await file.appendAndSync(data, this.sync);
+        if (!(done > 0)) throw stalled();
+        synced ||= done === data.length;
+      }
+      while (done < data.length) {
         const n = await file.append(done === 0 ? data : data.subarray(done));
-        if (!(n > 0)) throw Object.assign(new Error('the write made no progress'), { code: 'EIO' });
+        if (!(n > 0)) throw stalled();
         done += n;
       }
-      if (this.sync) await file.datasync();
+      if (!synced) await file.datasync();
     } catch (err) {
       try {
         await file.truncate(this.size);

@@ -14,7 +14,7 @@ import type { BootEvents } from '../../events.js';
 import { bootPart, ChainMemory, emit, maxSizeOf, replyBase, subnetOf, type BootSettings, type DhcpRequest, type Handler, type Outcome, type Subnet } from '../handler.js';
 import { RecentMap } from '../bounded.js';
 import { isBootClient } from '../boot.js';
-import { MessageType, Opt, numToIp, parseIp, readIp } from '../options.js';
+import { Opt, numToIp, parseIp, readIp } from '../options.js';
 
 export interface ProxyConfig {
   serverIp: number;
@@ -85,8 +85,7 @@ export class ProxyHandler implements Handler {
     if ('none' in boot.decision) {
       return { drop: isBootClient(boot.client) ? 'boot-not-allowed' : 'not-boot-client' };
     }
-    const base = replyBase(req, this.cfg.serverIp);
-    base.options.unshift([Opt.MESSAGE_TYPE, Buffer.from([MessageType[type]])]);
+    const base = replyBase(req, this.cfg.serverIp, type);
     base.siaddr = boot.siaddr;
     base.file = boot.file;
     base.options.push(...boot.options);

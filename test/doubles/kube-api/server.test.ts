@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { clientFromKubeconfig, KubeApiError } from '../../src/platform/kube/client.js';
-import type { KubeObject } from '../../src/platform/types.js';
-import { FakeKubeApiServer } from './fake-kube-api-server.js';
-import { FLUX_REF, tempDir, until } from './helpers.js';
+import { clientFromKubeconfig, KubeApiError } from '../../../src/platform/kube/client.js';
+import type { KubeObject } from '../../../src/platform/types.js';
+import { FakeKubeApiServer } from './index.js';
+import { FLUX_REF, tempDir, until } from '../../platform/helpers.js';
 
 const HR_CRD = parse(readFileSync(path.join(FLUX_REF, 'helm-controller-v1.6.3-helmreleases.crd.yaml'), 'utf8')) as KubeObject;
 
@@ -26,7 +26,8 @@ test('server-side apply conventions: content type, fieldManager, no-op applies, 
   const api = new FakeKubeApiServer();
   await api.start();
   try {
-    assert.equal((await raw(api, 'PATCH', '/api/v1/namespaces/a?fieldManager=t', ns('a'), 'application/merge-patch+json')).status, 415);
+    assert.equal((await raw(api, 'PATCH', '/api/v1/namespaces/a?fieldManager=t', ns('a'), 'application/merge-patch+json')).status, 404, 'a merge patch needs the object');
+    assert.equal((await raw(api, 'PATCH', '/api/v1/namespaces/a?fieldManager=t', ns('a'), 'text/plain')).status, 415);
     const noManager = await raw(api, 'PATCH', '/api/v1/namespaces/a', ns('a'));
     assert.equal(noManager.status, 422);
     assert.equal(noManager.body.kind, 'Status');
@@ -44,7 +45,7 @@ test('server-side apply conventions: content type, fieldManager, no-op applies, 
     assert.match(conflict.body.message, /conflict with "other": \.metadata\.labels\.x/);
     const forced = await raw(api, 'PATCH', '/api/v1/namespaces/a?fieldManager=t&force=true', ns('a', { x: '1' }));
     assert.equal(forced.status, 200);
-    assert.deepEqual(forced.body.metadata.labels, { x: '1' }, 'y was dropped: t stopped applying it');
+    assert.deepEqual(forced.body.metadata.labels, { x: '1', 'kubernetes.io/metadata.name': 'a' }, 'y was dropped: t stopped applying it');
     const missing = await raw(api, 'GET', '/api/v1/namespaces/zzz');
     assert.equal(missing.status, 404);
     assert.deepEqual([missing.body.kind, missing.body.reason, missing.body.code], ['Status', 'NotFound', 404]);
@@ -111,8 +112,10 @@ test('the KubeClient over the double: get (404 -> undefined), list with a label 
     api.compactedRv = api.resourceVersion;
     const expired: { type: string; code?: number }[] = [];
     const h2 = await kube.watch('v1', 'Namespace', { resourceVersion: '1' }, (type, o) => expired.push({ type, code: (o as unknown as { code?: number }).code }));
-    await h2.done;
-    assert.deepEqual(expired, [{ type: 'ERROR', code: 410 }]);
+    const end = await h2.done;
+    assert.deepEqual(expired, [], 'the ERROR event ends the watch instead of reaching the handler');
+    assert.equal(end.error?.code, 410);
+    assert.equal(end.error?.reason, 'Expired');
 
     api.errors.push({ match: (m, o) => m === 'PATCH' && o.name === 'd', error: { code: 403, reason: 'Forbidden', message: 'namespaces "d" is forbidden' } });
     await assert.rejects(kube.apply(ns('d') as KubeObject, { fieldManager: 'hearth', force: false }), (e: unknown) => e instanceof KubeApiError && e.code === 403 && e.reason === 'Forbidden');

@@ -1,0 +1,60 @@
+/**
+ * The pieces that keep `hearth netboot serve` cheap per DHCP exchange: log lines written in
+ * batches, and the spec's boot decision remembered per MAC.
+ */
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import { lineBatcher } from '../../src/cli/actions/netboot.js';
+import { memoByMac } from '../../src/netboot/server.js';
+
+test('log lines are written together once the delay has passed, in order', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  const writes: string[] = [];
+  const log = lineBatcher((text) => writes.push(text), 20);
+  log.add('a');
+  log.add('b');
+  assert.deepEqual(writes, [], 'nothing written before the delay');
+  mock.timers.tick(19);
+  assert.deepEqual(writes, []);
+  mock.timers.tick(1);
+  assert.deepEqual(writes, ['a\nb\n']);
+  log.add('c');
+  mock.timers.tick(20);
+  assert.deepEqual(writes, ['a\nb\n', 'c\n']);
+  mock.timers.tick(100);
+  assert.equal(writes.length, 2, 'no empty writes');
+});
+
+test('a full batch is written at once, and flush() writes what waits', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  const writes: string[] = [];
+  const log = lineBatcher((text) => writes.push(text), 20, 10);
+  log.add('12345');
+  log.add('6789');
+  assert.deepEqual(writes, ['12345\n6789\n'], '10 bytes waiting: written without waiting for the timer');
+  log.add('x');
+  log.flush();
+  assert.deepEqual(writes, ['12345\n6789\n', 'x\n']);
+  mock.timers.tick(50);
+  assert.equal(writes.length, 2, 'the flushed batch is not written twice');
+  log.flush();
+  assert.equal(writes.length, 2);
+});
+
+test('memoByMac asks once per MAC and forgets the oldest MAC past its cap', () => {
+  const asked: string[] = [];
+  const allow = memoByMac((mac) => (asked.push(mac), mac.endsWith('1')), 2);
+  assert.equal(allow('aa:01'), true);
+  assert.equal(allow('aa:02'), false);
+  assert.equal(allow('aa:01'), true);
+  assert.deepEqual(asked, ['aa:01', 'aa:02']);
+  allow('aa:03'); // past the cap of 2: aa:01 goes
+  assert.equal(allow('aa:01'), true);
+  assert.deepEqual(asked, ['aa:01', 'aa:02', 'aa:03', 'aa:01']);
+  const falsy = memoByMac((mac) => (asked.push(mac), false));
+  falsy('bb:01');
+  falsy('bb:01');
+  assert.equal(asked.filter((m) => m === 'bb:01').length, 1, 'a remembered false is not asked again');
+});
