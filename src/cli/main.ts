@@ -12,6 +12,7 @@ import { registerTalos } from './commands/talos.js';
 import { registerMachines } from './commands/machines.js';
 import { registerPlatform } from './commands/platform.js';
 import { registerBootstrap } from './commands/bootstrap.js';
+import { registerUp } from './commands/up.js';
 import { registerLab } from './commands/lab.js';
 import { VERSION } from './version.js';
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTalos(program);
   registerMachines(program);
   registerBootstrap(program);
+  registerUp(program);
   registerPlatform(program);
   registerLab(program);
   registerSchema(program);

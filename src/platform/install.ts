@@ -47,6 +47,8 @@ export interface InstallOptions {
   log: (line: string) => void;
   /** How often to poll CRD conditions. */
   pollMs?: number;
+  /** Every release's status each time one changes (live views). */
+  onReleases?: (rows: ReleaseStatus[]) => void;
 }
 
 export function refOf(o: KubeObject): ObjectRef {
@@ -220,7 +222,7 @@ export async function installPlatform(opts: InstallOptions): Promise<InstallRepo
   log(changed === 0 ? `nothing to change: all ${total} objects are already as rendered` : `applied ${total} objects: ${summarize(r.records)}`);
 
   // 3. Progress until Ready, failed, timed out or interrupted.
-  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal)), flux, applied };
+  return { ...(await waitForReleases(client, expectedReleases(rendered), deadline, log, signal, undefined, undefined, opts.onReleases)), flux, applied };
 }
 
 function countRendered(r: RenderedPlatform): number {
@@ -246,6 +248,8 @@ export async function waitForReleases(
   heartbeatMs = 30_000,
   /** Backoff and polling of the follow loop (tests shorten them). */
   follow?: Pick<FollowOptions, 'backoff' | 'pollMs'>,
+  /** Every release's status each time one changes (live views). */
+  onReleases?: (rows: ReleaseStatus[]) => void,
 ): Promise<Pick<InstallReport, 'outcome' | 'releases' | 'message'>> {
   const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
   const wanted = new Set(expected.map((e) => keyOf(e.namespace, e.name)));
@@ -270,6 +274,7 @@ export async function waitForReleases(
 
   const evaluate = (): 'ready' | 'failed' | undefined => {
     rows = releaseStatuses([...current.values()], new Date(), expected);
+    onReleases?.(rows);
     let readyCount = rows.filter((r) => r.state === 'ready').length;
     const firstLook = shown.size === 0;
     let alreadyReady = 0;

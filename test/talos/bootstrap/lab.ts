@@ -55,29 +55,39 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
+/**
+ * The example spec (parsed, edited in place) moved onto this process's loopback block: `count`
+ * machines (workers beyond the example's cloned from worker2) at configuredAt(i), the VIP as the
+ * Kubernetes endpoint on `kubePort`, a platform whose load balancer needs no real addresses.
+ * Returns the machine names in spec order.
+ */
+export function loopbackRack(s: any, o: { count: number; version: string; kubePort: number }): string[] {
+  for (let i = s.machines.length; i < o.count; i++) {
+    const hex = (i + 1).toString(16).padStart(2, '0');
+    s.machines.push({ ...s.machines[4], name: `worker${i - 2}`, mac: `52:54:00:00:00:${hex}` });
+  }
+  s.talos.version = o.version;
+  s.image.firmware = ['intel-ucode']; // a name every release uses
+  s.machines.forEach((m: any, i: number) => {
+    m.address = `${configuredAt(i)}/8`;
+    m.gateway = loopback(1);
+    m.nameservers = [loopback(1)];
+  });
+  s.cluster.vip = vip();
+  s.cluster.endpoint = `https://${vip()}:${o.kubePort}`;
+  s.platform = { loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } };
+  return s.machines.map((m: any) => m.name);
+}
+
 export async function lab(version: string, opts: LabOptions = {}): Promise<Lab> {
   const port = await freePort();
   const kubePort = await freePort();
   const count = opts.count ?? MACHINES.length;
   const names: string[] = [];
   const { dir, file } = writeSpec((s) => {
-    for (let i = s.machines.length; i < count; i++) {
-      const hex = (i + 1).toString(16).padStart(2, '0');
-      s.machines.push({ ...s.machines[4], name: `worker${i - 2}`, mac: `52:54:00:00:00:${hex}` });
-    }
-    names.push(...s.machines.map((m: any) => m.name));
-    s.talos.version = version;
-    s.image.firmware = ['intel-ucode']; // a name every release uses
-    s.machines.forEach((m: any, i: number) => {
-      m.address = `${configuredAt(i)}/8`;
-      m.gateway = loopback(1);
-      m.nameservers = [loopback(1)];
-    });
-    s.cluster.vip = vip();
-    s.cluster.endpoint = `https://${vip()}:${kubePort}`;
+    names.push(...loopbackRack(s, { count, version, kubePort }));
     s.netboot.address = loopback(1);
     s.netboot.dhcp = { ...s.netboot.dhcp, range: `${loopback(200)}-${loopback(220)}`, router: loopback(1), dns: [loopback(1)] };
-    s.platform = { loadBalancer: { addresses: ['192.0.2.200-192.0.2.220'] } };
   }, tmpDir('bootstrap'));
   const network = new TalosDoubleNetwork();
   const doubles = new Map<string, TalosNodeDouble>();
