@@ -10,8 +10,17 @@ import { probeArgv, type Accel } from './qemu.js';
 
 export type AccelChoice = Accel | 'auto';
 
-/** How long the KVM probe may take; under TCG the same guest needs a fraction of a second. */
+/** The longest the KVM probe may take, whatever TCG needs. */
 export const KVM_PROBE_MS = 4000;
+
+/**
+ * KVM must run the probe guest at least about as fast as emulation does (working KVM takes a
+ * fraction of TCG's time); some hosts expose /dev/kvm but crawl under it, so an absolute bound
+ * alone picks KVM there on a quiet moment and the VMs never boot.
+ */
+export function kvmBudgetMs(tcgMs: number): number {
+  return Math.min(KVM_PROBE_MS, Math.max(500, 2 * tcgMs));
+}
 
 const TCG_NOTE = 'TCG: pure emulation, slow (expect tens of seconds per VM to reach its boot script, minutes for a full Talos install)';
 
@@ -22,8 +31,12 @@ export async function kvmUnusable(): Promise<string | undefined> {
   } catch (e) {
     return `/dev/kvm cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   }
-  const r = await run(probeArgv('kvm'), KVM_PROBE_MS);
-  if (r.timedOut) return `a test guest under KVM did not finish in ${KVM_PROBE_MS / 1000} s`;
+  // The same guest under TCG first: the yardstick for this host at this moment.
+  const t0 = Date.now();
+  const tcg = await run(probeArgv('tcg'), KVM_PROBE_MS);
+  const budget = kvmBudgetMs(tcg.code === 0 && !tcg.timedOut ? Date.now() - t0 : KVM_PROBE_MS);
+  const r = await run(probeArgv('kvm'), budget);
+  if (r.timedOut) return `a test guest under KVM did not finish in ${(budget / 1000).toFixed(1)} s (twice what emulation needed)`;
   if (r.code !== 0) return `a test guest under KVM failed: ${r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/warning:/.test(l))[0] ?? `exit ${r.code}`}`;
   return undefined;
 }
