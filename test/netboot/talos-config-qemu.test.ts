@@ -165,6 +165,8 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
     const b = await boot('vm1-installed', VM1, true);
     assert.ok(b.serial.includes(LOCAL_DISK_MARKER), `the disk did not boot: ${tail(b)}`);
     assert.ok(!b.serial.includes('PAYLOAD mac='), 'the installer payload booted again');
+    // Log lines go out in batches: the disk may boot (and QEMU exit) before the batch is written.
+    for (let i = 0; i < 100 && !/ vm1 local-boot /.test(log); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(log, /52:54:00:12:35:01 vm1 local-boot 192\.0\.2\.11 \/ipxe/);
     // isa-debug-exit: QEMU exits with (0 << 1) | 1 when the boot sector writes 0.
     assert.equal(b.code, 1, tail(b));
