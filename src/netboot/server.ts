@@ -66,6 +66,8 @@ export interface NetbootServer {
   talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
+  /** Stops booting machines: DHCP and TFTP closed, HTTP serves only the dashboard, its stream and /api/machines until close(). */
+  stopBooting(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -198,10 +200,16 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
+  /** A closer that runs once, whether booting stops first or the whole server closes. */
+  const once = (fn: () => Promise<void>) => {
+    let done: Promise<void> | undefined;
+    return () => (done ??= fn());
+  };
   try {
     const files = Object.fromEntries([...IPXE_BINARIES, ...OPTIONAL_IPXE_BINARIES].map((b) => [b, path.join(config.ipxe, b)]));
     const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
-    closers.push(() => tftp.close());
+    const closeTftp = once(() => tftp.close());
+    closers.push(closeTftp);
     const http = await startHttp({
       address: serverIp,
       port: config.httpPort,
@@ -242,6 +250,10 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       const d = dhcp;
       closers.push(() => d.close());
     }
+    const stopBooting = async () => {
+      http.stopBooting();
+      await Promise.all([dhcp?.close(), closeTftp()].map((p) => p?.catch(() => undefined)));
+    };
     return {
       config: { ...config, httpPort: http.port, tftpPort: tftp.port, serverIp, netmask, stateDir, httpBase },
       progress,
@@ -253,6 +265,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       installs: zt.installs,
       talosConfig: zt.serving,
       warnings,
+      stopBooting,
       close: closeAll,
     };
   } catch (e) {

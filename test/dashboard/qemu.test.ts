@@ -4,7 +4,7 @@
  * the dashboard at http://192.0.2.1:8080/, and one QEMU VM (BIOS, iPXE ROM, TCG) network-boots the
  * small kernel + busybox payload. The page's machine row must go through DHCP, script, kernel and
  * initrd as they happen, in that order, in more than one update, without a reload. A screenshot
- * of the page goes to .cache/dashboard.png (docs/dashboard.png is a copy of one).
+ * of the page goes to .cache/dashboard.png (docs/dashboard.png comes from test/dashboard/up.test.ts).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

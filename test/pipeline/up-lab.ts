@@ -45,6 +45,8 @@ export interface UpLabOptions {
   dhcp?: boolean;
   /** netboot.talosConfig: false boots machines into maintenance mode (configs applied over the API). */
   talosConfig?: boolean;
+  /** How often the helm-controller stand-in reconciles (ms; its default when absent): slower shows releases turning Ready level by level. */
+  helmTickMs?: number;
 }
 
 export interface UpLab {
@@ -166,7 +168,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
       },
     });
     l.kube = kube;
-    void kube.start().then(() => (controller = new FakeHelmController(kube).start()));
+    void kube.start().then(() => (controller = new FakeHelmController(kube, opts.helmTickMs ? { tickMs: opts.helmTickMs } : {}).start()));
   };
   return l;
 }

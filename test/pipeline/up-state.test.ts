@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { InputError } from '../../src/common/errors.js';
 import { RunEventBus, type RunEvent } from '../../src/pipeline/events.js';
 import { Follower } from '../../src/pipeline/up/follow.js';
+import { publishProgress } from '../../src/netboot/server.js';
 import { emptyState, loadState, StateFile } from '../../src/pipeline/up/state.js';
 import { machineSummaries } from '../../src/pipeline/up/summary.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
@@ -47,6 +48,8 @@ describe('hearth up state', () => {
     let now = 0;
     const follower = new Follower(spec, bus, state, () => now);
     const progress = new ProgressTracker({ nameForMac: (mac) => follower.nameForMac(mac) });
+    // as in hearth up: netboot puts the machines' progress on the run's bus, the follower turns it into stages
+    publishProgress(progress, bus);
     progress.onChange((m, e) => follower.netboot(m, e));
     const mac = '52:54:00:00:00:01';
     progress.emit({ kind: 'http-script', at: 1000, mac, ip: '192.0.2.100', file: '/ipxe', detail: 'profile default' });

@@ -11,6 +11,9 @@
  *   /assets/<file>   kernel, initrds and other assets (Range, HEAD, ETag)
  *   /talos/config    a machine's Talos config when the server has one (talos-config.ts), else 404
  *   /, /dashboard.*  the web dashboard (dashboard.ts); /api/events its event stream (sse.ts)
+ *
+ * Once booting stops (`hearth up` after every machine is installed) only the dashboard's routes,
+ * /api/machines, /healthz and /metrics answer (dashboardOnly).
  */
 import type { Jail } from '../jail.js';
 import { IPXE_BINARIES, OPTIONAL_IPXE_BINARIES, TALOS_CONFIG_PATH, normalizeMac, renderBootScript, renderMachineScript } from '../render/index.js';
@@ -153,5 +156,17 @@ export function createRouter(cfg: HttpConfig, jails: { assets: Jail; ipxe: Jail 
     if (name === undefined) return badPath('other');
     if (IPXE_NAMES.has(name)) return { name: 'ipxe', handle: ipxeBinary(files.ipxe, name) };
     return notFound;
+  };
+}
+
+/** The routes that outlive booting: the dashboard, its stream, /api/machines, /healthz, /metrics. */
+const DASHBOARD_ROUTE_NAMES: ReadonlySet<string> = new Set(['dashboard', 'events', 'api', 'healthz', 'metrics']);
+
+/** The router with booting stopped: boot scripts, assets, iPXE binaries and configs answer 404. */
+export function dashboardOnly(router: (method: string, path: string) => Route): (method: string, path: string) => Route {
+  const stopped: Route = { name: 'stopped', handle: () => text(404, 'netboot has stopped serving boots; only the dashboard is served\n') };
+  return (method, p) => {
+    const r = router(method, p);
+    return DASHBOARD_ROUTE_NAMES.has(r.name) || r.name === 'other' ? r : stopped;
   };
 }

@@ -9,7 +9,7 @@ import { Jail } from '../jail.js';
 import { httpConfig, type HttpConfig, type HttpServerOptions } from './config.js';
 import { text, type FileBody, type HttpRequest, type HttpResponse, type StreamBody } from './exchange.js';
 import { ConnectionLimiter } from './limits.js';
-import { createRouter } from './routes.js';
+import { createRouter, dashboardOnly } from './routes.js';
 import { OpenFiles } from './openfiles.js';
 import { sendfileAddon, sendfileBody, socketFd } from './sendfile.js';
 import { streamFile } from './stream.js';
@@ -20,6 +20,8 @@ export interface HttpServer {
   url: string;
   /** What the server holds now: open connections, addresses holding them, file bodies being sent, file descriptors open (shared, kept while idle) and held by transfers. */
   stats(): { connections: number; addresses: number; transfers: number; openFiles: number; heldFiles: number };
+  /** Stops serving boots (scripts, assets, iPXE binaries, configs: 404 from now on); the dashboard, its stream and /api/machines stay. */
+  stopBooting(): void;
   close(): Promise<void>;
 }
 
@@ -60,10 +62,11 @@ function clientIp(req: http.IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress);
 }
 
-/** What sending file bodies shares across responses: the transfers running, the open files. */
+/** What sending bodies shares across responses: the file transfers running, the open files, the open streams. */
 interface Senders {
   transfers: Set<http.ServerResponse>;
   files: OpenFiles;
+  streams: Set<http.ServerResponse>;
 }
 
 /** Sends a file body: by sendfile(2) when the addon is there (and not turned off), else copied. */
@@ -120,11 +123,27 @@ async function sendFile(cfg: HttpConfig, s: Senders, ip: string, res: http.Serve
 }
 
 /** Runs a stream body until the client or the stream ends it (the send timeout still applies). */
-function sendStream(res: http.ServerResponse, stream: StreamBody): void {
+function sendStream(res: http.ServerResponse, stream: StreamBody, streams: Set<http.ServerResponse>): void {
   if (res.destroyed) return;
   res.flushHeaders();
+  streams.add(res);
   const stop = stream({ write: (chunk) => void res.write(chunk), buffered: () => res.writableLength, end: () => res.end() });
-  res.once('close', stop);
+  res.once('close', () => {
+    streams.delete(res);
+    stop();
+  });
+}
+
+/** How long closing waits for open streams to take what was written to them before cutting them. */
+const STREAM_DRAIN_MS = 1000;
+
+/** Ends every open stream so its client gets what was written before the close (the run's last events); bounded. */
+async function endStreams(streams: Set<http.ServerResponse>): Promise<void> {
+  if (streams.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = [...streams].map((res) => new Promise<void>((resolve) => res.end(resolve)));
+  await Promise.race([Promise.all(ended), new Promise<void>((resolve) => (timer = setTimeout(resolve, STREAM_DRAIN_MS)))]);
+  clearTimeout(timer);
 }
 
 const SEND_TIMED_OUT = Symbol('send timed out');
@@ -143,7 +162,7 @@ async function write(cfg: HttpConfig, transfers: Senders, method: string, ip: st
   res.writeHead(r.status, r.headers);
   const head = method === 'HEAD';
   if (r.file && !head && r.file.length > 0) return sendFile(cfg, transfers, ip, res, r.file);
-  if (r.stream && !head) return sendStream(res, r.stream);
+  if (r.stream && !head) return sendStream(res, r.stream, transfers.streams);
   res.end(head ? undefined : r.body);
 }
 
@@ -172,7 +191,8 @@ function admitConnections(cfg: HttpConfig, server: http.Server, limiter: Connect
 export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
   const cfg = httpConfig(opts);
   const metrics = cfg.metrics;
-  const route = createRouter(cfg, { assets: await Jail.at(cfg.assets), ipxe: await Jail.at(cfg.ipxe) });
+  let booting = true;
+  let route = createRouter(cfg, { assets: await Jail.at(cfg.assets), ipxe: await Jail.at(cfg.ipxe) });
   let selfBase = `http://${cfg.address}:${cfg.port}`;
   const base = (req: http.IncomingMessage) => {
     if (cfg.httpBase) return cfg.httpBase;
@@ -182,7 +202,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
 
   const lim = cfg.limits;
   const limiter = new ConnectionLimiter(lim);
-  const transfers: Senders = { transfers: new Set<http.ServerResponse>(), files: new OpenFiles() };
+  const transfers: Senders = { transfers: new Set<http.ServerResponse>(), files: new OpenFiles(), streams: new Set<http.ServerResponse>() };
   const server = http.createServer(
     {
       keepAliveTimeout: lim.keepAliveMs,
@@ -236,13 +256,20 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     address: a.address,
     url: `http://${a.address}:${a.port}`,
     stats: () => ({ ...limiter.stats(), transfers: transfers.transfers.size, openFiles: transfers.files.size, heldFiles: transfers.files.held }),
-    close: () =>
-      new Promise<void>((resolve) => {
+    stopBooting: () => {
+      if (booting) route = dashboardOnly(route);
+      booting = false;
+    },
+    close: async () => {
+      const closed = new Promise<void>((resolve) => {
         server.close(() => {
           transfers.files.closeIdle();
           resolve();
         });
-        server.closeAllConnections();
-      }),
+      });
+      await endStreams(transfers.streams);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -47,10 +47,8 @@ export class Follower {
     return this.byMac.get(normalizeMac(mac));
   }
 
-  /** A netboot progress change (the tracker's onChange). */
+  /** A netboot progress change (the tracker's onChange); the machine and boot events themselves reach the bus from netboot (publishProgress). */
   netboot(m: MachineProgress, e: BootEvent): void {
-    this.bus.emit({ type: 'boot', at: e.at, boot: e });
-    this.bus.emit({ type: 'machine', at: e.at, machine: m });
     const name = m.name ?? this.nameForMac(m.mac);
     if (!name) return;
     const kind: string = e.kind;

@@ -2,8 +2,8 @@
  * `hearth up` as a library: from powered-on servers set to network boot to a Ready platform in one
  * run. Checks first (nothing bound, nothing written on bad input), then netboot in-process, every
  * machine followed until it answers the Talos API, `hearth bootstrap`'s engine (apply where
- * needed, etcd once, kubeconfig and talosconfig), netboot stopped once every machine is installed,
- * then the platform to Ready. Everything is published on one RunEventBus; DIR/state.json lets a
+ * needed, etcd once, kubeconfig and talosconfig), booting stopped once every machine is installed
+ * (the dashboard stays served until the run ends), then the platform to Ready. Everything is published on one RunEventBus; DIR/state.json lets a
  * rerun continue, and the engines underneath never apply, bootstrap or install twice.
  */
 import { existsSync } from 'node:fs';
@@ -85,17 +85,27 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
 
   // 2. netboot in-process
   let server: NetbootServer | undefined;
-  const stopNetboot = async (why: string) => {
+  let booting = false;
+  /** No more boots (DHCP, TFTP, scripts, assets, configs); the dashboard stays until the run ends. */
+  const stopBooting = async (why: string) => {
+    if (!server || !booting) return;
+    booting = false;
+    await server.stopBooting();
+    log(`netboot stopped: ${why}; the dashboard stays at ${server.config.httpBase}/ until the run ends`);
+  };
+  const closeNetboot = async (why: string) => {
     const s = server;
     if (!s) return;
     server = undefined;
     await s.close();
-    log(`netboot stopped: ${why}`);
+    if (booting) log(`netboot stopped: ${why}`);
+    booting = false;
   };
   if (wantNetboot) {
-    const netbootOpts = { ...o.netboot, stateDir: path.join(o.out, 'netboot'), ...(zeroTouch && secrets ? { talosConfig: true, secretsFile: secrets.file } : { talosConfig: false }) };
+    const netbootOpts = { ...o.netboot, stateDir: path.join(o.out, 'netboot'), bus, ...(zeroTouch && secrets ? { talosConfig: true, secretsFile: secrets.file } : { talosConfig: false }) };
     try {
       server = await startNetboot(loaded, netbootOpts as NetbootServeOptions);
+      booting = true;
     } catch (err) {
       await undo().catch(() => undefined);
       throw err;
@@ -103,7 +113,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     for (const w of [...warnings, ...server.warnings.filter((w) => !warnings.includes(w))]) log(w, 'warn');
     server.progress.onChange((m, e) => follower.netboot(m, e));
     const c = server.config;
-    log(`netboot serving on ${c.interface ?? c.serverIp}: DHCP ${c.dhcp.mode}, TFTP ${c.serverIp}:${c.tftpPort}, HTTP ${c.httpBase}${server.talosConfig ? ', machine configs served (zero-touch)' : ', machines boot into maintenance mode'}`);
+    log(`netboot serving on ${c.interface ?? c.serverIp}: DHCP ${c.dhcp.mode}, TFTP ${c.serverIp}:${c.tftpPort}, HTTP ${c.httpBase}${server.talosConfig ? ', machine configs served (zero-touch)' : ', machines boot into maintenance mode'}; dashboard at ${c.httpBase}/`);
   } else {
     log('netboot not started: every machine is installed (state.json)');
   }
@@ -118,7 +128,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
   const pins = new FilePinStore(o.out);
   const installs = server ? installsOf(server) : undefined;
   const INSTALLED = 'every machine is installed and boots from its disk';
-  const stopWhenInstalled = () => (everyInstalled() && !o.keepNetboot ? stopNetboot(INSTALLED) : Promise.resolve());
+  const stopWhenInstalled = () => (everyInstalled() && !o.keepNetboot ? stopBooting(INSTALLED) : Promise.resolve());
   const markInstalled = async (name: string) => {
     const m = state.machines[name];
     if (!m || m.installed) return;
@@ -209,7 +219,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
     throw err;
   } finally {
     const why = o.keepNetboot ? 'the run ended' : everyInstalled() ? INSTALLED : 'the run ended before every machine was installed';
-    await stopNetboot(why).catch(() => undefined);
+    await closeNetboot(why).catch(() => undefined);
     await file.save();
     await file.flush();
   }
