@@ -63,7 +63,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
   const wantNetboot = !everyInstalled() || o.keepNetboot;
   // 1. checks, before any port is bound or any file written
   const warnings = wantNetboot ? checkBootAssets(loaded, o.netboot) : [];
-  const zeroTouch = (spec.netboot as { talosConfig?: boolean }).talosConfig !== false;
+  const zeroTouch = spec.netboot.talosConfig !== false;
 
   const outExisted = existsSync(o.out);
   await makeDir(o.out);
