@@ -20,7 +20,7 @@ import type { RunEventBus, RunStage } from '../events.js';
 import type { Prepared } from '../prepare.js';
 import { Follower } from './follow.js';
 import { emptyState, loadState, StateFile } from './state.js';
-import { checkBootAssets, ensureSecrets, installsOf, waitForMachines } from './steps.js';
+import { checkBootAssets, ensureSecrets, waitForMachines } from './steps.js';
 import { machineSummaries, RUN_STAGES, type UpSummary } from './summary.js';
 
 export { summaryText, type UpSummary } from './summary.js';
@@ -126,7 +126,7 @@ export async function runUp(o: UpOptions): Promise<UpSummary> {
   platform.catch(() => undefined);
   // one pin store for the wait and the engine (maintenance-mode keys, trust on first use)
   const pins = new FilePinStore(o.out);
-  const installs = server ? installsOf(server) : undefined;
+  const installs = server?.installs;
   const INSTALLED = 'every machine is installed and boots from its disk';
   const stopWhenInstalled = () => (everyInstalled() && !o.keepNetboot ? stopBooting(INSTALLED) : Promise.resolve());
   const markInstalled = async (name: string) => {

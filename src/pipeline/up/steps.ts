@@ -8,7 +8,7 @@ import path from 'node:path';
 import { InputError, OperationError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { factoryUrls } from '../../image/urls.js';
-import { checkNetbootFiles, type NetbootServer } from '../../netboot/server.js';
+import { checkNetbootFiles } from '../../netboot/server.js';
 import { resolveServerConfig, type ServerOverrides } from '../../netboot/render/index.js';
 import type { MachineProgress } from '../../netboot/progress/index.js';
 import type { LoadedSpec, Spec } from '../../spec/index.js';
@@ -18,17 +18,6 @@ import { backoff, realClock, type Clock } from '../../talos/bootstrap/clock.js';
 import { machineIp } from '../../talos/node.js';
 import { newSecrets, serializeSecrets } from '../../talos/index.js';
 import type { Follower } from './follow.js';
-
-/** What the zero-touch netboot server adds (absent on a server without it). */
-export interface Installs {
-  markInstalled(mac: string): Promise<void>;
-  isInstalled(mac: string): boolean;
-  rearm(mac: string): Promise<void>;
-}
-
-export function installsOf(server: NetbootServer): Installs | undefined {
-  return (server as NetbootServer & { installs?: Installs }).installs;
-}
 
 /**
  * Everything netboot will hand out exists, checked before any port is bound. A missing kernel or
