@@ -73,6 +73,14 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
   let ns: Netns;
   let serve: ChildProcess;
   let log = '';
+  /**
+   * The server writes its log lines in batches, so a VM can finish (and QEMU exit) before the
+   * lines about it are out: waits for the line (at most 5 s), then asserts.
+   */
+  const logMatches = async (re: RegExp) => {
+    for (let i = 0; i < 100 && !re.test(log); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(log, re);
+  };
   let specFile = '';
   let state = '';
   let disk = '';
@@ -143,8 +151,8 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
     assert.equal(line(b, 'CONFIG-SHA256 '), `CONFIG-SHA256 ${expectedSha}`, tail(b));
     assert.match(line(b, 'CONFIG-FETCH-1-AGAIN ')!, /^CONFIG-FETCH-1-AGAIN refused .*403/, tail(b));
     assert.match(b.serial, new RegExp(`talos\\.config=${SERVER}/talos/config\\?mac=${VM1}`));
-    assert.match(log, /52:54:00:12:35:01 vm1 talos-config 192\.0\.2\.11 \/talos\/config \d+B vm1/);
-    assert.match(log, /refused the Talos config to 192\.0\.2\.11 \(mac=52:54:00:12:35:01\): vm1 already fetched its config during this boot/);
+    await logMatches(/52:54:00:12:35:01 vm1 talos-config 192\.0\.2\.11 \/talos\/config \d+B vm1/);
+    await logMatches(/refused the Talos config to 192\.0\.2\.11 \(mac=52:54:00:12:35:01\): vm1 already fetched its config during this boot/);
     assert.equal(b.code, 0, tail(b));
   });
 
@@ -156,8 +164,8 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
     assert.match(line(b, 'CONFIG-CLAIM ')!, /^CONFIG-CLAIM refused .*403/, tail(b));
     const ip = /PAYLOAD mac=\S+ ip=inet addr:(192\.0\.2\.\d+)/.exec(b.serial)?.[1];
     assert.ok(ip, tail(b));
-    assert.match(log, new RegExp(`refused the Talos config to ${ip.replace(/\./g, '\\.')} \\(mac=${STRANGER}\\): mac ${STRANGER} is not in machines`));
-    assert.match(log, new RegExp(`refused the Talos config to ${ip.replace(/\./g, '\\.')} \\(mac=${VM1}\\): ${ip.replace(/\./g, '\\.')} is leased to ${STRANGER}, not to vm1`));
+    await logMatches(new RegExp(`refused the Talos config to ${ip.replace(/\./g, '\\.')} \\(mac=${STRANGER}\\): mac ${STRANGER} is not in machines`));
+    await logMatches(new RegExp(`refused the Talos config to ${ip.replace(/\./g, '\\.')} \\(mac=${VM1}\\): ${ip.replace(/\./g, '\\.')} is leased to ${STRANGER}, not to vm1`));
   });
 
   it('vm1 marked installed: its next network boot gets the local-boot script and iPXE boots its disk', async () => {
@@ -165,9 +173,7 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
     const b = await boot('vm1-installed', VM1, true);
     assert.ok(b.serial.includes(LOCAL_DISK_MARKER), `the disk did not boot: ${tail(b)}`);
     assert.ok(!b.serial.includes('PAYLOAD mac='), 'the installer payload booted again');
-    // Log lines go out in batches: the disk may boot (and QEMU exit) before the batch is written.
-    for (let i = 0; i < 100 && !/ vm1 local-boot /.test(log); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.match(log, /52:54:00:12:35:01 vm1 local-boot 192\.0\.2\.11 \/ipxe/);
+    await logMatches(/52:54:00:12:35:01 vm1 local-boot 192\.0\.2\.11 \/ipxe/);
     // isa-debug-exit: QEMU exits with (0 << 1) | 1 when the boot sector writes 0.
     assert.equal(b.code, 1, tail(b));
   });
