@@ -76,10 +76,25 @@ export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse
   const touch = (socket as Socket & { _unrefTimer?: () => void })._unrefTimer?.bind(socket) ?? (() => socket.setTimeout(socket.timeout ?? 0));
   /** The send on the thread pool, if one runs: the descriptor is closed only after it returns. */
   let running: Promise<number> | undefined;
+  let pos = start;
   try {
-    for (let pos = start; pos <= end; ) {
+    while (pos <= end) {
       running = new Promise<number>((resolve) => sender.send(fileFd, pos, Math.min(CALL_MAX, end - pos + 1), resolve));
-      const n = await until(running);
+      let n: number;
+      try {
+        n = await until(running);
+      } catch (e) {
+        // A client may close the moment it has the last bytes, before this send's result is in:
+        // what the kernel took still counts, and a body handed over whole is a finished download.
+        const last = await running;
+        running = undefined;
+        if (last > 0) {
+          pos += last;
+          onBytes(last);
+        }
+        if (pos > end) return;
+        throw e;
+      }
       running = undefined;
       if (n > 0) {
         pos += n;
@@ -100,5 +115,6 @@ export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse
     if (running) await running.catch(() => undefined);
     sender.close();
   }
-  await until(new Promise<void>((resolve) => res.end(resolve)));
+  // Every byte is with the kernel: a client that closes before the end callback had them all.
+  await until(new Promise<void>((resolve) => res.end(resolve))).catch(() => undefined);
 }
