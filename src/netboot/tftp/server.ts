@@ -45,7 +45,7 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
     config,
     cache: new FileCache({ maxBytes: config.cacheBytes }),
     drop,
-    duplicateAck: () => duplicateAcks.inc(),
+    duplicateAck: (n = 1) => duplicateAcks.inc(n),
     started: () => transfersStarted.inc(),
     stalled: (t) => limit('stalled', `ended a transfer to ${t.peer} that acknowledged nothing for ${config.maxStallMs} ms`),
     ended(t, result, bytes) {

@@ -3,7 +3,9 @@
  * ephemeral port, sending to the transfer's peer, and telling a well-formed ACK from that peer
  * (the lock-step hot path: just its block number) from anything else (the whole datagram and its
  * sender). Native (native/tftp_socket.cc: no buffer, address object or event per ACK, one
- * sendmsg per DATA) when the addon is built, else node:dgram with the same behaviour.
+ * sendmsg per DATA) when the addon is built, else node:dgram with the same behaviour. The native
+ * socket can also run the whole send loop of a file in memory (`serve`), answering each ACK with
+ * the next window itself, so JS sees only the final ACK.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -23,7 +25,18 @@ export interface TransferSocket {
   sendTo(pkt: Buffer, address: string, port: number): void;
   /** Closes the socket, after sending `last` to the peer when given. */
   close(last?: Buffer): void;
+  /**
+   * Native only: from now on the socket answers the peer's ACKs itself, sending blocks of `data`
+   * (never written while served) from the window at `base`, which it sends now; only the ACK of
+   * `lastBlock` reaches `ack`. It keeps its progress in `state` (see ServeState).
+   */
+  serve?(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, state: Float64Array): void;
+  /** Native only, while serving: sends the window at the current base again. */
+  resend?(): void;
 }
+
+/** Where the native send loop keeps its progress (indexes into its Float64Array; times on Date.now()'s clock). */
+export const ServeState = { base: 0, lastProgress: 1, lastSend: 2, duplicateAcks: 3, sendErrors: 4, length: 5 } as const;
 
 export interface TransferHandlers {
   /** A 4-byte ACK from the peer. */
@@ -39,6 +52,8 @@ interface NativeTftpSocket {
   send(pkt: Buffer): number;
   sendParts(head: Buffer, body: Buffer): number;
   sendTo(pkt: Buffer, address: string, port: number): number;
+  serve(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, state: Float64Array): number;
+  resend(): number;
   close(): void;
 }
 
@@ -80,6 +95,8 @@ export async function openTransferSocket(address: string, peer: { address: strin
       send: (pkt) => void s.send(pkt),
       sendParts: (head, body) => void s.sendParts(head, body),
       sendTo: (pkt, a, p) => void s.sendTo(pkt, a, p),
+      serve: (data, blksize, window, lastBlock, base, state) => void s.serve(data, blksize, window, lastBlock, base, state),
+      resend: () => void s.resend(),
       close: (last) => {
         if (last) s.send(last); // synchronous: in the kernel's queue before the close
         s.close();

@@ -4,6 +4,8 @@
  * timed out, aborted) reported once through its context. Whatever timeout the client asked for,
  * a transfer whose client acknowledges nothing for `maxStallMs` ends; a file too large for the
  * cache is read from disk at most READ_AHEAD bytes at a time, however large the window.
+ * A file in memory, over the native socket, is sent by the socket itself (`serve`): JS then sees
+ * no call per block, only the final ACK and its own timer, which reads the socket's progress.
  */
 import type dgram from 'node:dgram';
 import type { Stats } from 'node:fs';
@@ -13,7 +15,7 @@ import type { TftpConfig } from './config.js';
 import { ERR, OP, dataHeader, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packet.js';
 import { ackedBlock, lastBlockOf, negotiate } from './request.js';
 import type { Slot } from './slots.js';
-import { openTransferSocket, type TransferSocket } from './socket.js';
+import { ServeState, openTransferSocket, type TransferSocket } from './socket.js';
 
 /** Most bytes of a file too large for the cache that one transfer holds read ahead (or one block, if larger). */
 export const READ_AHEAD = 256 * 1024;
@@ -31,7 +33,8 @@ export interface TransferContext {
   config: TftpConfig;
   cache: FileCache;
   drop(reason: string): void;
-  duplicateAck(): void;
+  /** `n` (default 1) duplicate or stray ACKs were ignored. */
+  duplicateAck(n?: number): void;
   started(): void;
   /** The transfer is being ended because its client acknowledged nothing for `maxStallMs`. */
   stalled(t: Transfer): void;
@@ -58,6 +61,11 @@ export class Transfer {
   private lastSend = 0;
   /** Reused DATA packets (full-size blocks), one per window slot, when small enough. */
   private ring?: Buffer[];
+  /** The native send loop's progress (see ServeState), once the socket sends the file itself. */
+  private served?: Float64Array;
+  /** Duplicate ACKs of the native loop already counted, and its progress time when `tries` last counted. */
+  private dupsCounted = 0;
+  private triedAt = 0;
   /** Bytes of the file read from disk (files too large for the cache), from file offset `aheadStart`. */
   private ahead: Buffer = Buffer.alloc(0);
   private aheadStart = 0;
@@ -96,7 +104,7 @@ export class Transfer {
     this.window = n.window;
     this.timeout = n.timeoutMs;
     this.lastBlock = lastBlockOf(this.size, this.blksize);
-    if (this.data && this.window * (this.blksize + 4) <= RING_MAX && this.lastBlock > 1) this.ring = dataRing(this.window, this.blksize);
+    if (this.data && !sock.serve && this.window * (this.blksize + 4) <= RING_MAX && this.lastBlock > 1) this.ring = dataRing(this.window, this.blksize);
     this.ctx.started();
     this.ctx.config.events.emit({ kind: 'tftp-start', at: this.started, ip: this.peerAddress, mac: this.mac, file: this.req.filename, bytes: this.size });
     if (n.accepted.length > 0) {
@@ -169,7 +177,16 @@ export class Transfer {
       this.finish('timeout', `no acknowledgement for ${this.ctx.config.maxStallMs} ms`);
       return;
     }
-    const idle = now - this.lastSend;
+    const served = this.served;
+    if (served) {
+      this.countDuplicates(served);
+      // The socket moved the window since the last retry: the retries start again.
+      if (served[ServeState.lastProgress] !== this.triedAt) {
+        this.triedAt = served[ServeState.lastProgress]!;
+        this.tries = 0;
+      }
+    }
+    const idle = now - (served ? served[ServeState.lastSend]! : this.lastSend);
     // Something was sent since the timer started: wait out the rest of the timeout from then.
     if (idle < this.timeout - TIMER_SLACK_MS) {
       this.timer = setTimeout(this.onTimer, Math.min(this.timeout - idle, this.stallLeft(now)));
@@ -190,6 +207,13 @@ export class Transfer {
    * blocks go as a fresh header plus a view of the file's bytes.
    */
   private sendWindow(): void {
+    const sock = this.sock!;
+    if (this.data && sock.serve) {
+      if (this.served) sock.resend!();
+      else this.serveNatively(sock.serve.bind(sock), this.data);
+      if (!this.timer) this.timer = setTimeout(this.onTimer, Math.min(this.timeout, this.stallLeft(Date.now())));
+      return;
+    }
     const first = this.base;
     const last = Math.min(first + this.window - 1, this.lastBlock);
     if (this.data) {
@@ -198,6 +222,30 @@ export class Transfer {
       return;
     }
     this.sendFromDisk(first, last).catch((e) => this.finish('error', String(e)));
+  }
+
+  /**
+   * Hands the send loop to the socket, from the window at `base`. The slot's `lastProgress` then
+   * reads the socket's record, so the slot table sees every ACK the socket handled.
+   */
+  private serveNatively(serve: NonNullable<TransferSocket['serve']>, data: Buffer): void {
+    const st = (this.served = new Float64Array(ServeState.length));
+    st[ServeState.lastProgress] = this.triedAt = this.slot.lastProgress;
+    Object.defineProperty(this.slot, 'lastProgress', {
+      get: () => st[ServeState.lastProgress]!,
+      set: (v: number) => void (st[ServeState.lastProgress] = v),
+      enumerable: true,
+      configurable: true,
+    });
+    serve(data, this.blksize, this.window, this.lastBlock, this.base, st);
+  }
+
+  /** Counts the duplicate ACKs the native loop ignored since the last count. */
+  private countDuplicates(st: Float64Array): void {
+    const n = st[ServeState.duplicateAcks]! - this.dupsCounted;
+    if (n <= 0) return;
+    this.dupsCounted += n;
+    this.ctx.duplicateAck(n);
   }
 
   /** Sends blocks first..last of a file too large for the cache, reading READ_AHEAD bytes at a time. */
@@ -304,6 +352,12 @@ export class Transfer {
   }
 
   private onAck(block: number): void {
+    if (this.served) {
+      // The socket handles every ACK while it serves; it hands over the one of the last block.
+      this.base = this.served[ServeState.base]!;
+      if (this.base > this.lastBlock) this.finish('ok');
+      return;
+    }
     if (this.oackPending) {
       if (block !== 0) return void this.ctx.drop('unexpected-ack');
       this.oackPending = false;
@@ -329,6 +383,10 @@ export class Transfer {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.served) {
+      this.countDuplicates(this.served);
+      this.sent = (this.served[ServeState.base]! - 1) * this.blksize;
+    }
     const bytes = result === 'ok' ? this.size : Math.min(this.sent, this.size);
     this.ctx.ended(this, result, bytes);
     this.close(result === 'error' ? errorPacket(ERR.UNDEFINED, detail ?? 'error') : undefined);
