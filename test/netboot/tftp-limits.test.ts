@@ -151,6 +151,36 @@ describe('tftp limits under silent clients', { timeout: 120_000 }, () => {
     assert.equal(s.lines.length, 1, 'one line for 33 evictions (rate-limited)');
   });
 
+  it('a client that keeps acknowledging keeps its slot while the transfer socket answers its ACKs', async () => {
+    const evictIdleMs = 1000;
+    const s = await server({ maxTransfers: 1, evictIdleMs, timeoutMs: 60_000, maxStallMs: 60_000 });
+    const p = await s.peer('127.0.0.2');
+    p.send(rrqPacket('vmlinuz', 'octet'), s.srv.port);
+    await until(() => p.count(3) === 1, 'block 1');
+    const tid = p.inbox[0]!.port;
+    // Lock-step, one block at a time, until the transfer is older than evictIdleMs: only ACKs
+    // (handled by the socket, not by JS) keep it from looking stale to the slot table.
+    const t0 = Date.now();
+    let block = 1;
+    for (; Date.now() - t0 < evictIdleMs + 200; block++) {
+      p.send(ackPacket(block), tid);
+      await until(() => p.count(3) === block + 1, `block ${block + 1}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(block < 300_001 / 512, 'the file outlasts the loop');
+    // Block `block` has just arrived, sent on the ACK of the one before: the client is alive.
+    const q = await s.peer('127.0.0.3');
+    q.send(rrqPacket('vmlinuz', 'octet'), s.srv.port);
+    await until(() => q.inbox.length === 1, 'an answer to the newcomer');
+    assert.equal(q.count(5), 1, 'the newcomer is told the server is busy');
+    assert.equal(await s.limited('evicted'), 0);
+    assert.equal(await s.limited('busy'), 1);
+    p.send(ackPacket(block), tid);
+    await until(() => p.count(3) === block + 1, 'the transfer goes on');
+    p.send(Buffer.from([0, 5, 0, 0, 0]), tid);
+    await until(() => s.srv.active() === 0, 'the transfer to end');
+  });
+
   it('ends a transfer whose client asked timeout=255 and went silent after maxStallMs', async () => {
     const s = await server({ maxStallMs: 300 });
     const p = await s.peer('127.0.0.2');

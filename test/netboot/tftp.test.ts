@@ -178,6 +178,7 @@ for (const nativeSockets of [true, false]) describe(`tftp server (${nativeSocket
   it('answers from a new port per transfer, retransmits on timeout, ignores duplicate ACKs', async () => {
     const p = new RawPeer();
     await p.open();
+    const dupsBefore = sum(parseProm(await metrics.registry.metrics()), 'hearth_tftp_packets_dropped_total', 'reason="duplicate-ack"');
     try {
       p.send(rrqPacket('vmlinuz', 'octet'), srv.port);
       const b1 = await p.next();
@@ -209,6 +210,10 @@ for (const nativeSockets of [true, false]) describe(`tftp server (${nativeSocket
       p.send(ackPacket(2), b1.port);
       assert.equal((await p.next())?.msg.readUInt16BE(2), 3);
       p.send(Buffer.from([0, 5, 0, 0, 0]), b1.port); // client gives up
+      // The duplicate was counted (by the time the transfer ended, wherever the ACK was handled).
+      const dups = async () => sum(parseProm(await metrics.registry.metrics()), 'hearth_tftp_packets_dropped_total', 'reason="duplicate-ack"');
+      for (let i = 0; i < 500 && (await dups()) < dupsBefore + 1; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await dups()) - dupsBefore, 1, 'one duplicate ACK counted');
     } finally {
       p.close();
     }
