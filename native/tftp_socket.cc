@@ -175,7 +175,10 @@ void TftpSocket::Drain() {
     }
     bool fromPeer = hasPeer_ && src.sin_addr.s_addr == peer_.sin_addr.s_addr && src.sin_port == peer_.sin_port;
     bool ack = fromPeer && len == 4 && recvBuf[0] == 0 && recvBuf[1] == 4;
-    if (ack && serving_ && !ServeAck((recvBuf[2] << 8) | recvBuf[3])) continue;  // handled here
+    // Handled here. The client now waits for the data just sent, so this socket is most likely
+    // drained: rather than a recvfrom that says EAGAIN, leave anything else for the next wake-up
+    // (the watcher is level-triggered, so nothing queued is missed).
+    if (ack && serving_ && !ServeAck((recvBuf[2] << 8) | recvBuf[3])) return;
     Napi::HandleScope scope(env);
     if (ack) {
       onAck_.MakeCallback(Value(), {Napi::Number::New(env, (recvBuf[2] << 8) | recvBuf[3])}, *context_);
