@@ -7,20 +7,22 @@
 // sendmsg, header and payload as two pieces, no copy). Anything else (another opcode, another
 // sender, another size) goes to JS whole, as dgram would deliver it.
 //
-// For a file in memory, serve() hands the whole send loop to this socket: on each ACK from the
-// peer that moves the window it sends the next window itself (header and a view of the file's
-// bytes, sendmmsg for a window of several blocks), so JS sees no call per block, only the final
-// ACK. It keeps its progress in a Float64Array JS reads when it needs to (its retransmission
-// timer, the slot table): [base, last progress ms, last send ms (Date.now() clock), duplicate
-// ACKs, failed sends]. Retransmission stays JS's decision (resend()).
+// For a file in memory, serve() hands the whole send loop to an engine thread (tftp_engine.h): on
+// each ACK from the peer that moves the window it sends the next window itself (header and a view
+// of the file's bytes, sendmmsg for a window of several blocks), on another core than the event
+// loop's when there is one, so JS sees no call per block, only the final ACK and any other
+// datagram. sync(state) copies its progress into a Float64Array when JS needs it (its
+// retransmission timer, the slot table): [base, last progress ms, last send ms (Date.now()
+// clock), duplicate ACKs, failed sends]. Retransmission stays JS's decision (resend()).
 //
 // JS API (see src/netboot/tftp/socket.ts):
 //   const s = new TftpSocket(address, sndbuf);  // bound to address:0 (s.port)
 //   s.peer(ip, port);                           // where send() and sendParts() go
 //   s.start(onAck(block), onOther(data, ip, port));
 //   s.send(buf) / s.sendParts(head, body) / s.sendTo(buf, ip, port) -> 0 or -errno
-//   s.serve(data, blksize, window, lastBlock, base, state) -> 0 or -errno (sends the window at base)
+//   s.serve(data, blksize, window, lastBlock, base, lastProgress) -> 0 or -errno (sends the window at base)
 //   s.resend() -> 0 or -errno (the window at base again)
+//   s.sync(state)                                   // state: Float64Array(5), see above
 //   s.close();
 #include "tftp_socket.h"
 
@@ -31,26 +33,13 @@
 #include <string>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <algorithm>
 
 namespace hearth {
 
 namespace {
 // One receive buffer for all transfer sockets: they are all read on the event loop's thread.
 uint8_t recvBuf[65536];
-
-// Most DATA packets handed to one sendmmsg call.
-constexpr int kBatch = 64;
-
-// Milliseconds on Date.now()'s clock.
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec / 1000000);
-}
 
 enum State { kBase = 0, kProgress = 1, kLastSend = 2, kDupAcks = 3, kSendErrors = 4, kStateLen = 5 };
 }  // namespace
@@ -66,6 +55,7 @@ Napi::Function TftpSocket::Init(Napi::Env env) {
                          InstanceMethod("close", &TftpSocket::Close),
                          InstanceMethod("serve", &TftpSocket::Serve),
                          InstanceMethod("resend", &TftpSocket::Resend),
+                         InstanceMethod("sync", &TftpSocket::Sync),
                          InstanceAccessor("port", &TftpSocket::Port, nullptr),
                      });
 }
@@ -99,6 +89,7 @@ TftpSocket::TftpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TftpSo
 }
 
 TftpSocket::~TftpSocket() {
+  if (served_) StopServing();
   if (!poll_.open() && fd_ >= 0) ::close(fd_);
 }
 
@@ -165,7 +156,7 @@ void TftpSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
 // Reads what is queued (bounded per wake-up, so one busy transfer cannot hold the loop).
 void TftpSocket::Drain() {
   Napi::Env env = Env();
-  for (int i = 0; i < 64 && fd_ >= 0; i++) {
+  for (int i = 0; i < 64 && fd_ >= 0 && !served_; i++) {  // once served, the engine reads it
     sockaddr_in src{};
     socklen_t slen = sizeof src;
     ssize_t len = recvfrom(fd_, recvBuf, sizeof recvBuf, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&src), &slen);
@@ -175,10 +166,6 @@ void TftpSocket::Drain() {
     }
     bool fromPeer = hasPeer_ && src.sin_addr.s_addr == peer_.sin_addr.s_addr && src.sin_port == peer_.sin_port;
     bool ack = fromPeer && len == 4 && recvBuf[0] == 0 && recvBuf[1] == 4;
-    // Handled here. The client now waits for the data just sent, so this socket is most likely
-    // drained: rather than a recvfrom that says EAGAIN, leave anything else for the next wake-up
-    // (the watcher is level-triggered, so nothing queued is missed).
-    if (ack && serving_ && !ServeAck((recvBuf[2] << 8) | recvBuf[3])) return;
     Napi::HandleScope scope(env);
     if (ack) {
       onAck_.MakeCallback(Value(), {Napi::Number::New(env, (recvBuf[2] << 8) | recvBuf[3])}, *context_);
@@ -249,119 +236,148 @@ Napi::Value TftpSocket::SendTo(const Napi::CallbackInfo& info) {
   return SendMsg(env, to, &iov, 1);
 }
 
-// serve(data, blksize, window, lastBlock, base, state): from now on ACKs from the peer are answered
-// here, from `data` (kept referenced, never written), until the ACK of `lastBlock`, which goes to JS.
+// serve(data, blksize, window, lastBlock, base, lastProgress): from now on an engine thread answers the peer's
+// ACKs from `data` (kept referenced, never written), until the ACK of `lastBlock`, which goes to JS
+// (as does any other datagram, through the wake-up handle).
 Napi::Value TftpSocket::Serve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!hasPeer_ || !poll_.open() || info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsNumber() ||
-      !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsTypedArray() ||
-      info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "serve(data, blksize, window, lastBlock, base, Float64Array) after start()").ThrowAsJavaScriptException();
+  if (!hasPeer_ || !poll_.open() || served_ || info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsNumber() ||
+      !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber()) {
+    Napi::TypeError::New(env, "serve(data, blksize, window, lastBlock, base, lastProgress) once, after start()").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto data = info[0].As<Napi::Buffer<uint8_t>>();
-  auto state = info[5].As<Napi::Float64Array>();
   int64_t blksize = info[1].As<Napi::Number>().Int64Value();
   int64_t window = info[2].As<Napi::Number>().Int64Value();
   int64_t lastBlock = info[3].As<Napi::Number>().Int64Value();
   int64_t base = info[4].As<Napi::Number>().Int64Value();
-  if (state.ElementLength() < kStateLen || blksize < 8 || blksize > 65464 || window < 1 || window > 65535 || base < 1 ||
-      lastBlock < base || static_cast<uint64_t>(lastBlock - 1) * static_cast<uint64_t>(blksize) > data.Length()) {
+  if (blksize < 8 || blksize > 65464 || window < 1 || window > 65535 || base < 1 || lastBlock < base ||
+      static_cast<uint64_t>(lastBlock - 1) * static_cast<uint64_t>(blksize) > data.Length()) {
     Napi::RangeError::New(env, "serve: arguments out of range").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    Napi::Error::New(env, "serve: no event loop").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* wake = new uv_async_t;
+  if (uv_async_init(loop, wake, &TftpSocket::OnWake) != 0) {
+    delete wake;
+    Napi::Error::New(env, "serve: cannot create its wake-up handle").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  wake->data = this;
+  wake_ = wake;
   data_ = Napi::Persistent(data);
-  stateRef_ = Napi::Persistent(state);
-  bytes_ = data.Data();
-  size_ = data.Length();
-  blksize_ = static_cast<size_t>(blksize);
-  window_ = window;
-  lastBlock_ = lastBlock;
-  base_ = base;
-  state_ = state.Data();
-  state_[kBase] = static_cast<double>(base_);
-  serving_ = true;
-  return Napi::Number::New(env, SendWindow());
+  auto t = std::make_shared<ServedTransfer>();
+  t->fd = fd_;
+  t->peer = peer_;
+  t->bytes = data.Data();
+  t->size = data.Length();
+  t->blksize = static_cast<size_t>(blksize);
+  t->window = window;
+  t->lastBlock = lastBlock;
+  t->base = base;
+  t->progress = info[5].As<Napi::Number>().DoubleValue();
+  t->wake = wake;
+  uv_poll_stop(poll_.get());  // the engine reads the socket from now on
+  int rc;
+  {
+    std::lock_guard<std::mutex> l(t->mu);
+    t->active = true;
+    rc = t->SendWindow();
+  }
+  served_ = t;
+  int added = ServeEngines::Get()->Add(t);
+  if (added != 0) {
+    StopServing();
+    Napi::Error::New(env, std::string("serve: cannot hand the transfer to an engine: ") + strerror(-added)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, rc);
 }
 
 Napi::Value TftpSocket::Resend(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), serving_ ? SendWindow() : -EINVAL);
+  int rc = -EINVAL;
+  if (served_) {
+    std::lock_guard<std::mutex> l(served_->mu);
+    if (served_->active && !served_->finished) rc = served_->SendWindow();
+  }
+  return Napi::Number::New(info.Env(), rc);
 }
 
-// An ACK while serving: moves the window and sends the next one. True when it acknowledges the last block.
-bool TftpSocket::ServeAck(int block) {
-  int64_t inFlight = std::min(window_, lastBlock_ - base_ + 1);
-  int64_t delta = (block - (base_ & 0xffff) + 0x10000) & 0xffff;
-  if (delta >= inFlight) {
-    state_[kDupAcks] += 1;  // a duplicate or stray block number: nothing moves
-    return false;
+// sync(state): the engine's progress, copied into `state` (left as it is once the socket is closed).
+Napi::Value TftpSocket::Sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < kStateLen) {
+    Napi::TypeError::New(env, "sync(Float64Array(5))").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  base_ += delta + 1;
-  state_[kBase] = static_cast<double>(base_);
-  state_[kProgress] = NowMs();
-  if (base_ > lastBlock_) {
-    StopServing();
-    return true;
-  }
-  SendWindow();
-  return false;
+  if (!served_) return env.Undefined();
+  double* st = info[0].As<Napi::Float64Array>().Data();
+  std::lock_guard<std::mutex> l(served_->mu);
+  st[kBase] = static_cast<double>(served_->base);
+  st[kProgress] = served_->progress;
+  st[kLastSend] = served_->lastSend;
+  st[kDupAcks] = served_->dups;
+  st[kSendErrors] = served_->sendErrors;
+  return env.Undefined();
 }
 
-// Sends blocks base..min(base + window - 1, lastBlock): a 4-byte header and a view of the data each.
-int TftpSocket::SendWindow() {
-  int64_t last = std::min(base_ + window_ - 1, lastBlock_);
-  int rc = 0;
-  for (int64_t first = base_; first <= last && fd_ >= 0;) {
-    int n = static_cast<int>(std::min<int64_t>(kBatch, last - first + 1));
-    uint8_t heads[kBatch][4];
-    iovec iov[kBatch][2];
-    mmsghdr msgs[kBatch];
-    for (int i = 0; i < n; i++) {
-      int64_t b = first + i;
-      size_t off = static_cast<size_t>(b - 1) * blksize_;
-      size_t len = std::min(blksize_, size_ - off);
-      heads[i][0] = 0;
-      heads[i][1] = 3;  // DATA
-      heads[i][2] = static_cast<uint8_t>((b >> 8) & 0xff);
-      heads[i][3] = static_cast<uint8_t>(b & 0xff);
-      iov[i][0] = {heads[i], 4};
-      iov[i][1] = {const_cast<uint8_t*>(bytes_ + off), len};
-      msgs[i] = mmsghdr{};
-      msgs[i].msg_hdr.msg_name = &peer_;
-      msgs[i].msg_hdr.msg_namelen = sizeof peer_;
-      msgs[i].msg_hdr.msg_iov = iov[i];
-      msgs[i].msg_hdr.msg_iovlen = len > 0 ? 2 : 1;
+// On the loop's thread: hands JS what the engine queued (other datagrams, then the final ACK).
+void TftpSocket::OnWake(uv_async_t* handle) {
+  auto* self = static_cast<TftpSocket*>(handle->data);
+  if (self == nullptr || !self->served_ || self->fd_ < 0) return;
+  std::vector<ServedTransfer::Other> others;
+  bool final = false;
+  int block = 0;
+  {
+    std::lock_guard<std::mutex> l(self->served_->mu);
+    others.swap(self->served_->others);
+    if (self->served_->finished && self->served_->finalBlock >= 0) {
+      final = true;
+      block = self->served_->finalBlock;
+      self->served_->finalBlock = -1;  // delivered once
     }
-    int sent = 0;
-    while (sent < n) {
-      // One datagram (lock-step) goes by sendmsg: sendmmsg offers the CPU to others after each message.
-      int r = n - sent == 1 ? (sendmsg(fd_, &msgs[sent].msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 1)
-                            : sendmmsg(fd_, msgs + sent, static_cast<unsigned>(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        rc = -errno;  // a full send queue: the rest of the window is lost, as a lost datagram would be
-        state_[kSendErrors] += 1;
-        break;
-      }
-      sent += r;
-    }
-    if (sent < n) break;
-    first += n;
   }
-  state_[kLastSend] = NowMs();
-  return rc;
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  for (auto& o : others) {
+    if (self->fd_ < 0) return;  // closed by a callback
+    char ip[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &o.from.sin_addr, ip, sizeof ip);
+    self->onOther_.MakeCallback(self->Value(), {Napi::Buffer<uint8_t>::Copy(env, o.data.data(), o.data.size()), Napi::String::New(env, ip), Napi::Number::New(env, ntohs(o.from.sin_port))}, *self->context_);
+    if (env.IsExceptionPending()) {
+      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+      return;
+    }
+  }
+  if (final && self->fd_ >= 0) {
+    self->onAck_.MakeCallback(self->Value(), {Napi::Number::New(env, block)}, *self->context_);
+    if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  }
 }
 
+// Takes the transfer back from its engine (which then never touches it) and lets its handle go.
 void TftpSocket::StopServing() {
-  serving_ = false;
-  bytes_ = nullptr;
-  state_ = nullptr;
+  auto t = std::move(served_);
+  {
+    std::lock_guard<std::mutex> l(t->mu);
+    t->active = false;
+  }
+  ServeEngines::Get()->Remove(t);
   data_.Reset();
-  stateRef_.Reset();
+  if (wake_ != nullptr) {
+    wake_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(wake_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    wake_ = nullptr;
+  }
 }
 
 Napi::Value TftpSocket::Close(const Napi::CallbackInfo& info) {
-  if (serving_) StopServing();
+  if (served_) StopServing();
   if (poll_.open()) {
     poll_.Close();  // the socket too, once libuv lets go of it
     fd_ = -1;

@@ -5,7 +5,10 @@
 #include <sys/uio.h>
 #include <uv.h>
 
+#include <memory>
+
 #include "poll_handle.h"
+#include "tftp_engine.h"
 
 namespace hearth {
 
@@ -26,8 +29,8 @@ class TftpSocket : public Napi::ObjectWrap<TftpSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Serve(const Napi::CallbackInfo& info);
   Napi::Value Resend(const Napi::CallbackInfo& info);
-  int SendWindow();
-  bool ServeAck(int block);
+  Napi::Value Sync(const Napi::CallbackInfo& info);
+  static void OnWake(uv_async_t* handle);
   void StopServing();
   Napi::Value SendMsg(Napi::Env env, const sockaddr_in& to, iovec* iov, int n);
   static void OnReadable(uv_poll_t* handle, int status, int events);
@@ -42,17 +45,10 @@ class TftpSocket : public Napi::ObjectWrap<TftpSocket> {
   Napi::FunctionReference onOther_;
   Napi::AsyncContext* context_ = nullptr;
 
-  // Lock-step (and windowed) sending of an in-memory file without a JS call per ACK; see Serve().
-  bool serving_ = false;
-  Napi::Reference<Napi::Buffer<uint8_t>> data_;
-  Napi::Reference<Napi::Float64Array> stateRef_;
-  const uint8_t* bytes_ = nullptr;
-  size_t size_ = 0;
-  size_t blksize_ = 512;
-  int64_t window_ = 1;
-  int64_t lastBlock_ = 0;
-  int64_t base_ = 1;
-  double* state_ = nullptr;  // [base, lastProgress ms, lastSend ms, duplicate ACKs, send errors]
+  // An in-memory file served by an engine thread (tftp_engine.h); see Serve().
+  std::shared_ptr<ServedTransfer> served_;
+  Napi::Reference<Napi::Buffer<uint8_t>> data_;  // the bytes the engine sends from
+  uv_async_t* wake_ = nullptr;
 };
 
 }  // namespace hearth

@@ -219,6 +219,28 @@ for (const nativeSockets of [true, false]) describe(`tftp server (${nativeSocket
     }
   });
 
+  it('answers an ACK queued right behind the ACK of the OACK (no retransmission needed)', async () => {
+    // A server whose retransmission timer is far away: block 2 must come from the ACK of block 1.
+    const slow = await startTftp({ address: HOST, port: 0, root: tree.assets, metrics: createMetrics(), timeoutMs: 60_000, retries: 1, nativeSockets });
+    const p = new RawPeer();
+    await p.open();
+    try {
+      p.send(rrqPacket('vmlinuz', 'octet', { blksize: 1024 }), slow.port);
+      const oack = await p.next();
+      assert.equal(oack?.msg.readUInt16BE(0), 6);
+      // Both ACKs at once: the second reaches the transfer's socket while the first is handled.
+      p.send(ackPacket(0), oack!.port);
+      p.send(ackPacket(1), oack!.port);
+      const got: number[] = [];
+      for (let m = await p.next(10_000); m && got.length < 2; m = got.length < 2 ? await p.next(10_000) : undefined) got.push(m.msg.readUInt16BE(2));
+      assert.deepEqual(got, [1, 2]);
+      p.send(Buffer.from([0, 5, 0, 0, 0]), oack!.port);
+    } finally {
+      p.close();
+      await slow.close();
+    }
+  });
+
   it('negotiates options in an OACK and sends a whole window per ACK', async () => {
     const p = new RawPeer();
     await p.open();

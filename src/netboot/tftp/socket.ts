@@ -4,8 +4,8 @@
  * (the lock-step hot path: just its block number) from anything else (the whole datagram and its
  * sender). Native (native/tftp_socket.cc: no buffer, address object or event per ACK, one
  * sendmsg per DATA) when the addon is built, else node:dgram with the same behaviour. The native
- * socket can also run the whole send loop of a file in memory (`serve`), answering each ACK with
- * the next window itself, so JS sees only the final ACK.
+ * socket can also hand the whole send loop of a file in memory to a native thread (`serve`), which
+ * answers each ACK with the next window itself, so JS sees only the final ACK.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -26,13 +26,16 @@ export interface TransferSocket {
   /** Closes the socket, after sending `last` to the peer when given. */
   close(last?: Buffer): void;
   /**
-   * Native only: from now on the socket answers the peer's ACKs itself, sending blocks of `data`
+   * Native only: from now on a native thread answers the peer's ACKs, sending blocks of `data`
    * (never written while served) from the window at `base`, which it sends now; only the ACK of
-   * `lastBlock` reaches `ack`. It keeps its progress in `state` (see ServeState).
+   * `lastBlock` reaches `ack` (other datagrams still reach `other`). `lastProgress` (ms) is when the
+   * client last moved the transfer on, kept by the thread from then on.
    */
-  serve?(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, state: Float64Array): void;
+  serve?(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): void;
   /** Native only, while serving: sends the window at the current base again. */
   resend?(): void;
+  /** Native only, once serving: copies the send loop's progress into `state` (see ServeState). */
+  sync?(state: Float64Array): void;
 }
 
 /** Where the native send loop keeps its progress (indexes into its Float64Array; times on Date.now()'s clock). */
@@ -52,8 +55,9 @@ interface NativeTftpSocket {
   send(pkt: Buffer): number;
   sendParts(head: Buffer, body: Buffer): number;
   sendTo(pkt: Buffer, address: string, port: number): number;
-  serve(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, state: Float64Array): number;
+  serve(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): number;
   resend(): number;
+  sync(state: Float64Array): void;
   close(): void;
 }
 
@@ -95,8 +99,9 @@ export async function openTransferSocket(address: string, peer: { address: strin
       send: (pkt) => void s.send(pkt),
       sendParts: (head, body) => void s.sendParts(head, body),
       sendTo: (pkt, a, p) => void s.sendTo(pkt, a, p),
-      serve: (data, blksize, window, lastBlock, base, state) => void s.serve(data, blksize, window, lastBlock, base, state),
+      serve: (data, blksize, window, lastBlock, base, lastProgress) => void s.serve(data, blksize, window, lastBlock, base, lastProgress),
       resend: () => void s.resend(),
+      sync: (state) => s.sync(state),
       close: (last) => {
         if (last) s.send(last); // synchronous: in the kernel's queue before the close
         s.close();

@@ -4,8 +4,8 @@
  * timed out, aborted) reported once through its context. Whatever timeout the client asked for,
  * a transfer whose client acknowledges nothing for `maxStallMs` ends; a file too large for the
  * cache is read from disk at most READ_AHEAD bytes at a time, however large the window.
- * A file in memory, over the native socket, is sent by the socket itself (`serve`): JS then sees
- * no call per block, only the final ACK and its own timer, which reads the socket's progress.
+ * A file in memory, over the native socket, is sent by a native thread (`serve`): JS then sees no
+ * call per block, only the final ACK and its own timer, which reads the thread's progress.
  */
 import type dgram from 'node:dgram';
 import type { Stats } from 'node:fs';
@@ -177,7 +177,7 @@ export class Transfer {
       this.finish('timeout', `no acknowledgement for ${this.ctx.config.maxStallMs} ms`);
       return;
     }
-    const served = this.served;
+    const served = this.progress();
     if (served) {
       this.countDuplicates(served);
       // The socket moved the window since the last retry: the retries start again.
@@ -210,7 +210,7 @@ export class Transfer {
     const sock = this.sock!;
     if (this.data && sock.serve) {
       if (this.served) sock.resend!();
-      else this.serveNatively(sock.serve.bind(sock), this.data);
+      else this.serveNatively(sock, this.data);
       if (!this.timer) this.timer = setTimeout(this.onTimer, Math.min(this.timeout, this.stallLeft(Date.now())));
       return;
     }
@@ -225,19 +225,28 @@ export class Transfer {
   }
 
   /**
-   * Hands the send loop to the socket, from the window at `base`. The slot's `lastProgress` then
-   * reads the socket's record, so the slot table sees every ACK the socket handled.
+   * Hands the send loop to a native thread, from the window at `base`. The slot's `lastProgress`
+   * then reads the thread's record, so the slot table sees every ACK the thread handled (nothing
+   * assigns it once served; an assignment would last until the next read).
    */
-  private serveNatively(serve: NonNullable<TransferSocket['serve']>, data: Buffer): void {
+  private serveNatively(sock: TransferSocket, data: Buffer): void {
     const st = (this.served = new Float64Array(ServeState.length));
-    st[ServeState.lastProgress] = this.triedAt = this.slot.lastProgress;
+    this.triedAt = this.slot.lastProgress;
+    sock.serve!(data, this.blksize, this.window, this.lastBlock, this.base, this.triedAt);
+    sock.sync!(st);
     Object.defineProperty(this.slot, 'lastProgress', {
-      get: () => st[ServeState.lastProgress]!,
+      get: () => this.progress()![ServeState.lastProgress]!,
       set: (v: number) => void (st[ServeState.lastProgress] = v),
       enumerable: true,
       configurable: true,
     });
-    serve(data, this.blksize, this.window, this.lastBlock, this.base, st);
+  }
+
+  /** The native send loop's progress, fresh while its socket is open (undefined when JS sends). */
+  private progress(): Float64Array | undefined {
+    const st = this.served;
+    if (st) this.sock?.sync!(st);
+    return st;
   }
 
   /** Counts the duplicate ACKs the native loop ignored since the last count. */
@@ -353,8 +362,8 @@ export class Transfer {
 
   private onAck(block: number): void {
     if (this.served) {
-      // The socket handles every ACK while it serves; it hands over the one of the last block.
-      this.base = this.served[ServeState.base]!;
+      // The native thread handles every ACK while it serves; it hands over the one of the last block.
+      this.base = this.progress()![ServeState.base]!;
       if (this.base > this.lastBlock) this.finish('ok');
       return;
     }
@@ -383,9 +392,10 @@ export class Transfer {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.served) {
-      this.countDuplicates(this.served);
-      this.sent = (this.served[ServeState.base]! - 1) * this.blksize;
+    const served = this.progress();
+    if (served) {
+      this.countDuplicates(served);
+      this.sent = (served[ServeState.base]! - 1) * this.blksize;
     }
     const bytes = result === 'ok' ? this.size : Math.min(this.sent, this.size);
     this.ctx.ended(this, result, bytes);

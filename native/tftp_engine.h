@@ -1,0 +1,241 @@
+// The threads that answer the ACKs of TFTP transfers served from memory (see tftp_socket.cc).
+//
+// A transfer handed to an engine is a ServedTransfer: its socket, its peer, a view of the file's
+// bytes (kept alive by the JS object that owns the transfer) and its window. An engine thread
+// waits on its own epoll set; on each ACK from the peer that moves the window it sends the next
+// window itself, so lock-step transfers are answered on every core, not only on the event loop's.
+// What JS must see (the ACK of the last block, any other datagram) is queued on the transfer and
+// signalled through the owner's uv_async handle. Every field is guarded by the transfer's mutex;
+// once `active` is cleared (under it) the engine never touches the socket, the bytes or the handle
+// again, and a closed transfer is freed only after its engine has come round to a new epoll_wait.
+#pragma once
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace hearth {
+
+// Milliseconds on Date.now()'s clock.
+inline double NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec / 1000000);
+}
+
+struct ServedTransfer {
+  // Datagrams for JS held at most, and the largest held (others are dropped): a stranger flooding
+  // a transfer's port holds at most 32 KiB per transfer until the event loop takes them.
+  static constexpr size_t kMaxOthers = 8;
+  static constexpr size_t kMaxOtherBytes = 4096;
+  // Most DATA packets handed to one sendmmsg call.
+  static constexpr int kBatch = 64;
+
+  struct Other {
+    std::vector<uint8_t> data;
+    sockaddr_in from;
+  };
+
+  std::mutex mu;
+  bool active = false;  // served by an engine, not closed
+  int fd = -1;
+  sockaddr_in peer{};
+  const uint8_t* bytes = nullptr;
+  size_t size = 0;
+  size_t blksize = 512;
+  int64_t window = 1;
+  int64_t lastBlock = 0;
+  int64_t base = 1;
+  double progress = 0, lastSend = 0, dups = 0, sendErrors = 0;
+  uv_async_t* wake = nullptr;  // the owner's handle on its loop
+  bool finished = false;       // the ACK of the last block arrived
+  int finalBlock = 0;
+  std::vector<Other> others;
+  void* engine = nullptr;  // which engine serves it (set and read on the owner's thread only)
+
+  // Sends blocks base..min(base + window - 1, lastBlock): a 4-byte header and a view of the bytes each.
+  int SendWindow() {
+    int64_t last = std::min(base + window - 1, lastBlock);
+    int rc = 0;
+    for (int64_t first = base; first <= last && fd >= 0;) {
+      int n = static_cast<int>(std::min<int64_t>(kBatch, last - first + 1));
+      uint8_t heads[kBatch][4];
+      iovec iov[kBatch][2];
+      mmsghdr msgs[kBatch];
+      for (int i = 0; i < n; i++) {
+        int64_t b = first + i;
+        size_t off = static_cast<size_t>(b - 1) * blksize;
+        size_t len = std::min(blksize, size - off);
+        heads[i][0] = 0;
+        heads[i][1] = 3;  // DATA
+        heads[i][2] = static_cast<uint8_t>((b >> 8) & 0xff);
+        heads[i][3] = static_cast<uint8_t>(b & 0xff);
+        iov[i][0] = {heads[i], 4};
+        iov[i][1] = {const_cast<uint8_t*>(bytes + off), len};
+        msgs[i] = mmsghdr{};
+        msgs[i].msg_hdr.msg_name = &peer;
+        msgs[i].msg_hdr.msg_namelen = sizeof peer;
+        msgs[i].msg_hdr.msg_iov = iov[i];
+        msgs[i].msg_hdr.msg_iovlen = len > 0 ? 2 : 1;
+      }
+      int sent = 0;
+      while (sent < n) {
+        // One datagram (lock-step) goes by sendmsg: sendmmsg offers the CPU to others after each message.
+        int r = n - sent == 1 ? (sendmsg(fd, &msgs[sent].msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 1)
+                              : sendmmsg(fd, msgs + sent, static_cast<unsigned>(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          rc = -errno;  // a full send queue: the rest of the window is lost, as a lost datagram would be
+          sendErrors += 1;
+          break;
+        }
+        sent += r;
+      }
+      if (sent < n) break;
+      first += n;
+    }
+    lastSend = NowMs();
+    return rc;
+  }
+
+  // An ACK from the peer: moves the window and sends the next one. True when it acknowledges the last block.
+  bool OnAck(int block) {
+    int64_t inFlight = std::min(window, lastBlock - base + 1);
+    int64_t delta = (block - (base & 0xffff) + 0x10000) & 0xffff;
+    if (delta >= inFlight) {
+      dups += 1;  // a duplicate or stray block number: nothing moves
+      return false;
+    }
+    base += delta + 1;
+    progress = NowMs();
+    if (base > lastBlock) return true;
+    SendWindow();
+    return false;
+  }
+
+  // Reads what the socket holds (bounded); called by an engine with `mu` held and `active` set.
+  void Drain() {
+    static thread_local uint8_t buf[65536];
+    for (int i = 0; i < 64; i++) {
+      sockaddr_in src{};
+      socklen_t slen = sizeof src;
+      ssize_t len = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&src), &slen);
+      if (len < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      bool fromPeer = src.sin_addr.s_addr == peer.sin_addr.s_addr && src.sin_port == peer.sin_port;
+      if (fromPeer && len == 4 && buf[0] == 0 && buf[1] == 4) {
+        if (finished) {
+          dups += 1;
+          continue;
+        }
+        if (OnAck((buf[2] << 8) | buf[3])) {
+          finished = true;
+          finalBlock = (buf[2] << 8) | buf[3];
+          uv_async_send(wake);
+        }
+        // The client now waits for what was just sent: leave anything else to the next wake-up
+        // (the epoll set is level-triggered) rather than ask again and hear EAGAIN.
+        return;
+      }
+      if (others.size() < kMaxOthers && static_cast<size_t>(len) <= kMaxOtherBytes) {
+        others.push_back(Other{std::vector<uint8_t>(buf, buf + len), src});
+        uv_async_send(wake);
+      }
+    }
+  }
+};
+
+class ServeEngines {
+ public:
+  // The engines of this process, started on first use (never stopped: they wait in epoll_wait).
+  static ServeEngines* Get() {
+    static ServeEngines* engines = new ServeEngines();
+    return engines;
+  }
+
+  // Hands `t` (active, its socket not watched by anyone else) to an engine. 0 or -errno.
+  int Add(const std::shared_ptr<ServedTransfer>& t) {
+    if (engines_.empty()) return -ENOSYS;
+    Engine* e = engines_[next_++ % engines_.size()].get();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = t.get();
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, t->fd, &ev) < 0) return -errno;
+    t->engine = e;
+    return 0;
+  }
+
+  // Takes `t` back from its engine; the caller has cleared `active` under t->mu. `t` is kept
+  // until its engine can no longer hold it in an epoll_wait result.
+  void Remove(const std::shared_ptr<ServedTransfer>& t) {
+    auto* e = static_cast<Engine*>(t->engine);
+    if (e == nullptr) return;
+    t->engine = nullptr;
+    epoll_ctl(e->ep, EPOLL_CTL_DEL, t->fd, nullptr);
+    std::lock_guard<std::mutex> g(e->mu);
+    e->graveyard.push_back(t);
+  }
+
+ private:
+  struct Engine {
+    int ep = -1;
+    std::mutex mu;
+    std::vector<std::shared_ptr<ServedTransfer>> graveyard;
+  };
+
+  ServeEngines() {
+    unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    for (unsigned i = 0; i < n; i++) {
+      auto e = std::make_unique<Engine>();
+      e->ep = epoll_create1(EPOLL_CLOEXEC);
+      if (e->ep < 0) break;
+      pthread_t th;
+      if (pthread_create(&th, nullptr, &ServeEngines::Run, e.get()) != 0) {
+        ::close(e->ep);
+        break;
+      }
+      pthread_detach(th);
+      engines_.push_back(std::move(e));
+    }
+  }
+
+  static void* Run(void* arg) {
+    auto* e = static_cast<Engine*>(arg);
+    epoll_event evs[64];
+    for (;;) {
+      {
+        // Removed before this epoll_wait (and out of the previous batch, which is done): free them.
+        std::vector<std::shared_ptr<ServedTransfer>> dead;
+        std::lock_guard<std::mutex> g(e->mu);
+        dead.swap(e->graveyard);
+      }
+      int n = epoll_wait(e->ep, evs, 64, 1000);
+      for (int i = 0; i < n; i++) {
+        auto* t = static_cast<ServedTransfer*>(evs[i].data.ptr);
+        std::lock_guard<std::mutex> l(t->mu);
+        if (t->active) t->Drain();
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<Engine>> engines_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace hearth
