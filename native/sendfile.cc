@@ -9,10 +9,12 @@
 // per fd (the original belongs to Node's TCP handle; epoll tells the two fds apart, the socket is
 // the same), and the fd number stays ours until close() even if Node closes its socket meanwhile
 // (no sendfile can ever reach another connection that reused the number). One Sender serves every
-// response of a keep-alive connection. sendfile runs on the event loop (sendNow), as nginx's
-// workers run it: the socket's buffer bounds each call, and no thread-pool round trip is paid per
-// chunk. A slice whose pages are not in the page cache would stall the loop on the disk, so it
-// goes to the libuv thread pool instead (send).
+// response of a keep-alive connection. A response's first call runs on the event loop (sendNow),
+// as nginx's workers run it: the socket's buffer bounds it, and a body that fits pays no
+// thread-pool round trip. The rest of a body, sent as the client drains the socket, runs on the
+// libuv thread pool (send): the kernel's share of the work (the TCP send path, and on a veth or
+// loopback link the receive path too) then runs beside the event loop, on the other core. A slice
+// whose pages are not in the page cache would stall the loop on the disk, so it goes to the pool.
 //
 // JS API (see src/netboot/http/sendfile.ts):
 //   const s = new Sender(socketFd);            // dup()s the fd
