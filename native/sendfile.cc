@@ -104,27 +104,40 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
  private:
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  // The (fileFd, offset, count[, callback]) of send and sendNow, checked; false after throwing.
+  bool Slice(const Napi::CallbackInfo& info, const char* usage, bool withCallback, int* in, off_t* offset, size_t* count) {
     Napi::Env env = info.Env();
     if (!open_ || closing_ || busy_) {
       Napi::Error::New(env, "Sender: closed, or a send is running").ThrowAsJavaScriptException();
-      return env.Undefined();
+      return false;
     }
-    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsFunction()) {
-      Napi::TypeError::New(env, "send(fileFd, offset, count, callback)").ThrowAsJavaScriptException();
-      return env.Undefined();
+    size_t want = withCallback ? 4 : 3;
+    if (info.Length() < want || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || (withCallback && !info[3].IsFunction())) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return false;
     }
-    int in = info[0].As<Napi::Number>().Int32Value();
-    int64_t offset = info[1].As<Napi::Number>().Int64Value();
-    int64_t count = info[2].As<Napi::Number>().Int64Value();
-    if (in < 0 || offset < 0 || count <= 0) {
-      Napi::RangeError::New(env, "send: bad descriptor, offset or count").ThrowAsJavaScriptException();
-      return env.Undefined();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t off = info[1].As<Napi::Number>().Int64Value();
+    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    if (fd < 0 || off < 0 || n <= 0) {
+      Napi::RangeError::New(env, "bad descriptor, offset or count").ThrowAsJavaScriptException();
+      return false;
     }
+    *in = fd;
+    *offset = static_cast<off_t>(off);
+    *count = static_cast<size_t>(n);
+    return true;
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    int in;
+    off_t offset;
+    size_t count;
+    if (!Slice(info, "send(fileFd, offset, count, callback)", true, &in, &offset, &count)) return info.Env().Undefined();
     busy_ = true;
-    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, static_cast<off_t>(offset), static_cast<size_t>(count));
+    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, offset, count);
     work->Queue();  // deletes itself after OnOK
-    return env.Undefined();
+    return info.Env().Undefined();
   }
 
   // sendfile(2) right here on the event loop: the socket is non-blocking, so one call moves at most
@@ -133,26 +146,14 @@ class Sender : public Napi::ObjectWrap<Sender> {
   // for the disk and stall the loop: send() it on the thread pool instead), or -errno.
   Napi::Value SendNow(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!open_ || closing_ || busy_) {
-      Napi::Error::New(env, "Sender: closed, or a send is running").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-      Napi::TypeError::New(env, "sendNow(fileFd, offset, count)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    int in = info[0].As<Napi::Number>().Int32Value();
-    int64_t offset = info[1].As<Napi::Number>().Int64Value();
-    int64_t count = info[2].As<Napi::Number>().Int64Value();
-    if (in < 0 || offset < 0 || count <= 0) {
-      Napi::RangeError::New(env, "sendNow: bad descriptor, offset or count").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    off_t off = static_cast<off_t>(offset);
+    int in;
+    off_t off;
+    size_t count;
+    if (!Slice(info, "sendNow(fileFd, offset, count)", false, &in, &off, &count)) return env.Undefined();
     if (!Cached(in, off) || !Cached(in, off + static_cast<off_t>(count) - 1)) return Napi::Number::New(env, -EINPROGRESS);
     ssize_t n;
     do {
-      n = sendfile(fd_, in, &off, static_cast<size_t>(count));
+      n = sendfile(fd_, in, &off, count);
     } while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
   }

@@ -86,7 +86,9 @@ function senderOf(mod: SendfileModule, socket: Socket): Sender {
  */
 export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse, fileFd: number, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
   const until = closeAware(res);
-  const socket = res.socket!;
+  const socket = res.socket;
+  // A connection already closed has no descriptor (and would never close a sender made for it).
+  if (!socket || res.destroyed || socketFd(socket) < 0) throw new Error('client went away');
   const sender = senderOf(mod, socket);
   // The headers go first, through node:http, into the corked socket: they leave in one packet
   // with the first body bytes (nginx's tcp_nopush); sendfile starts once the socket has taken them.
