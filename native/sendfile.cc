@@ -8,14 +8,19 @@
 // A Sender works on its own dup() of the socket's fd, for two reasons: libuv allows one watcher
 // per fd (the original belongs to Node's TCP handle; epoll tells the two fds apart, the socket is
 // the same), and the fd number stays ours until close() even if Node closes its socket meanwhile
-// (no sendfile can ever reach another connection that reused the number). sendfile runs on the
-// libuv thread pool: the kernel's share of the work (the TCP send path, and on a veth or loopback
-// link the receive path too) then runs beside the event loop, on the other core, as nginx's two
-// workers do; a file not in the page cache does not stall the loop either.
+// (no sendfile can ever reach another connection that reused the number). One Sender serves every
+// response of a keep-alive connection. A response's first call runs on the event loop (sendNow),
+// as nginx's workers run it: the socket's buffer bounds it, and a body that fits pays no
+// thread-pool round trip. The rest of a body, sent as the client drains the socket, runs on the
+// libuv thread pool (send): the kernel's share of the work (the TCP send path, and on a veth or
+// loopback link the receive path too) then runs beside the event loop, on the other core. A slice
+// whose pages are not in the page cache would stall the loop on the disk, so it goes to the pool.
 //
 // JS API (see src/netboot/http/sendfile.ts):
 //   const s = new Sender(socketFd);            // dup()s the fd
-//   s.send(fileFd, offset, count, cb);         // cb(n): bytes sent (> 0), 0 at end of file, or -errno
+//   s.sendNow(fileFd, offset, count) -> n;     // n: bytes sent (> 0), 0 at end of file, -EINPROGRESS (not cached), or -errno
+//   s.send(fileFd, offset, count, cb);         // the same on the thread pool: cb(n)
+//   s.cork(on) -> 0 or -errno;                 // TCP_CORK: headers and first body bytes in one packet
 //   s.wait(cb) -> 0 or -errno;                 // cb(status) once the socket is writable (status < 0: error)
 //   s.close();                                 // stops waiting, closes the dup once no send runs
 //
@@ -28,7 +33,11 @@
 #include "tftp_socket.h"
 
 #include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace {
@@ -62,7 +71,9 @@ class SendWork : public Napi::AsyncWorker {
 class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Sender", {InstanceMethod("send", &Sender::Send), InstanceMethod("wait", &Sender::Wait), InstanceMethod("close", &Sender::Close)});
+    return DefineClass(env, "Sender",
+                       {InstanceMethod("send", &Sender::Send), InstanceMethod("sendNow", &Sender::SendNow), InstanceMethod("cork", &Sender::Cork),
+                        InstanceMethod("wait", &Sender::Wait), InstanceMethod("close", &Sender::Close)});
   }
 
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
@@ -93,27 +104,81 @@ class Sender : public Napi::ObjectWrap<Sender> {
   }
 
  private:
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  // The (fileFd, offset, count[, callback]) of send and sendNow, checked; false after throwing.
+  bool Slice(const Napi::CallbackInfo& info, const char* usage, bool withCallback, int* in, off_t* offset, size_t* count) {
     Napi::Env env = info.Env();
     if (!open_ || closing_ || busy_) {
       Napi::Error::New(env, "Sender: closed, or a send is running").ThrowAsJavaScriptException();
-      return env.Undefined();
+      return false;
     }
-    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsFunction()) {
-      Napi::TypeError::New(env, "send(fileFd, offset, count, callback)").ThrowAsJavaScriptException();
-      return env.Undefined();
+    size_t want = withCallback ? 4 : 3;
+    if (info.Length() < want || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || (withCallback && !info[3].IsFunction())) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return false;
     }
-    int in = info[0].As<Napi::Number>().Int32Value();
-    int64_t offset = info[1].As<Napi::Number>().Int64Value();
-    int64_t count = info[2].As<Napi::Number>().Int64Value();
-    if (in < 0 || offset < 0 || count <= 0) {
-      Napi::RangeError::New(env, "send: bad descriptor, offset or count").ThrowAsJavaScriptException();
-      return env.Undefined();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t off = info[1].As<Napi::Number>().Int64Value();
+    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    if (fd < 0 || off < 0 || n <= 0) {
+      Napi::RangeError::New(env, "bad descriptor, offset or count").ThrowAsJavaScriptException();
+      return false;
     }
+    *in = fd;
+    *offset = static_cast<off_t>(off);
+    *count = static_cast<size_t>(n);
+    return true;
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    int in;
+    off_t offset;
+    size_t count;
+    if (!Slice(info, "send(fileFd, offset, count, callback)", true, &in, &offset, &count)) return info.Env().Undefined();
     busy_ = true;
-    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, static_cast<off_t>(offset), static_cast<size_t>(count));
+    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, offset, count);
     work->Queue();  // deletes itself after OnOK
-    return env.Undefined();
+    return info.Env().Undefined();
+  }
+
+  // sendfile(2) right here on the event loop: the socket is non-blocking, so one call moves at most
+  // what its send buffer takes and returns (nginx's model). Bytes sent (> 0), 0 at end of file,
+  // -EINPROGRESS when the slice's first or last byte is not in the page cache (the read would wait
+  // for the disk and stall the loop: send() it on the thread pool instead), or -errno.
+  Napi::Value SendNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int in;
+    off_t off;
+    size_t count;
+    if (!Slice(info, "sendNow(fileFd, offset, count)", false, &in, &off, &count)) return env.Undefined();
+    if (!Cached(in, off) || !Cached(in, off + static_cast<off_t>(count) - 1)) return Napi::Number::New(env, -EINPROGRESS);
+    ssize_t n;
+    do {
+      n = sendfile(fd_, in, &off, count);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  // Whether the byte at `off` of file `in` is in the page cache (a read would not wait for the
+  // disk): a one-byte preadv2(RWF_NOWAIT). An error other than EAGAIN (no RWF_NOWAIT on this
+  // kernel or file system) counts as cached: sendfile then reports the real error, if any.
+  static bool Cached(int in, off_t off) {
+    char b;
+    struct iovec v = {&b, 1};
+    ssize_t r;
+    do {
+      r = preadv2(in, &v, 1, off, RWF_NOWAIT);
+    } while (r < 0 && errno == EINTR);
+    return r >= 0 || errno != EAGAIN;
+  }
+
+  // TCP_CORK on (true) or off: while on, the kernel holds partial segments, so the response's
+  // headers leave in the same packet as the first body bytes (nginx's tcp_nopush). 0 or -errno.
+  Napi::Value Cork(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!open_ || closing_) return Napi::Number::New(env, -EBADF);
+    int on = info.Length() > 0 && info[0].ToBoolean().Value() ? 1 : 0;
+    int r = setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    return Napi::Number::New(env, r < 0 ? -errno : 0);
   }
 
   Napi::Value Wait(const Napi::CallbackInfo& info) {

@@ -7,7 +7,7 @@
  * shared descriptors are closed with the server.
  */
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
@@ -57,6 +57,27 @@ async function exchange(port: number, requests: string, want: number, readSlowly
     });
   });
   return Buffer.concat(chunks);
+}
+
+/** Sends `requests` on one connection and collects until `count` whole responses came; then closes it. */
+async function exchangeUntil(port: number, requests: string, count: number): Promise<Buffer> {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  const chunks: Buffer[] = [];
+  return new Promise<Buffer>((resolve, reject) => {
+    const done = () => {
+      sock.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    sock.once('connect', () => sock.write(requests));
+    sock.on('error', reject);
+    sock.on('close', done);
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const rs = responses(Buffer.concat(chunks));
+      const last = rs[count - 1];
+      if (last && last.body.length === Number(/^content-length: (\d+)$/im.exec(last.head)?.[1])) done();
+    });
+  });
 }
 
 for (const zeroCopy of [true, false]) {
@@ -115,6 +136,24 @@ for (const zeroCopy of [true, false]) {
       }
       assert.ok(r.body.equals(fresh), 'the new content');
       assert.notEqual(/^etag: (.*)$/im.exec(r.head)?.[1], /^etag: (.*)$/im.exec(first.head)?.[1], 'a new ETag');
+    });
+
+    it('a connection that served several bodies leaves no descriptor behind once it closes', async () => {
+      const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+        } catch {
+          return false;
+        }
+      }).length;
+      const before = sockets();
+      const req = 'GET /assets/vmlinuz HTTP/1.1\r\nHost: a\r\n\r\n';
+      const want = 3 * (tree.files.vmlinuz!.length + 200);
+      // Ten keep-alive connections, three bodies each; the client closes once it has them.
+      const raws = await Promise.all(Array.from({ length: 10 }, () => exchangeUntil(srv.port, req.repeat(3), 3)));
+      for (const raw of raws) assert.deepEqual(responses(raw).map((r) => r.body.equals(tree.files.vmlinuz!)), [true, true, true], `${raw.length} of ~${want} bytes`);
+      for (let i = 0; i < 100 && sockets() > before; i++) await sleep(20);
+      assert.equal(sockets(), before, 'every socket the connections used (and their duplicates) is closed');
     });
 
     it('closing the server closes the shared descriptors', async () => {

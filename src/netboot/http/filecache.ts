@@ -33,6 +33,8 @@ export class FileInfoCache {
   private readonly maxEntries: number;
   /** Name -> its file and when it was last checked; Map order is insertion order (oldest first). */
   private readonly byName = new Map<string, { info: FileInfo; checked: number }>();
+  /** Name -> its check running now (at most one per name; gone when it ends). */
+  private readonly checking = new Map<string, Promise<FileInfo | { refused: JailRefusal }>>();
 
   constructor(
     private readonly jail: Jail,
@@ -44,10 +46,20 @@ export class FileInfoCache {
   }
 
   /** The file `name` is (as Jail.resolve decides), with its validators, or why it is refused. */
-  async resolve(name: string): Promise<FileInfo | { refused: JailRefusal }> {
+  resolve(name: string): FileInfo | Promise<FileInfo | { refused: JailRefusal }> {
+    const hit = this.byName.get(name);
+    if (hit && this.now() - hit.checked < this.checkMs) return hit.info;
+    // One check per name at a time: the requests arriving while it runs share its answer.
+    const running = this.checking.get(name);
+    if (running) return running;
+    const check = this.check(name).finally(() => this.checking.delete(name));
+    this.checking.set(name, check);
+    return check;
+  }
+
+  private async check(name: string): Promise<FileInfo | { refused: JailRefusal }> {
     const t = this.now();
     const hit = this.byName.get(name);
-    if (hit && t - hit.checked < this.checkMs) return hit.info;
     const found = await this.jail.resolve(name);
     if ('refused' in found) {
       this.byName.delete(name);
