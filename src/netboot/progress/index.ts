@@ -253,10 +253,15 @@ function since(m: MachineProgress, e: BootEvent): number {
   return (e.at - m.firstSeen) / 1000;
 }
 
-/** A new array: the latest `max - 1` of `list`, then `item`. */
+/**
+ * A new array: the latest `max - 1` of `list`, then `item`. Made at its final length (a copy and
+ * then a push would grow the copy's store once more: two allocations per step instead of one).
+ */
 export function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {
-  const out = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
-  out.push(item);
+  const start = list.length >= max ? list.length - max + 1 : 0;
+  const out = new Array<T>(list.length - start + 1);
+  for (let i = start; i < list.length; i++) out[i - start] = list[i]!;
+  out[out.length - 1] = item;
   return out;
 }
 
