@@ -220,15 +220,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         // With SO_BINDTODEVICE the kernel already filters; this guards against a packet queued
         // before the option took effect.
         if (ifindex_ != 0 && ifindex != 0 && ifindex != ifindex_) continue;
-        char srcText[INET_ADDRSTRLEN] = "";
-        char dstText[INET_ADDRSTRLEN] = "";
-        inet_ntop(AF_INET, &src.sin_addr, srcText, sizeof srcText);
-        inet_ntop(AF_INET, &dst, dstText, sizeof dstText);
         bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
         batch.Set(n++, Napi::Buffer<uint8_t>::Copy(env, buf_, truncated ? 0 : static_cast<size_t>(len)));
-        batch.Set(n++, Napi::String::New(env, srcText));
+        batch.Set(n++, AddressText(env, src.sin_addr, 0));
         batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
-        batch.Set(n++, Napi::String::New(env, dstText));
+        batch.Set(n++, AddressText(env, dst, 1));
         batch.Set(n++, Napi::Number::New(env, queuedMs));
       }
       if (n > 0) {
@@ -310,6 +306,28 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return info.Env().Undefined();
   }
 
+  // The text of the address a datagram came from (went to), made again only when it changes: under
+  // load nearly every datagram has the same source (the relay, or 0.0.0.0) and destination
+  // (255.255.255.255 or ours), so this spares two strings per datagram.
+  // (Node-API before version 9 keeps no reference to a string: the strings live in an array.)
+  Napi::Value AddressText(Napi::Env env, in_addr a, uint32_t slot) {
+    if (texts_.IsEmpty()) texts_ = Napi::Persistent(Napi::Array::New(env, 2));
+    Napi::Array texts = texts_.Value();
+    if (!known_[slot] || a.s_addr != addrs_[slot]) {
+      char buf[INET_ADDRSTRLEN] = "";
+      inet_ntop(AF_INET, &a, buf, sizeof buf);
+      Napi::String text = Napi::String::New(env, buf);
+      texts.Set(slot, text);
+      addrs_[slot] = a.s_addr;
+      known_[slot] = true;
+      return text;
+    }
+    return texts.Get(slot);
+  }
+
+  Napi::Reference<Napi::Array> texts_;
+  in_addr_t addrs_[2] = {0, 0};
+  bool known_[2] = {false, false};
   int fd_ = -1;
   int ifindex_ = 0;
   int port_ = 0;

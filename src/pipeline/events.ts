@@ -63,6 +63,8 @@ export class RunEventBus {
   private readonly components = new Map<string, NumberedEvent>();
   private readonly stages = new Map<RunStage, NumberedEvent>();
   private readonly listeners = new Set<(e: NumberedEvent) => void>();
+  /** The MAC of the latest machine snapshot: the last key of `machines`. */
+  private lastMachine: string | undefined;
 
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
@@ -78,8 +80,10 @@ export class RunEventBus {
 
   /** Latest snapshot per MAC, least recently changed first; bounded (machines in the spec stay). */
   private keepMachine(mac: string, inSpec: boolean, numbered: NumberedEvent): void {
-    this.machines.delete(mac);
+    // Moved to the end, unless it is there already (the same machine's snapshots come in runs).
+    if (mac !== this.lastMachine) this.machines.delete(mac);
     this.machines.set(mac, numbered);
+    this.lastMachine = mac;
     if (inSpec || this.machines.size <= this.maxMachines) return;
     for (const [k, e] of this.machines) {
       if (e.event.type === 'machine' && e.event.machine.name === undefined) {

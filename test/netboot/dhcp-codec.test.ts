@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode, isDecodeError } from '../../src/netboot/dhcp/packet.js';
-import { Opt, MessageType, clientUuid, userClasses, ipToNum, numToIp } from '../../src/netboot/dhcp/options.js';
+import { Opt, MessageType, clientUuid, userClasses, ipToNum, macText, numToIp } from '../../src/netboot/dhcp/options.js';
 import { chooseBoot, classify, CHAIN_MARKER } from '../../src/netboot/dhcp/boot.js';
 import { FullHandler } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler } from '../../src/netboot/dhcp/proxy/handler.js';
@@ -88,6 +88,17 @@ describe('DHCP packet codec', () => {
     assert.equal(clientUuid(uuid), '00112233-4455-6677-8899-aabbccddeeff');
     assert.equal(clientUuid(Buffer.from([1, 2])), undefined);
   });
+});
+
+test('macText: lower-case colon hex of the first hlen bytes of chaddr', () => {
+  const chaddr = Buffer.from([0x00, 0x0c, 0xab, 0xf0, 0x9f, 0xff, 0x10, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(macText(chaddr), '00:0c:ab:f0:9f:ff');
+  assert.equal(macText(chaddr, 6), '00:0c:ab:f0:9f:ff');
+  assert.equal(macText(chaddr, 8), '00:0c:ab:f0:9f:ff:10:01');
+  assert.equal(macText(chaddr, 1), '00');
+  assert.equal(macText(chaddr, 0), '');
+  // Every byte value, against the obvious formatting.
+  for (let b = 0; b < 256; b++) assert.equal(macText(Buffer.from([b, 255 - b, b, 0, 1, 2])), [b, 255 - b, b, 0, 1, 2].map((x) => x.toString(16).padStart(2, '0')).join(':'));
 });
 
 describe('boot file choice', () => {

@@ -404,6 +404,36 @@ describe('lease journal: group commit', () => {
     assert.equal(await reopenCount(dir), 3);
   });
 
+  test('commits queued behind a write wait out a window before the next write, and join it', async () => {
+    // The window is under the test's control: each wait resolves when the test says so.
+    const windows: (() => void)[] = [];
+    const wait = () => new Promise<void>((resolve) => windows.push(resolve));
+    const s = await counted({ groupCommitMs: 2, wait });
+    const base = { ...s.calls };
+    const settled: number[] = [];
+    const commit = (i: number) => s.store.commit(bind(i)).then(() => settled.push(i));
+    const all = [commit(1)];
+    await new Promise((r) => setImmediate(r));
+    assert.equal(windows.length, 1, 'the first commit waits for its window');
+    windows.shift()!();
+    for (let i = 0; i < 1000 && s.calls.writes === base.writes; i++) await new Promise((r) => setImmediate(r));
+    all.push(commit(2)); // queued while commit 1 is being written (or just after)
+    await all[0];
+    // Commit 1 is on disk; commit 2 waits for the window after it, not written at once.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(settled, [1]);
+    assert.equal(windows.length, 1, 'the next write waits for a window');
+    assert.equal(s.calls.writes - base.writes, 1);
+    all.push(commit(3), commit(4)); // arrive during that window: they join the same write
+    windows.shift()!();
+    await Promise.all(all);
+    assert.deepEqual(settled, [1, 2, 3, 4]);
+    assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 2, syncs: 2 });
+    const dir = s.store.dir;
+    await s.store.close();
+    assert.equal(await reopenCount(dir), 4);
+  });
+
   test('without a window the first commit is written alone, the rest join the next write', async () => {
     const s = await counted({ groupCommitMs: 0 });
     const base = { ...s.calls };

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { appendBounded, ProgressTracker, type MachineProgress } from '../../src/netboot/progress/index.js';
+import { appendBounded, MAX_STEPS, ProgressTracker, type MachineProgress } from '../../src/netboot/progress/index.js';
 import { publishProgress } from '../../src/netboot/server.js';
 import { RunEventBus, type RunEvent } from '../../src/pipeline/events.js';
 
@@ -68,12 +68,13 @@ describe('publishProgress', () => {
 });
 
 describe('progress steps', () => {
-  it('keeps the latest 200 steps of a machine', () => {
+  it('keeps the latest MAX_STEPS (64) steps of a machine', () => {
+    assert.equal(MAX_STEPS, 64);
     const t = new ProgressTracker();
     for (let i = 0; i < 1000; i++) t.emit({ kind: 'dhcp-discover', at: i, mac: MAC, detail: `d${i}` });
     const steps = t.get(MAC)!.steps;
-    assert.equal(steps.length, 200);
-    assert.equal(steps[0]!.detail, 'd800');
+    assert.equal(steps.length, 64);
+    assert.equal(steps[0]!.detail, 'd936');
     assert.equal(steps.at(-1)!.detail, 'd999');
   });
 

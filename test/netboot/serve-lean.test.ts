@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { lineBatcher } from '../../src/cli/actions/netboot.js';
+import { lineBatcher, logLine } from '../../src/cli/actions/netboot.js';
+import type { MachineProgress } from '../../src/netboot/progress/index.js';
 import { memoByMac } from '../../src/netboot/server.js';
 
 test('log lines are written together once the delay has passed, in order', (t) => {
@@ -57,4 +58,17 @@ test('memoByMac asks once per MAC and forgets the oldest MAC past its cap', () =
   falsy('bb:01');
   falsy('bb:01');
   assert.equal(asked.filter((m) => m === 'bb:01').length, 1, 'a remembered false is not asked again');
+});
+
+test('a log line names the time (UTC), the machine and what happened, leaving out what the event lacks', () => {
+  const m = { mac: '02:00:00:00:00:01', steps: [], active: [], errors: [], errorCount: 0, firstSeen: 0, lastSeen: 0, state: '' } as MachineProgress;
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  assert.equal(logLine(m, { kind: 'dhcp-discover', at, mac: m.mac }), '03:04:05 02:00:00:00:00:01 dhcp-discover');
+  assert.equal(logLine(m, { kind: 'dhcp-ack', at: at + 300, mac: m.mac, ip: '192.0.2.10', detail: '' }), '03:04:05 02:00:00:00:00:01 dhcp-ack 192.0.2.10');
+  // The next second, a named machine, and every field.
+  const named = { ...m, name: 'cp1' };
+  const line = logLine(named, { kind: 'http-asset-done', at: at + 1000, ip: '192.0.2.10', file: '/vmlinuz', bytes: 0, durationMs: 12, detail: 'kernel' });
+  assert.equal(line, '03:04:06 02:00:00:00:00:01 cp1 http-asset-done 192.0.2.10 /vmlinuz 0B 12ms kernel');
+  // An earlier second again (events are not always in time order).
+  assert.equal(logLine(m, { kind: 'dhcp-nak', at: at - 5000, detail: 'address in use' }), '03:04:00 02:00:00:00:00:01 dhcp-nak address in use');
 });

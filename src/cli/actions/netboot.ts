@@ -10,20 +10,29 @@ import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
 import { out, paint, say, table, warn } from '../output.js';
 
-function logLine(m: MachineProgress, e: BootEvent): string {
-  const t = new Date(e.at).toISOString().slice(11, 19);
-  const who = `${m.mac}${m.name ? ` ${m.name}` : ''}`;
-  const what = [
-    e.kind,
-    e.ip,
-    e.file,
-    e.bytes !== undefined ? `${e.bytes}B` : undefined,
-    e.durationMs !== undefined ? `${e.durationMs}ms` : undefined,
-    e.detail,
-  ]
-    .filter(Boolean)
-    .join(' ');
-  return `${t} ${who} ${what}`;
+/** HH:MM:SS (UTC) of the last second a log line was made for, formatted once per second. */
+let clockSecond = NaN;
+let clockText = '';
+
+/**
+ * `HH:MM:SS MAC [name] kind [ip] [file] [bytes B] [duration ms] [detail]`. Made for every boot
+ * event (four per DHCP exchange), so it is built by concatenation, with no arrays or Date per line.
+ */
+export function logLine(m: MachineProgress, e: BootEvent): string {
+  const second = Math.floor(e.at / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockText = new Date(second * 1000).toISOString().slice(11, 19);
+  }
+  let line = clockText + ' ' + m.mac;
+  if (m.name) line += ' ' + m.name;
+  line += ' ' + e.kind;
+  if (e.ip) line += ' ' + e.ip;
+  if (e.file) line += ' ' + e.file;
+  if (e.bytes !== undefined) line += ' ' + e.bytes + 'B';
+  if (e.durationMs !== undefined) line += ' ' + e.durationMs + 'ms';
+  if (e.detail) line += ' ' + e.detail;
+  return line;
 }
 
 /**

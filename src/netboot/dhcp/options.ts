@@ -132,9 +132,19 @@ export function readIp(v: Buffer | undefined): number | undefined {
   return v && v.length === 4 ? v.readUInt32BE(0) : undefined;
 }
 
+/** Character codes of the lower-case hex digits. */
+const HEX = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
+
+/**
+ * `aa:bb:cc:dd:ee:ff` (lower case) of the first `hlen` bytes. Made for every DHCP packet, so an
+ * Ethernet address is one string made at once, not a dozen pieces joined.
+ */
 export function macText(chaddr: Buffer, hlen = 6): string {
+  const h = (i: number) => HEX[chaddr[i]! >> 4]!;
+  const l = (i: number) => HEX[chaddr[i]! & 15]!;
+  if (hlen === 6) return String.fromCharCode(h(0), l(0), 58, h(1), l(1), 58, h(2), l(2), 58, h(3), l(3), 58, h(4), l(4), 58, h(5), l(5));
   let s = '';
-  for (let i = 0; i < hlen; i++) s += (i ? ':' : '') + (chaddr[i]! < 16 ? '0' : '') + chaddr[i]!.toString(16);
+  for (let i = 0; i < hlen; i++) s += (i ? ':' : '') + String.fromCharCode(h(i), l(i));
   return s;
 }
 

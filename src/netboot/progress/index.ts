@@ -62,8 +62,12 @@ export interface MachineProgress {
 export const MAX_MACHINES = 10_000;
 /** Errors kept per machine (the latest). */
 export const MAX_ERRORS = 50;
-/** Steps kept per machine (the latest). */
-const MAX_STEPS = 200;
+/**
+ * Steps kept per machine (the latest): several whole boots (one is ~10-15 steps). Each step
+ * copies the list (see MachineProgress), so a machine that renews its lease again and again would
+ * otherwise cost a copy of a long list per DHCP packet, and 10,000 machines x the bound is memory.
+ */
+export const MAX_STEPS = 64;
 
 export interface ProgressOptions {
   /** machines[].name for a MAC. */
@@ -83,6 +87,8 @@ export class ProgressTracker implements BootEvents {
   /** How many of `machines` are not in the spec (no name): the ones the bound applies to. */
   private unknown = 0;
   private ipToMac = new Map<string, string>();
+  /** The MAC of the latest event: already last in `machines`, so its next event need not move it. */
+  private latest: string | undefined;
   private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
 
   constructor(private opts: ProgressOptions = {}) {}
@@ -115,8 +121,11 @@ export class ProgressTracker implements BootEvents {
       if (this.ipToMac.size > MAX_MACHINES * 4) this.ipToMac.delete(this.ipToMac.keys().next().value!);
     }
     let m = this.machines.get(mac);
-    if (m) this.machines.delete(mac); // re-inserted below: the map stays least recently seen first
-    else {
+    if (m) {
+      // Re-inserted below, so the map stays least recently seen first (unless already last: a
+      // DHCP exchange reports two events at a time for one MAC, and moving it costs a rehash).
+      if (mac !== this.latest) this.machines.delete(mac);
+    } else {
       m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [], errorCount: 0 };
       if (m.name === undefined) {
         if (this.unknown >= (this.opts.maxMachines ?? MAX_MACHINES)) this.evictUnknown();
@@ -124,6 +133,7 @@ export class ProgressTracker implements BootEvents {
       }
     }
     this.machines.set(mac, m);
+    this.latest = mac;
     m.lastSeen = Math.max(m.lastSeen, e.at);
     if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
     if (e.arch) m.arch = e.arch;
@@ -131,16 +141,16 @@ export class ProgressTracker implements BootEvents {
     if (e.hostname) m.hostname = e.hostname;
     switch (e.kind) {
       case 'dhcp-discover':
-        this.step(m, e, 'dhcp-discover', { detail: e.detail });
+        this.add(m, { step: 'dhcp-discover', at: e.at, sinceFirstSeen: since(m, e), detail: e.detail });
         m.state = 'DHCP discover';
         break;
       case 'dhcp-offer':
-        this.step(m, e, 'dhcp-offer', { detail: e.detail });
-        m.state = `offered ${e.ip ?? ''}`.trim();
+        this.add(m, { step: 'dhcp-offer', at: e.at, sinceFirstSeen: since(m, e), detail: e.detail });
+        m.state = e.ip ? 'offered ' + e.ip : 'offered';
         break;
       case 'dhcp-ack':
-        this.step(m, e, 'dhcp-ack', { detail: e.detail });
-        m.state = `lease ${e.ip ?? ''}`.trim();
+        this.add(m, { step: 'dhcp-ack', at: e.at, sinceFirstSeen: since(m, e), detail: e.detail });
+        m.state = e.ip ? 'lease ' + e.ip : 'lease';
         break;
       case 'dhcp-request':
       case 'dhcp-inform':
@@ -208,7 +218,10 @@ export class ProgressTracker implements BootEvents {
 
   /** Appends a step (a new array: see MachineProgress), keeping the latest MAX_STEPS. */
   private step(m: MachineProgress, e: BootEvent, name: StepName, extra: Partial<ProgressStep> = {}): void {
-    const s: ProgressStep = { step: name, at: e.at, sinceFirstSeen: (e.at - m.firstSeen) / 1000, ...extra };
+    this.add(m, { step: name, at: e.at, sinceFirstSeen: since(m, e), ...extra });
+  }
+
+  private add(m: MachineProgress, s: ProgressStep): void {
     m.steps = appendBounded(m.steps, s, MAX_STEPS);
   }
 
@@ -235,10 +248,20 @@ export class ProgressTracker implements BootEvents {
   }
 }
 
-/** A new array: the latest `max - 1` of `list`, then `item`. */
+/** Seconds from the machine's first event to `e`. */
+function since(m: MachineProgress, e: BootEvent): number {
+  return (e.at - m.firstSeen) / 1000;
+}
+
+/**
+ * A new array: the latest `max - 1` of `list`, then `item`. Made at its final length (a copy and
+ * then a push would grow the copy's store once more: two allocations per step instead of one).
+ */
 export function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {
-  const out = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
-  out.push(item);
+  const start = list.length >= max ? list.length - max + 1 : 0;
+  const out = new Array<T>(list.length - start + 1);
+  for (let i = start; i < list.length; i++) out[i - start] = list[i]!;
+  out[out.length - 1] = item;
   return out;
 }
 
