@@ -7,7 +7,7 @@ import { prepare } from '../../pipeline/prepare.js';
 import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
-import { keepYoungGenerationSmall } from '../young-generation.js';
+import { boundYoungGeneration, keepYoungGenerationSmall } from '../young-generation.js';
 import { out, paint, say, table, warn } from '../output.js';
 
 function logLine(m: MachineProgress, e: BootEvent): string {
@@ -97,6 +97,8 @@ export async function serve(opts: ServeOpts): Promise<void> {
     talosInputs: p.talos,
     log,
   });
+  // Started, so the young generation may grow with the load (bounded), no longer with start-up.
+  boundYoungGeneration();
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
   srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });
