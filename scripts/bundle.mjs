@@ -30,6 +30,24 @@ const externalPackages = {
   },
 };
 
+/**
+ * zod re-exports every one of its ~50 message locales (`z.locales`), ~370 KB of source that every
+ * command would load, parse and keep; hearth speaks English only (zod's default, which zod imports
+ * by itself). The index is replaced with one that offers `en` alone.
+ */
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), 'en.js'))};`,
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
+
 const outdir = path.join(ROOT, 'dist', 'cli');
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -41,10 +59,12 @@ await build({
   platform: 'node',
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [externalPackages],
+  plugins: [englishOnlyZod, externalPackages],
   // CommonJS packages inside the bundle (yaml, commander) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __hearthCreateRequire } from 'node:module';\nconst require = __hearthCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 
 // esbuild escapes non-ASCII characters in code (charset: ascii) but not in the comments it keeps.

@@ -1,7 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fsyncSync, openSync, promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, OperationError } from './errors.js';
+
+/**
+ * A temporary name beside `file`, unique within this process (pid, a counter) and unlikely to meet a
+ * crashed process's leftover (time, a random part); the O_EXCL open refuses a clash anyway. Not
+ * from node:crypto, which commands that write no secrets (netboot serve) would otherwise load.
+ */
+let tempSeq = 0;
+function tempPath(file: string): string {
+  const unique = `${process.pid}-${(++tempSeq).toString(36)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return path.join(path.dirname(file), `.${path.basename(file)}.${unique}.tmp`);
+}
 
 export interface WriteOptions {
   /** File mode, for example 0o600 for secrets. Default 0o644. */
@@ -21,7 +31,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   if (opts.exclusive && (await exists(file))) {
     throw Object.assign(new Error(`${file} already exists`), { code: 'EEXIST' });
   }
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPath(file);
   const mode = opts.mode ?? 0o644;
   const fh = await fsp.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);
   try {
@@ -55,7 +65,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
  * directory must exist.
  */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPath(file);
   const mode = opts.mode ?? 0o644;
   try {
     const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hearthArgv, ROOT, runHearth, tmpDir } from '../helpers/cli.js';
@@ -81,4 +81,17 @@ test('the hearth binary (the bundle) loads no package and no command code for --
   assert.equal(plan.code, 0, plan.stderr);
   assert.ok(packages(plan.modules).has('@peculiar/x509'), 'the tracer sees a package the bundle leaves outside');
   assert.deepEqual(commandChunks(plan.modules), ['plan']);
+});
+
+test('the bundle carries zod with its English messages only (scripts/bundle.mjs drops the other locales)', (t) => {
+  const dir = path.join(ROOT, 'dist', 'cli');
+  if (!existsSync(path.join(dir, 'hearth.js'))) return t.skip('runs on the built bundle (npm run build)');
+  const text = [dir, path.join(dir, 'chunks')]
+    .flatMap((d) => readdirSync(d).filter((n) => n.endsWith('.js')).map((n) => readFileSync(path.join(d, n), 'utf8')))
+    .join('\n');
+  assert.ok(text.includes('Invalid input: expected'), "zod's English messages are in the bundle");
+  // German and French, however the bundle escapes their non-ASCII letters.
+  for (const foreign of [/Ung(?:\u00fc|\\x[Ff][Cc]|\\u00[Ff][Cc])ltige Eingabe/, /Entr(?:\u00e9|\\x[Ee]9|\\u00[Ee]9)e invalide/]) {
+    assert.ok(!foreign.test(text), `the bundle holds another locale's messages (${foreign})`);
+  }
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../../src/common/fs.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../../src/common/fs.js';
 
 test('writeFileAtomicSync: whole file with the asked mode whatever the umask; a failed write leaves the old file and no temp file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'hearth-atomic-'));
@@ -23,6 +23,19 @@ test('writeFileAtomicSync: whole file with the asked mode whatever the umask; a 
     assert.deepEqual(readdirSync(dir).sort(), ['keep', 'lab.json', 'progress.json']);
   } finally {
     process.umask(old);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeFileAtomic: writes of one file in flight together each get their own temp file (O_EXCL refuses a shared one)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hearth-atomic-'));
+  try {
+    const file = path.join(dir, 'leases.json');
+    const bodies = Array.from({ length: 20 }, (_, i) => `{"n":${i}}\n`);
+    await Promise.all(bodies.map((b) => writeFileAtomic(file, b)));
+    assert.ok(bodies.includes(readFileSync(file, 'utf8')));
+    assert.deepEqual(readdirSync(dir), ['leases.json']);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

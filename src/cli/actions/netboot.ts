@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { InputError } from '../../common/errors.js';
-import v8 from 'node:v8';
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
 import { InstallMarks } from '../../netboot/installs.js';
 import { normalizeMac } from '../../netboot/render/index.js';
@@ -8,6 +7,7 @@ import { prepare } from '../../pipeline/prepare.js';
 import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
+import { boundYoungGeneration, keepYoungGenerationSmall } from '../young-generation.js';
 import { out, paint, say, table, warn } from '../output.js';
 
 /** HH:MM:SS (UTC) of the last second a log line was made for, formatted once per second. */
@@ -64,18 +64,6 @@ export function lineBatcher(write: (text: string) => void, delayMs = 20, maxByte
   };
 }
 
-/**
- * A long-running server's young generation stays at V8's initial size. By default V8 doubles it
- * (up to 2 x 16 MiB on 64-bit) whenever objects survive a scavenge, which a server with requests
- * in flight always has, so RSS climbed by ~45 MiB under DHCP load and never came back. At the
- * initial size scavenges are more frequent but each as cheap (their cost is the survivors, not
- * the space). Read by V8 each time it considers growing, so setting it at run time takes effect
- * (unlike --max-semi-space-size, fixed when the heap is set up).
- */
-export function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 interface ServeOpts {
   file: string;
   interface?: string;
@@ -118,6 +106,8 @@ export async function serve(opts: ServeOpts): Promise<void> {
     talosInputs: p.talos,
     log,
   });
+  // Started, so the young generation may grow with the load (bounded), no longer with start-up.
+  boundYoungGeneration();
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
   srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';
+import { keepYoungGenerationSmall } from '../young-generation.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -31,7 +32,13 @@ export function registerNetboot(program: Command): void {
         'after',
         '\nNeeds root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for ports 67/69.\nExamples:\n  sudo hearth netboot serve -f hearth.yaml\n  sudo hearth netboot serve --secrets out/secrets.yaml --config-once\n  sudo hearth netboot serve --interface br0 --dhcp proxy\n  hearth netboot serve --dhcp off --tftp-port 6969 --http-port 8080',
       ),
-  ).action(lazy(async () => (await import('../actions/netboot.js')).serve));
+  ).action(
+    lazy(async () => {
+      // Before the server's modules load, or loading them grows the young generation (see there).
+      keepYoungGenerationSmall();
+      return (await import('../actions/netboot.js')).serve;
+    }),
+  );
 
   withSpecFile(
     netboot
