@@ -4,7 +4,7 @@
 // IP_PKTINFO (which interface and destination address a packet came in on; which source address
 // and interface a reply leaves with). This addon opens the socket itself with those options and
 // hands the fd to libuv (uv_poll), so receiving stays non-blocking on Node's event loop:
-// when the fd is readable it drains it with recvmsg() and calls JS with the datagrams in batches.
+// when the fd is readable it drains it with recvmmsg() and calls JS with the datagrams in batches.
 //
 // JS API (see src/netboot/dhcp/transport.ts):
 //   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20, reuseaddr: false });
@@ -12,6 +12,8 @@
 //   (queuedMs: how long the datagram waited in the socket's receive queue, from the kernel's
 //   receive timestamp; -1 when the kernel gave none)
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
+//   s.queue(data, ip, port, srcIp?) -> datagrams queued or -errno; s.flush(results: Int32Array) -> count
+//   (replies released together leave in one sendmmsg; results[i]: 0 or -errno of the i-th queued)
 //   s.ifindex; s.close();
 //   appendDurably(fd, data, sync, (errno, written) => {})   (the lease journal, see below)
 #include <napi.h>
@@ -27,6 +29,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -37,6 +40,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                                      {
                                          InstanceMethod("start", &UdpSocket::Start),
                                          InstanceMethod("send", &UdpSocket::Send),
+                                         InstanceMethod("queue", &UdpSocket::Queue),
+                                         InstanceMethod("flush", &UdpSocket::Flush),
                                          InstanceMethod("close", &UdpSocket::Close),
                                          InstanceAccessor("ifindex", &UdpSocket::IfIndex, nullptr),
                                          InstanceAccessor("port", &UdpSocket::Port, nullptr),
@@ -174,58 +179,73 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   void Drain() {
     Napi::Env env = Env();
-    // Bounded per wakeup so one busy socket cannot starve the rest of the loop. Datagrams are
-    // handed to JS in batches (one call per batch: [data, srcIp, srcPort, dstIp, queuedMs, ...]),
-    // which saves a JS entry and a microtask checkpoint per packet under load.
+    // Bounded per wakeup so one busy socket cannot starve the rest of the loop. Datagrams come in
+    // with recvmmsg (up to kRecvSlots per system call, each with its own IP_PKTINFO and receive
+    // timestamp) and are handed to JS in batches (one call per batch: [data, srcIp, srcPort,
+    // dstIp, queuedMs, ...]), which saves a JS entry and a microtask checkpoint per packet.
     for (int round = 0; round < 8 && fd_ >= 0; round++) {
       Napi::HandleScope scope(env);
       Napi::Array batch = Napi::Array::New(env);
       uint32_t n = 0;
+      uint32_t got = 0;
       bool drained = false;
       timespec now{};
       clock_gettime(CLOCK_REALTIME, &now);
-      while (n < 5 * 64) {
-        sockaddr_in src{};
-        iovec iov{buf_, sizeof buf_};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(timespec))];
-        msghdr msg{};
-        msg.msg_name = &src;
-        msg.msg_namelen = sizeof src;
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t len = recvmsg(fd_, &msg, MSG_DONTWAIT);
-        if (len < 0) {
+      while (got < kBatch && !drained && fd_ >= 0) {
+        unsigned want = kBatch - got < kRecvSlots ? kBatch - got : kRecvSlots;
+        for (unsigned i = 0; i < want; i++) {
+          RecvSlot& r = recv_[i];
+          r.iov = {r.data, sizeof r.data};
+          msghdr& m = hdrs_[i].msg_hdr;
+          m = msghdr{};
+          m.msg_name = &r.src;
+          m.msg_namelen = sizeof r.src;
+          m.msg_iov = &r.iov;
+          m.msg_iovlen = 1;
+          m.msg_control = r.control;
+          m.msg_controllen = sizeof r.control;
+        }
+        int count = recvmmsg(fd_, hdrs_, want, MSG_DONTWAIT, nullptr);
+        if (count < 0) {
           if (errno == EINTR) continue;
           drained = true;  // EAGAIN: drained; other errors (ICMP-triggered) are transient for UDP
           break;
         }
-        int ifindex = 0;
-        in_addr dst{};
-        double queuedMs = -1;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-          if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-            in_pktinfo pi;
-            memcpy(&pi, CMSG_DATA(c), sizeof pi);
-            ifindex = pi.ipi_ifindex;
-            dst = pi.ipi_addr;
-          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            timespec ts;
-            memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            double ms = static_cast<double>(now.tv_sec - ts.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - ts.tv_nsec) / 1e6;
-            queuedMs = ms < 0 ? 0 : ms;  // the clock read once per batch: a later datagram may look younger than 0
+        // Fewer than asked: the queue was empty at that moment (a later arrival wakes the poll again).
+        if (static_cast<unsigned>(count) < want) drained = true;
+        got += static_cast<unsigned>(count);
+        for (int i = 0; i < count; i++) {
+          msghdr& msg = hdrs_[i].msg_hdr;
+          size_t len = hdrs_[i].msg_len;
+          int ifindex = 0;
+          in_addr dst{};
+          double queuedMs = -1;
+          for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+              in_pktinfo pi;
+              memcpy(&pi, CMSG_DATA(c), sizeof pi);
+              ifindex = pi.ipi_ifindex;
+              dst = pi.ipi_addr;
+            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+              timespec ts;
+              memcpy(&ts, CMSG_DATA(c), sizeof ts);
+              double ms = static_cast<double>(now.tv_sec - ts.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - ts.tv_nsec) / 1e6;
+              queuedMs = ms < 0 ? 0 : ms;  // the clock read once per batch: a later datagram may look younger than 0
+            }
           }
+          // With SO_BINDTODEVICE the kernel already filters; this guards against a packet queued
+          // before the option took effect.
+          if (ifindex_ != 0 && ifindex != 0 && ifindex != ifindex_) continue;
+          // A datagram larger than a slot arrives cut (MSG_TRUNC) and is passed on empty (dropped
+          // as truncated); DHCP messages fit in an Ethernet frame, jumbo ones included.
+          bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+          const sockaddr_in& src = recv_[i].src;
+          batch.Set(n++, Napi::Buffer<uint8_t>::Copy(env, recv_[i].data, truncated ? 0 : len));
+          batch.Set(n++, AddressText(env, src.sin_addr, 0));
+          batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
+          batch.Set(n++, AddressText(env, dst, 1));
+          batch.Set(n++, Napi::Number::New(env, queuedMs));
         }
-        // With SO_BINDTODEVICE the kernel already filters; this guards against a packet queued
-        // before the option took effect.
-        if (ifindex_ != 0 && ifindex != 0 && ifindex != ifindex_) continue;
-        bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-        batch.Set(n++, Napi::Buffer<uint8_t>::Copy(env, buf_, truncated ? 0 : static_cast<size_t>(len)));
-        batch.Set(n++, AddressText(env, src.sin_addr, 0));
-        batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
-        batch.Set(n++, AddressText(env, dst, 1));
-        batch.Set(n++, Napi::Number::New(env, queuedMs));
       }
       if (n > 0) {
         callback_.MakeCallback(Value(), {batch}, *context_);
@@ -239,20 +259,112 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
   }
 
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  // queue(buffer, ip, port, srcIp?) -> datagrams queued, or -errno (EINVAL: bad address,
+  // ENOBUFS: the queue is full, flush first). The bytes are copied: the caller may reuse its buffer.
+  Napi::Value Queue(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber()) {
-      Napi::TypeError::New(env, "send(buffer, ip, port, srcIp?)").ThrowAsJavaScriptException();
+    if (!DatagramArgs(info, "queue")) return env.Undefined();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    if (queued_ >= kSendSlots) return Napi::Number::New(env, -ENOBUFS);
+    SendSlot& s = send_[queued_];
+    int rc = Address(info, s.dst, s.info, s.withInfo);
+    if (rc != 0) return Napi::Number::New(env, rc);
+    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    s.data.assign(data.Data(), data.Data() + data.Length());
+    queued_++;
+    return Napi::Number::New(env, queued_);
+  }
+
+  // flush(results: Int32Array) -> how many were sent or failed: every queued datagram goes out with
+  // sendmmsg (one system call when none fails); results[i] gets 0 or -errno for the i-th queued.
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      Napi::TypeError::New(env, "flush(results: Int32Array)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
-    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    Napi::Int32Array results = info[0].As<Napi::Int32Array>();
+    unsigned total = queued_;
+    queued_ = 0;
+    if (results.ElementLength() < total) {
+      Napi::RangeError::New(env, "flush: results too short").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    for (unsigned i = 0; i < total; i++) {
+      SendSlot& s = send_[i];
+      s.iov = {s.data.data(), s.data.size()};
+      msghdr& m = mhdrs_[i].msg_hdr;
+      m = msghdr{};
+      m.msg_name = &s.dst;
+      m.msg_namelen = sizeof s.dst;
+      m.msg_iov = &s.iov;
+      m.msg_iovlen = 1;
+      if (s.withInfo) SetPktInfo(m, s.control, s.info);
+      mhdrs_[i].msg_len = 0;
+    }
+    unsigned i = 0;
+    while (i < total && fd_ >= 0) {
+      int sent = sendmmsg(fd_, mhdrs_ + i, total - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (errno == EINTR) continue;
+        results[i++] = -errno;  // this one failed; the rest are tried again
+        continue;
+      }
+      for (int k = 0; k < sent; k++) results[i++] = 0;
+    }
+    for (; i < total; i++) results[i] = -EBADF;
+    return Napi::Number::New(env, total);
+  }
+
+  // Whether send()/queue() got (buffer, ip, port, srcIp?); throws a TypeError when not.
+  static bool DatagramArgs(const Napi::CallbackInfo& info, const char* name) {
+    if (info.Length() >= 3 && info[0].IsBuffer() && info[1].IsString() && info[2].IsNumber()) return true;
+    Napi::TypeError::New(info.Env(), std::string(name) + "(buffer, ip, port, srcIp?)").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // Attaches the IP_PKTINFO (source address, interface) a reply leaves with to `m`.
+  static void SetPktInfo(msghdr& m, char (&control)[CMSG_SPACE(sizeof(in_pktinfo))], const in_pktinfo& pi) {
+    memset(control, 0, sizeof control);
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  }
+
+  // The destination of send()/queue() and the IP_PKTINFO a reply leaves with: out of the served
+  // interface (also for 255.255.255.255), from srcIp when given. 0 or -EINVAL.
+  int Address(const Napi::CallbackInfo& info, sockaddr_in& dst, in_pktinfo& pi, bool& withInfo) {
     std::string ip = info[1].As<Napi::String>().Utf8Value();
     int port = info[2].As<Napi::Number>().Int32Value();
-    sockaddr_in dst{};
+    dst = sockaddr_in{};
     dst.sin_family = AF_INET;
     dst.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, ip.c_str(), &dst.sin_addr) != 1) return Napi::Number::New(env, -EINVAL);
+    if (inet_pton(AF_INET, ip.c_str(), &dst.sin_addr) != 1) return -EINVAL;
+    bool hasSrc = info.Length() > 3 && info[3].IsString();
+    withInfo = ifindex_ != 0 || hasSrc;
+    pi = in_pktinfo{};
+    pi.ipi_ifindex = ifindex_;
+    if (hasSrc) {
+      std::string src = info[3].As<Napi::String>().Utf8Value();
+      if (inet_pton(AF_INET, src.c_str(), &pi.ipi_spec_dst) != 1) return -EINVAL;
+    }
+    return 0;
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!DatagramArgs(info, "send")) return env.Undefined();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    sockaddr_in dst;
+    in_pktinfo pi;
+    bool withInfo;
+    int rc = Address(info, dst, pi, withInfo);
+    if (rc != 0) return Napi::Number::New(env, rc);
     iovec iov{data.Data(), data.Length()};
     msghdr msg{};
     msg.msg_name = &dst;
@@ -260,23 +372,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
-    bool withInfo = ifindex_ != 0 || (info.Length() > 3 && info[3].IsString());
-    if (withInfo) {
-      memset(control, 0, sizeof control);
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo pi{};
-      pi.ipi_ifindex = ifindex_;  // out of the served interface, also for 255.255.255.255
-      if (info.Length() > 3 && info[3].IsString()) {
-        std::string src = info[3].As<Napi::String>().Utf8Value();
-        if (inet_pton(AF_INET, src.c_str(), &pi.ipi_spec_dst) != 1) return Napi::Number::New(env, -EINVAL);
-      }
-      memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    }
+    if (withInfo) SetPktInfo(msg, control, pi);
     ssize_t n;
     do {
       n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -334,7 +430,30 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference callback_;
   Napi::AsyncContext* context_ = nullptr;
-  uint8_t buf_[65536];
+  // Receive side: kRecvSlots datagrams per recvmmsg, kBatch per JS call, 8 calls per wakeup at most.
+  static constexpr unsigned kRecvSlots = 32;
+  static constexpr unsigned kBatch = 64;
+  struct RecvSlot {
+    sockaddr_in src{};
+    iovec iov{};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(timespec))];
+    uint8_t data[9216];  // a jumbo frame's payload
+  };
+  RecvSlot recv_[kRecvSlots];
+  mmsghdr hdrs_[kRecvSlots];  // recvmmsg's array: each entry points into its slot
+  // Send side: replies queued with queue() until flush() sends them with one sendmmsg.
+  static constexpr unsigned kSendSlots = 64;
+  struct SendSlot {
+    std::vector<uint8_t> data;
+    sockaddr_in dst{};
+    in_pktinfo info{};
+    bool withInfo = false;
+    iovec iov{};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+  };
+  SendSlot send_[kSendSlots];
+  mmsghdr mhdrs_[kSendSlots];
+  unsigned queued_ = 0;
 };
 
 // The lease journal's write + fdatasync as one job on libuv's thread pool (Node's fs makes them two,

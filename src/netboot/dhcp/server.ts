@@ -48,6 +48,9 @@ export class Server {
   private readonly now: () => number;
   /** Since when every datagram has been late (undefined: the last one was on time). */
   private lateSince: number | undefined;
+  /** Per listener, the metric labels of the replies queued in it and not yet flushed. */
+  private readonly queued = new Map<Listener, string[]>();
+  private flushScheduled = false;
 
   constructor(
     private readonly listeners: Listener[],
@@ -146,17 +149,64 @@ export class Server {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
       const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
-      if (listener.send(buf, o.reply.ip, o.reply.port)) this.sent(LABEL[o.reply.type]);
-      else this.drop('send-failed');
+      const label = LABEL[o.reply.type];
+      if (listener.queue && listener.flush) {
+        let q = this.queued.get(listener);
+        if (!q) {
+          q = [];
+          this.queued.set(listener, q);
+        }
+        if (!listener.queue(buf, o.reply.ip, o.reply.port)) {
+          this.flushListener(listener, q); // full: send what waits, then queue this one
+          if (!listener.queue(buf, o.reply.ip, o.reply.port)) return this.counted(listener.send(buf, o.reply.ip, o.reply.port), label);
+        }
+        q.push(label);
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          queueMicrotask(this.flushAll);
+        }
+        return;
+      }
+      this.counted(listener.send(buf, o.reply.ip, o.reply.port), label);
     } catch (err) {
       this.onError(err);
       this.drop('internal-error');
     }
   }
 
+  private counted(sent: boolean, label: string): void {
+    if (sent) this.sent(label);
+    else this.drop('send-failed');
+  }
+
+  /**
+   * Replies released together — the OFFERs of one receive batch, the ACKs of one journal commit —
+   * leave at the end of the microtask queue in one system call per listener (sendmmsg).
+   */
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    for (const [listener, q] of this.queued) {
+      if (q.length > 0) {
+        try {
+          this.flushListener(listener, q);
+        } catch (err) {
+          this.onError(err);
+          this.drop('internal-error');
+        }
+      }
+    }
+  };
+
+  private flushListener(listener: Listener, q: string[]): void {
+    let i = 0;
+    listener.flush!((sent) => this.counted(sent, q[i++]!));
+    q.length = 0;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     for (let i = 0; i < 200 && this.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    this.flushAll();
     await Promise.all(this.listeners.map((l) => l.close()));
   }
 }

@@ -26,6 +26,13 @@ export interface Listener {
   start(onDatagram: (d: Datagram) => void): void;
   /** Sends out of the served interface; false when the kernel refused (counted by the caller). */
   send(data: Buffer, ip: string, port: number): boolean;
+  /**
+   * Optional batching: `queue` copies a reply into the socket's send queue (false when it cannot:
+   * the queue is full or the address bad; send it with `send`), `flush` sends every queued reply
+   * in one system call and calls `result` for each, in the order they were queued.
+   */
+  queue?(data: Buffer, ip: string, port: number): boolean;
+  flush?(result: (sent: boolean) => void): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,10 @@ interface NativeSocket {
   /** The callback gets datagrams in batches: [data, srcIp, srcPort, dstIp, queuedMs, data, ...] (queuedMs -1: unknown). */
   start(cb: (batch: (Buffer | string | number)[]) => void): void;
   send(data: Buffer, ip: string, port: number, srcIp?: string): number;
+  /** Copies a datagram into the send queue: how many are queued, or -errno (-ENOBUFS: full). */
+  queue(data: Buffer, ip: string, port: number, srcIp?: string): number;
+  /** Sends the queue with sendmmsg; results[i] is 0 or -errno for the i-th queued. Returns their count. */
+  flush(results: Int32Array): number;
   close(): void;
 }
 
@@ -65,6 +76,8 @@ export function loadNative(): NativeModule | Error {
 
 export class NativeListener implements Listener {
   private readonly sock: NativeSocket;
+  /** flush()'s per-datagram results (the native queue holds 64 at most). */
+  private readonly results = new Int32Array(64);
   readonly port: number;
 
   constructor(readonly iface: string, port: number, private readonly srcIp: string, reuseAddress = false) {
@@ -86,6 +99,15 @@ export class NativeListener implements Listener {
 
   send(data: Buffer, ip: string, port: number): boolean {
     return this.sock.send(data, ip, port, this.srcIp) === 0;
+  }
+
+  queue(data: Buffer, ip: string, port: number): boolean {
+    return this.sock.queue(data, ip, port, this.srcIp) > 0;
+  }
+
+  flush(result: (sent: boolean) => void): void {
+    const n = this.sock.flush(this.results);
+    for (let i = 0; i < n; i++) result(this.results[i] === 0);
   }
 
   async close(): Promise<void> {
