@@ -195,13 +195,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         unsigned want = kBatch - got < kRecvSlots ? kBatch - got : kRecvSlots;
         for (unsigned i = 0; i < want; i++) {
           RecvSlot& r = recv_[i];
-          r.iov = {r.data, sizeof r.data};
-          msghdr& m = hdrs_[i].msg_hdr;
-          m = msghdr{};
-          m.msg_name = &r.src;
-          m.msg_namelen = sizeof r.src;
-          m.msg_iov = &r.iov;
-          m.msg_iovlen = 1;
+          msghdr& m = Message(hdrs_[i], r.src, r.iov, r.data, sizeof r.data);
           m.msg_control = r.control;
           m.msg_controllen = sizeof r.control;
         }
@@ -292,15 +286,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     for (unsigned i = 0; i < total; i++) {
       SendSlot& s = send_[i];
-      s.iov = {s.data.data(), s.data.size()};
-      msghdr& m = mhdrs_[i].msg_hdr;
-      m = msghdr{};
-      m.msg_name = &s.dst;
-      m.msg_namelen = sizeof s.dst;
-      m.msg_iov = &s.iov;
-      m.msg_iovlen = 1;
+      msghdr& m = Message(mhdrs_[i], s.dst, s.iov, s.data.data(), s.data.size());
       if (s.withInfo) SetPktInfo(m, s.control, s.info);
-      mhdrs_[i].msg_len = 0;
     }
     unsigned i = 0;
     while (i < total && fd_ >= 0) {
@@ -314,6 +301,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     for (; i < total; i++) results[i] = -EBADF;
     return Napi::Number::New(env, total);
+  }
+
+  // One entry of a recvmmsg/sendmmsg array: one buffer, the peer's address, no control data yet.
+  static msghdr& Message(mmsghdr& h, sockaddr_in& peer, iovec& iov, uint8_t* data, size_t len) {
+    iov = {data, len};
+    h.msg_len = 0;
+    msghdr& m = h.msg_hdr;
+    m = msghdr{};
+    m.msg_name = &peer;
+    m.msg_namelen = sizeof peer;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    return m;
   }
 
   // Whether send()/queue() got (buffer, ip, port, srcIp?); throws a TypeError when not.
