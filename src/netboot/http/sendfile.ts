@@ -1,7 +1,7 @@
 /**
  * A file slice to an HTTP response with sendfile(2) (native/sendfile.cc): the kernel moves the
  * page-cache pages to the socket and no bytes pass through JS. A response's first call (at most
- * 2 MiB) runs on the event loop against the non-blocking socket, right after the headers (corked
+ * 256 KiB) runs on the event loop against the non-blocking socket, right after the headers (corked
  * with them); the rest of the body, and any slice not in the page cache, is sent by a native engine
  * thread that calls back once at the end (progress is read from it on a timer). Memory per
  * connection is a small watcher and a duplicate descriptor, whatever the file size and the
@@ -55,13 +55,14 @@ export function socketFd(socket: Socket | null): number {
 }
 
 /**
- * Most bytes asked of the first call, on the event loop (nginx's sendfile_max_chunk): the loop is
- * held for at most this much, and a body the socket's buffer takes whole costs no hand-over.
- * Measured in the anchor harness (veth), against 64 KiB here and the rest on an engine: the boot
- * storm's CPU per GB 0.89x vs 0.94x of main's, wrk 32 x 1 MiB CPU per request ~1.03x vs ~1.0-1.2x
- * (on loopback 64 KiB gave 2.3x the wrk requests/s, but not on veth).
+ * Most bytes asked of the first call, on the event loop right after the headers: a body up to
+ * this size costs no hand-over; the rest of a larger one is the engine's, so the loop is free for
+ * other requests meanwhile. Measured in the anchor harness (veth, quiet box, 3 interleaved runs
+ * against main): wrk 32 x 1 MiB 1.20x the requests/s at 1.05x the CPU per GB, where 2 MiB here
+ * (the loop then sends most 1 MiB bodies itself and saturates its core) gave 0.96x; boot storm
+ * CPU per GB 0.95x.
  */
-const FIRST_MAX = 2 * 1024 * 1024;
+const FIRST_MAX = 256 * 1024;
 /** How often a body on an engine thread reports its bytes (progress, and the send timeout's clock), at most. */
 const SYNC_MS = 1000;
 const EMPTY = Buffer.alloc(0);
