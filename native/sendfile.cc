@@ -5,31 +5,31 @@
 // the kernel. Node's TCP sockets are non-blocking, so sendfile sends what fits in the socket's
 // buffer and says EAGAIN; the caller then waits until the socket is writable again.
 //
-// A Sender works on its own dup() of the socket's fd, for two reasons: libuv allows one watcher
-// per fd (the original belongs to Node's TCP handle; epoll tells the two fds apart, the socket is
-// the same), and the fd number stays ours until close() even if Node closes its socket meanwhile
-// (no sendfile can ever reach another connection that reused the number). One Sender serves every
+// A Sender works on its own dup() of the socket's fd (the socket is the same): the fd number stays
+// ours until close() even if Node closes its socket meanwhile (no sendfile can ever reach another
+// connection that reused the number), and an engine's epoll set watches it. One Sender serves every
 // response of a keep-alive connection. A response's first call runs on the event loop (sendNow),
-// as nginx's workers run it: the socket's buffer bounds it, and a body that fits pays no
-// thread-pool round trip. The rest of a body, sent as the client drains the socket, runs on the
-// libuv thread pool (send): the kernel's share of the work (the TCP send path, and on a veth or
-// loopback link the receive path too) then runs beside the event loop, on the other core. A slice
-// whose pages are not in the page cache would stall the loop on the disk, so it goes to the pool.
+// right after the corked headers: a small body pays no hand-over. The rest of a body goes to a
+// body engine thread (http_engine.h) that sends it as the client drains the socket and wakes the
+// loop once at the end: the kernel's share of the work (the TCP send path, and on a veth or
+// loopback link the receive path too) runs beside the event loop, on the other core, and the loop
+// stays free for other requests. A slice whose pages are not in the page cache would stall the
+// loop on the disk, so it goes to the engine too (which may wait for the disk; the loop never does).
 //
 // JS API (see src/netboot/http/sendfile.ts):
 //   const s = new Sender(socketFd);            // dup()s the fd
 //   s.sendNow(fileFd, offset, count) -> n;     // n: bytes sent (> 0), 0 at end of file, -EINPROGRESS (not cached), or -errno
-//   s.send(fileFd, offset, count, cb);         // the same on the thread pool: cb(n)
+//   s.stream(fileFd, offset, count, cb) -> 0 or -errno;  // to an engine thread: cb(sent, 0 or -errno) once
+//   s.sent() -> n;                             // bytes the running stream() has sent so far
 //   s.cork(on) -> 0 or -errno;                 // TCP_CORK: headers and first body bytes in one packet
-//   s.wait(cb) -> 0 or -errno;                 // cb(status) once the socket is writable (status < 0: error)
-//   s.close();                                 // stops waiting, closes the dup once no send runs
+//   s.close();                                 // cancels a stream(), closes the dup once it is over
 //
 // The same addon carries the TFTP transfer socket (tftp_socket.cc): one native module for the
 // netboot data paths.
 #include <napi.h>
 #include <uv.h>
 
-#include "poll_handle.h"
+#include "http_engine.h"
 #include "tftp_socket.h"
 
 #include <cerrno>
@@ -42,38 +42,33 @@
 
 namespace {
 
-class Sender;
+// The event loop's end of the body engines (http_engine.h): one uv_async handle for every job,
+// opened on first use (unref'd: a job in flight keeps its socket, and so the loop, alive).
+void OnBodiesDone(uv_async_t* h);
 
-class SendWork : public Napi::AsyncWorker {
- public:
-  SendWork(Napi::Function cb, Sender* owner, int out, int in, off_t offset, size_t count)
-      : Napi::AsyncWorker(cb), owner_(owner), out_(out), in_(in), offset_(offset), count_(count) {}
-
-  void Execute() override {
-    ssize_t n;
-    do {
-      n = sendfile(out_, in_, &offset_, count_);
-    } while (n < 0 && errno == EINTR);
-    result_ = n < 0 ? -errno : static_cast<double>(n);
+uv_async_t* BodiesWake(Napi::Env env) {
+  static uv_async_t* wake = nullptr;
+  if (wake != nullptr) return wake;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return nullptr;
+  auto* h = new uv_async_t;
+  if (uv_async_init(loop, h, OnBodiesDone) != 0) {
+    delete h;
+    return nullptr;
   }
-
-  void OnOK() override;
-
- private:
-  Sender* owner_;
-  int out_;
-  int in_;
-  off_t offset_;
-  size_t count_;
-  double result_ = 0;
-};
+  uv_unref(reinterpret_cast<uv_handle_t*>(h));
+  h->data = env;
+  wake = h;
+  hearth::BodyEngines::Get()->SetWake(h);
+  return wake;
+}
 
 class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Sender",
-                       {InstanceMethod("send", &Sender::Send), InstanceMethod("sendNow", &Sender::SendNow), InstanceMethod("cork", &Sender::Cork),
-                        InstanceMethod("wait", &Sender::Wait), InstanceMethod("close", &Sender::Close)});
+                       {InstanceMethod("stream", &Sender::Stream), InstanceMethod("sent", &Sender::Sent), InstanceMethod("sendNow", &Sender::SendNow), InstanceMethod("cork", &Sender::Cork),
+                        InstanceMethod("close", &Sender::Close)});
   }
 
   explicit Sender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sender>(info) {
@@ -87,20 +82,22 @@ class Sender : public Napi::ObjectWrap<Sender> {
       Napi::Error::New(env, "Sender: dup failed").ThrowAsJavaScriptException();
       return;
     }
-    if (poll_.Open(env, fd_, this) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      Napi::Error::New(env, "Sender: cannot watch the socket").ThrowAsJavaScriptException();
-      return;
-    }
     open_ = true;
-    Ref();  // alive until the poll handle is closed
+    Ref();  // alive until closed (an engine's completion calls back into it)
   }
 
-  // A send finished: a close() asked for meanwhile happens now.
-  void SendDone() {
+  // The engine is done with the body (all sent, failed, or cancelled): calls back with (sent,
+  // -errno or 0); a close() asked for meanwhile happens now.
+  void BodyDone(const hearth::BodyJobPtr& job) {
     busy_ = false;
+    job_.reset();
+    Napi::FunctionReference cb = std::move(bodyCb_);
+    bodyCb_.Reset();
     if (closing_) Shut();
+    if (cb.IsEmpty()) return;
+    Napi::Env env = cb.Env();
+    Napi::HandleScope scope(env);
+    cb.MakeCallback(env.Global(), {Napi::Number::New(env, job->sent.load()), Napi::Number::New(env, -job->error)});
   }
 
  private:
@@ -129,16 +126,38 @@ class Sender : public Napi::ObjectWrap<Sender> {
     return true;
   }
 
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  // Hands the slice to a body engine thread, which sends it as the socket drains and calls back
+  // once: cb(sent, 0 or -errno). sent() reads the bytes sent so far. The thread may wait for the
+  // disk; the event loop never does.
+  Napi::Value Stream(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     int in;
     off_t offset;
     size_t count;
-    if (!Slice(info, "send(fileFd, offset, count, callback)", true, &in, &offset, &count)) return info.Env().Undefined();
+    if (!Slice(info, "stream(fileFd, offset, count, callback)", true, &in, &offset, &count)) return env.Undefined();
+    auto* engines = hearth::BodyEngines::Get();
+    if (BodiesWake(env) == nullptr || !engines->ready()) {
+      Napi::Error::New(env, "Sender: no body engine").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto job = std::make_shared<hearth::BodyJob>();
+    job->out = fd_;
+    job->in = in;
+    job->offset = offset;
+    job->left = count;
+    job->owner = this;
+    job->engine = engine_;
+    int r = engines->Start(job);
+    if (r < 0) return Napi::Number::New(env, r);
+    engine_ = job->engine;
+    job_ = job;
     busy_ = true;
-    auto* work = new SendWork(info[3].As<Napi::Function>(), this, fd_, in, offset, count);
-    work->Queue();  // deletes itself after OnOK
-    return info.Env().Undefined();
+    bodyCb_ = Napi::Persistent(info[3].As<Napi::Function>());
+    return Napi::Number::New(env, 0);
   }
+
+  // Bytes the running stream() has sent so far (0 when none runs).
+  Napi::Value Sent(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), job_ ? job_->sent.load() : 0); }
 
   // sendfile(2) right here on the event loop: the socket is non-blocking, so one call moves at most
   // what its send buffer takes and returns (nginx's model). Bytes sent (> 0), 0 at end of file,
@@ -181,49 +200,20 @@ class Sender : public Napi::ObjectWrap<Sender> {
     return Napi::Number::New(env, r < 0 ? -errno : 0);
   }
 
-  Napi::Value Wait(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!open_ || closing_) {
-      Napi::Error::New(env, "Sender: closed").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(env, "wait(callback)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    waiter_ = Napi::Persistent(info[0].As<Napi::Function>());
-    int r = uv_poll_start(poll_.get(), UV_WRITABLE | UV_DISCONNECT, OnPoll);
-    if (r != 0) waiter_.Reset();
-    return Napi::Number::New(env, r);
-  }
-
-  static void OnPoll(uv_poll_t* h, int status, int /*events*/) {
-    auto* self = static_cast<Sender*>(h->data);
-    uv_poll_stop(h);
-    if (self->waiter_.IsEmpty()) return;
-    Napi::Env env = self->waiter_.Env();
-    Napi::HandleScope scope(env);
-    Napi::FunctionReference cb = std::move(self->waiter_);
-    self->waiter_.Reset();
-    // MakeCallback: runs the microtask queue afterwards, as libuv callbacks into JS must.
-    cb.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
-  }
-
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (open_ && !closing_) {
       closing_ = true;
-      waiter_.Reset();
-      uv_poll_stop(poll_.get());
+      if (job_) hearth::BodyEngines::Get()->Cancel(job_);
       if (!busy_) Shut();
     }
     return info.Env().Undefined();
   }
 
-  // Closes the watcher and the duplicate (nothing runs on them any more).
+  // Closes the duplicate (nothing runs on it any more).
   void Shut() {
     if (!open_) return;
     open_ = false;
-    poll_.Close();
+    ::close(fd_);
     fd_ = -1;
     Unref();
   }
@@ -232,14 +222,13 @@ class Sender : public Napi::ObjectWrap<Sender> {
   bool open_ = false;
   bool closing_ = false;
   bool busy_ = false;
-  hearth::PollHandle poll_;
-  Napi::FunctionReference waiter_;
+  hearth::BodyJobPtr job_;  // the body a stream() runs
+  Napi::FunctionReference bodyCb_;
+  void* engine_ = nullptr;  // the engine this connection's bodies go to
 };
 
-void SendWork::OnOK() {
-  Napi::Env env = Env();
-  owner_->SendDone();
-  Callback().Call({Napi::Number::New(env, result_)});
+void OnBodiesDone(uv_async_t* /*h*/) {
+  for (auto& job : hearth::BodyEngines::Get()->TakeDone()) static_cast<Sender*>(job->owner)->BodyDone(job);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

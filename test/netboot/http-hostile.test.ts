@@ -1,9 +1,10 @@
 /**
  * The HTTP server against hostile or broken clients, with raw sockets on loopback and the limits
  * set small: connections over the per-address and total limits are refused (one log line, a
- * metric), a client that stops reading is cut by the send timeout and its file closed, an aborted
- * download leaves progress, a request trickled byte by byte gets 408, malformed requests get 400
- * or 431, and nothing stays in the server's tables afterwards.
+ * metric), a client that stops reading is cut by the send timeout and its file closed, a download
+ * under way reports its bytes before it ends, an aborted download leaves progress, a request
+ * trickled byte by byte gets 408, malformed requests get 400 or 431, and nothing stays in the
+ * server's tables afterwards.
  */
 import assert from 'node:assert/strict';
 import { truncateSync, writeFileSync } from 'node:fs';
@@ -144,6 +145,31 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     c.sock.destroy();
     await s.srv.close();
     await until(() => fdsOn(huge) === 0, 'closing the server closes the file');
+  });
+
+  it('a download under way reports its bytes before it ends (progress), while the client reads slowly', async () => {
+    const s = await serve({ sendTimeoutMs: 5000 });
+    const c = await raw(s.srv.port);
+    // Reads slowly but steadily: a pause of 20 ms after each chunk (at most a few MiB/s, so the
+    // 256 MiB body is far from done when the first progress is due; closed after the checks).
+    let resume: NodeJS.Timeout | undefined;
+    c.sock.on('data', () => {
+      c.sock.pause();
+      resume = setTimeout(() => c.sock.resume(), 20);
+    });
+    try {
+      c.sock.write('GET /assets/huge HTTP/1.1\r\nHost: a\r\n\r\n');
+      await until(() => s.events.includes('http-asset-progress'), 'a progress event');
+      assert.equal(s.srv.stats().transfers, 1, 'still running');
+      assert.ok(!s.events.includes('http-asset-done'));
+      const m = s.progress.get(CP1)!;
+      assert.equal(m.active.length, 1);
+    } finally {
+      clearTimeout(resume);
+      c.sock.destroy();
+    }
+    await until(s.empty, 'no connection nor transfer left');
+    await s.srv.close();
   });
 
   it('an aborted download leaves the active list and is counted', async () => {

@@ -249,6 +249,9 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
       resolve();
     });
   });
+  // The addon now, not on the first download, whose first byte would wait for the load (measured:
+  // +0.5 MiB idle RSS; a fresh server's first 1 MiB download: first byte 5.0 ms vs 6.8 ms, medians of 10).
+  if (cfg.zeroCopy) sendfileAddon();
   const a = server.address() as AddressInfo;
   selfBase = `http://${cfg.address}:${a.port}`;
   return {
