@@ -2,7 +2,8 @@
  * Replies released together leave in one flush of the listener (sendmmsg in the native socket):
  * the server queues them and flushes at the end of the microtask queue, counts each reply as sent
  * or as send-failed by its own result, and when the listener's queue is full flushes what waits
- * before queueing more. In process, with a fake listener that records its calls.
+ * before queueing more; a burst of replies (the ACKs of one commit) leaves in shares of 16, one
+ * per turn of the event loop, so the one relay they all go to is not flooded. In process, with a fake listener that records its calls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -95,4 +96,25 @@ test('a full send queue is flushed before more replies are queued', async () => 
   await server.close();
   const m = await metrics.registry.metrics();
   assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 5);
+});
+
+test('a burst of replies leaves in shares of 16, one per turn of the loop, in order and all counted', async () => {
+  const metrics = createMetrics();
+  const l = batchingListener(64, () => false);
+  const commit = Promise.resolve();
+  const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, metrics);
+  server.start();
+  for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
+  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; one share goes out in this turn
+  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'the first share only, in the turn the commit resolved');
+  for (let i = 0; i < 10 && l.flushes.flat().length < 40; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 8]);
+  assert.deepEqual(l.flushes.flat(), Array.from({ length: 40 }, (_, i) => 100 + i));
+  // close() sends what still waits at once.
+  for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
+  await commit;
+  await server.close();
+  assert.equal(l.flushes.flat().length, 80);
+  const m = await metrics.registry.metrics();
+  assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 80);
 });
