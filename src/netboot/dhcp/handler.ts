@@ -213,5 +213,4 @@ export function emit(events: BootEvents, kind: BootEventKind, req: DhcpRequest, 
   events.emit({ kind, at: req.now, mac: req.mac, arch: client?.archName, uuid: client?.uuid, ip: extra.ip, hostname: extra.hostname, detail: extra.detail });
 }
 
-
 export { numToIp };
