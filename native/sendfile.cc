@@ -162,7 +162,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
   // sendfile(2) right here on the event loop: the socket is non-blocking, so one call moves at most
   // what its send buffer takes and returns (nginx's model). Bytes sent (> 0), 0 at end of file,
   // -EINPROGRESS when the slice's first or last byte is not in the page cache (the read would wait
-  // for the disk and stall the loop: send() it on the thread pool instead), or -errno.
+  // for the disk and stall the loop: stream() it on an engine thread instead), or -errno.
   Napi::Value SendNow(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int in;
