@@ -40,7 +40,7 @@ describe('tftp transfer slots', () => {
     assert.equal(r.evicted, old);
     assert.equal(t.heldBy('192.0.2.10'), 2);
     assert.equal(t.heldBy('192.0.2.9'), 1);
-    newer.lastProgress = 1500;
+    newer.progressed(1500);
     assert.deepEqual(t.admit('192.0.2.10', 1600), { refused: 'client-limit' }, 'both of its slots are fresh');
     t.release(other);
     assert.equal(t.size, 2);
@@ -58,7 +58,7 @@ describe('tftp transfer slots', () => {
     const a = admitted(t.admit('192.0.2.1', 0));
     const b = admitted(t.admit('192.0.2.2', 100));
     const c = admitted(t.admit('192.0.2.3', 200));
-    a.lastProgress = 900; // a acknowledged recently; b is now the one silent longest
+    a.progressed(900); // a acknowledged recently; b is now the one silent longest
     assert.deepEqual(t.admit('192.0.2.4', 1050), { refused: 'busy' }, 'nobody silent for 1000 ms yet');
     const r = t.admit('192.0.2.4', 1100);
     assert.ok('admitted' in r);
@@ -70,6 +70,24 @@ describe('tftp transfer slots', () => {
     const r2 = t.admit('192.0.2.5', 1200);
     assert.ok('admitted' in r2);
     assert.equal(r2.evicted, c);
+  });
+
+  it('reads the progress of a slot that follows a source, not what was noted before', () => {
+    const t = new TransferSlots({ maxTransfers: 2, maxPerClient: 8, evictIdleMs: 1000 });
+    const a = admitted(t.admit('192.0.2.1', 0));
+    const b = admitted(t.admit('192.0.2.2', 500));
+    let served = 0; // the client's last ACK, as a native send loop would record it
+    a.follow(() => served);
+    a.progressed(10_000); // ignored from now on: the source decides
+    served = 1200;
+    assert.equal(a.lastProgress(), 1200);
+    const r = t.admit('192.0.2.3', 1600);
+    assert.ok('admitted' in r);
+    assert.equal(r.evicted, b, 'b (silent since 500) is staler than a (progress at 1200 from its source)');
+    served = 100; // a source may also report older progress than what was noted: it is still the one read
+    const r2 = t.admit('192.0.2.4', 1700);
+    assert.ok('admitted' in r2);
+    assert.equal(r2.evicted, a);
   });
 
   it('keeps the total cap under a burst of admissions', () => {

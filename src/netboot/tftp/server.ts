@@ -125,7 +125,7 @@ export async function startTftp(opts: TftpServerOptions): Promise<TftpServer> {
 
   /** Ends the holder of a slot the table handed to `newcomer`. */
   function takeOver(victim: Slot, newcomer: string): void {
-    limit('evicted', `gave the slot of ${victim.address} (silent ${Date.now() - victim.lastProgress} ms) to ${newcomer}`);
+    limit('evicted', `gave the slot of ${victim.address} (silent ${Date.now() - victim.lastProgress()} ms) to ${newcomer}`);
     const end = victim.evict;
     // Not yet a transfer (still resolving its name): mark it so it stops when the lookup returns.
     victim.evict = () => undefined;

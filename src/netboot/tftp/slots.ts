@@ -28,13 +28,41 @@ export interface SlotLimits {
   readonly ownAddress?: string;
 }
 
-/** One taken slot. The transfer that holds it records its client's last sign of life. */
-export interface Slot {
-  readonly address: string;
-  /** When the client last made progress (its request, then each ACK that moved the window), ms. */
-  lastProgress: number;
+/** Reads when a client last made progress, for a holder that does not note each step itself. */
+export type ProgressSource = () => number;
+
+/**
+ * One taken slot. Its holder either notes each sign of life of its client (`progressed`), or,
+ * when something else handles the client's ACKs (the native send loop), hands the slot a source
+ * to read instead (`follow`); the table only ever reads `lastProgress()`.
+ */
+export class Slot {
   /** Ends whatever holds the slot when the slot is taken over; set by the holder. */
   evict?: () => void;
+  private at: number;
+  private source?: ProgressSource;
+
+  constructor(
+    readonly address: string,
+    now: number,
+  ) {
+    this.at = now;
+  }
+
+  /** When the client last made progress (its request, then each ACK that moved the window), ms. */
+  lastProgress(): number {
+    return this.source ? this.source() : this.at;
+  }
+
+  /** Notes that the client made progress at `at` (ms); for a slot not following a source. */
+  progressed(at: number): void {
+    this.at = at;
+  }
+
+  /** From now on the client's progress is read from `source`. */
+  follow(source: ProgressSource): void {
+    this.source = source;
+  }
 }
 
 export type Admission = { admitted: Slot; evicted?: Slot } | { refused: 'client-limit' | 'busy' };
@@ -64,13 +92,13 @@ export class TransferSlots {
     const own = this.perClient.get(address);
     if (own && own.size >= this.limits.maxPerClient && address !== this.limits.ownAddress) {
       evicted = stalest(own);
-      if (!evicted || now - evicted.lastProgress < this.limits.evictIdleMs) return { refused: 'client-limit' };
+      if (!evicted || now - evicted.lastProgress() < this.limits.evictIdleMs) return { refused: 'client-limit' };
     } else if (this.slots.size >= this.limits.maxTransfers) {
       evicted = stalest(this.slots);
-      if (!evicted || now - evicted.lastProgress < this.limits.evictIdleMs) return { refused: 'busy' };
+      if (!evicted || now - evicted.lastProgress() < this.limits.evictIdleMs) return { refused: 'busy' };
     }
     if (evicted) this.release(evicted);
-    const slot: Slot = { address, lastProgress: now };
+    const slot = new Slot(address, now);
     this.slots.add(slot);
     const mine = this.perClient.get(address);
     if (mine) mine.add(slot);
@@ -90,6 +118,10 @@ export class TransferSlots {
 /** The slot whose client has been silent longest (a scan: only needed at a limit). */
 function stalest(slots: Iterable<Slot>): Slot | undefined {
   let worst: Slot | undefined;
-  for (const s of slots) if (!worst || s.lastProgress < worst.lastProgress) worst = s;
+  let worstAt = Infinity;
+  for (const s of slots) {
+    const at = s.lastProgress();
+    if (!worst || at < worstAt) [worst, worstAt] = [s, at];
+  }
   return worst;
 }

@@ -29,17 +29,35 @@ export interface TransferSocket {
    * Native only: from now on a native thread answers the peer's ACKs, sending blocks of `data`
    * (never written while served) from the window at `base`, which it sends now; only the ACK of
    * `lastBlock` reaches `ack` (other datagrams still reach `other`). `lastProgress` (ms) is when the
-   * client last moved the transfer on, kept by the thread from then on.
+   * client last moved the transfer on; the thread keeps it from then on.
    */
-  serve?(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): void;
-  /** Native only, while serving: sends the window at the current base again. */
-  resend?(): void;
-  /** Native only, once serving: copies the send loop's progress into `state` (see ServeState). */
-  sync?(state: Float64Array): void;
+  serve?(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): ServeLoop;
 }
 
-/** Where the native send loop keeps its progress (indexes into its Float64Array; times on Date.now()'s clock). */
-export const ServeState = { base: 0, lastProgress: 1, lastSend: 2, duplicateAcks: 3, sendErrors: 4, length: 5 } as const;
+/** A file being sent by the native send loop (TransferSocket.serve). */
+export interface ServeLoop {
+  /** Sends the window at the current base again. */
+  resend(): void;
+  /** The loop's progress now (once the socket is closed, as it was last). */
+  progress(): ServeProgress;
+}
+
+/** What the native send loop has done so far; times in ms on Date.now()'s clock. */
+export interface ServeProgress {
+  /** The first block not yet acknowledged (absolute). */
+  readonly base: number;
+  /** When the client last moved the transfer on. */
+  readonly lastProgress: number;
+  /** When the loop last sent a window. */
+  readonly lastSend: number;
+  /** Duplicate or stray ACKs it ignored. */
+  readonly duplicateAcks: number;
+  /** Windows it could not send whole (a full send queue). */
+  readonly sendErrors: number;
+}
+
+/** The native loop's progress record, as sync() fills it (indexes into a Float64Array). */
+const STATE = { base: 0, lastProgress: 1, lastSend: 2, duplicateAcks: 3, sendErrors: 4, length: 5 } as const;
 
 export interface TransferHandlers {
   /** A 4-byte ACK from the peer. */
@@ -75,6 +93,24 @@ function nativeAddon(): typeof addon {
   return addon;
 }
 
+/** The JS side of a native send loop that `s` has started. */
+function serveLoop(s: NativeTftpSocket): ServeLoop {
+  const st = new Float64Array(STATE.length);
+  return {
+    resend: () => void s.resend(),
+    progress: () => {
+      s.sync(st);
+      return {
+        base: st[STATE.base]!,
+        lastProgress: st[STATE.lastProgress]!,
+        lastSend: st[STATE.lastSend]!,
+        duplicateAcks: st[STATE.duplicateAcks]!,
+        sendErrors: st[STATE.sendErrors]!,
+      };
+    },
+  };
+}
+
 /** Bytes the kernel may queue for sending: a whole window of large blocks. */
 const SNDBUF = 1024 * 1024;
 
@@ -99,9 +135,10 @@ export async function openTransferSocket(address: string, peer: { address: strin
       send: (pkt) => void s.send(pkt),
       sendParts: (head, body) => void s.sendParts(head, body),
       sendTo: (pkt, a, p) => void s.sendTo(pkt, a, p),
-      serve: (data, blksize, window, lastBlock, base, lastProgress) => void s.serve(data, blksize, window, lastBlock, base, lastProgress),
-      resend: () => void s.resend(),
-      sync: (state) => s.sync(state),
+      serve: (data, blksize, window, lastBlock, base, lastProgress) => {
+        s.serve(data, blksize, window, lastBlock, base, lastProgress);
+        return serveLoop(s);
+      },
       close: (last) => {
         if (last) s.send(last); // synchronous: in the kernel's queue before the close
         s.close();

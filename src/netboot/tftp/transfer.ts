@@ -5,7 +5,8 @@
  * a transfer whose client acknowledges nothing for `maxStallMs` ends; a file too large for the
  * cache is read from disk at most READ_AHEAD bytes at a time, however large the window.
  * A file in memory, over the native socket, is sent by a native thread (`serve`): JS then sees no
- * call per block, only the final ACK and its own timer, which reads the thread's progress.
+ * call per block, only the final ACK and its own timer, which reads the thread's progress (as does
+ * the slot table, which the slot is told to ask the thread).
  */
 import type dgram from 'node:dgram';
 import type { Stats } from 'node:fs';
@@ -15,7 +16,7 @@ import type { TftpConfig } from './config.js';
 import { ERR, OP, dataHeader, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packet.js';
 import { ackedBlock, lastBlockOf, negotiate } from './request.js';
 import type { Slot } from './slots.js';
-import { ServeState, openTransferSocket, type TransferSocket } from './socket.js';
+import { openTransferSocket, type ServeLoop, type ServeProgress, type TransferSocket } from './socket.js';
 
 /** Most bytes of a file too large for the cache that one transfer holds read ahead (or one block, if larger). */
 export const READ_AHEAD = 256 * 1024;
@@ -61,8 +62,8 @@ export class Transfer {
   private lastSend = 0;
   /** Reused DATA packets (full-size blocks), one per window slot, when small enough. */
   private ring?: Buffer[];
-  /** The native send loop's progress (see ServeState), once the socket sends the file itself. */
-  private served?: Float64Array;
+  /** The native send loop, once the socket sends the file itself. */
+  private served?: ServeLoop;
   /** Duplicate ACKs of the native loop already counted, and its progress time when `tries` last counted. */
   private dupsCounted = 0;
   private triedAt = 0;
@@ -83,7 +84,7 @@ export class Transfer {
     private readonly file: string,
     private readonly st: Stats,
     peer: dgram.RemoteInfo,
-    /** The server's slot this transfer holds; its `lastProgress` is the client's last sign of life. */
+    /** The server's slot this transfer holds; it records the client's last sign of life. */
     readonly slot: Slot,
   ) {
     this.peerAddress = peer.address;
@@ -156,14 +157,14 @@ export class Transfer {
     if (!this.timer) this.timer = setTimeout(this.onTimer, Math.min(this.timeout, this.stallLeft(now)));
   }
 
-  /** Time left, ms, before the client's silence reaches `maxStallMs` (at least 1). */
-  private stallLeft(now: number): number {
-    return Math.max(1, this.ctx.config.maxStallMs - (now - this.slot.lastProgress));
+  /** Time left, ms, before the client's silence (since `lastProgress`) reaches `maxStallMs` (at least 1). */
+  private stallLeft(now: number, lastProgress = this.slot.lastProgress()): number {
+    return Math.max(1, this.ctx.config.maxStallMs - (now - lastProgress));
   }
 
   /** Notes that the client moved the transfer on (an ACK of the OACK or of new blocks). */
   private progressed(): void {
-    this.slot.lastProgress = Date.now();
+    this.slot.progressed(Date.now());
     this.tries = 0;
   }
 
@@ -171,25 +172,26 @@ export class Transfer {
     this.timer = undefined;
     if (this.done) return;
     const now = Date.now();
+    const served = this.served?.progress();
+    const lastProgress = served?.lastProgress ?? this.slot.lastProgress();
     // However long a timeout the client negotiated, a silent client keeps its slot this long at most.
-    if (now - this.slot.lastProgress >= this.ctx.config.maxStallMs - TIMER_SLACK_MS) {
+    if (now - lastProgress >= this.ctx.config.maxStallMs - TIMER_SLACK_MS) {
       this.ctx.stalled(this);
       this.finish('timeout', `no acknowledgement for ${this.ctx.config.maxStallMs} ms`);
       return;
     }
-    const served = this.progress();
     if (served) {
       this.countDuplicates(served);
       // The socket moved the window since the last retry: the retries start again.
-      if (served[ServeState.lastProgress] !== this.triedAt) {
-        this.triedAt = served[ServeState.lastProgress]!;
+      if (served.lastProgress !== this.triedAt) {
+        this.triedAt = served.lastProgress;
         this.tries = 0;
       }
     }
-    const idle = now - (served ? served[ServeState.lastSend]! : this.lastSend);
+    const idle = now - (served ? served.lastSend : this.lastSend);
     // Something was sent since the timer started: wait out the rest of the timeout from then.
     if (idle < this.timeout - TIMER_SLACK_MS) {
-      this.timer = setTimeout(this.onTimer, Math.min(this.timeout - idle, this.stallLeft(now)));
+      this.timer = setTimeout(this.onTimer, Math.min(this.timeout - idle, this.stallLeft(now, lastProgress)));
       return;
     }
     if (++this.tries > this.ctx.config.retries) {
@@ -209,8 +211,8 @@ export class Transfer {
   private sendWindow(): void {
     const sock = this.sock!;
     if (this.data && sock.serve) {
-      if (this.served) sock.resend!();
-      else this.serveNatively(sock, this.data);
+      if (this.served) this.served.resend();
+      else this.serveNatively(sock.serve, this.data);
       if (!this.timer) this.timer = setTimeout(this.onTimer, Math.min(this.timeout, this.stallLeft(Date.now())));
       return;
     }
@@ -225,33 +227,18 @@ export class Transfer {
   }
 
   /**
-   * Hands the send loop to a native thread, from the window at `base`. The slot's `lastProgress`
-   * then reads the thread's record, so the slot table sees every ACK the thread handled (nothing
-   * assigns it once served; an assignment would last until the next read).
+   * Hands the send loop to a native thread, from the window at `base`. The thread handles every
+   * ACK from then on, so the slot is told to read the client's progress from it.
    */
-  private serveNatively(sock: TransferSocket, data: Buffer): void {
-    const st = (this.served = new Float64Array(ServeState.length));
-    this.triedAt = this.slot.lastProgress;
-    sock.serve!(data, this.blksize, this.window, this.lastBlock, this.base, this.triedAt);
-    sock.sync!(st);
-    Object.defineProperty(this.slot, 'lastProgress', {
-      get: () => this.progress()![ServeState.lastProgress]!,
-      set: (v: number) => void (st[ServeState.lastProgress] = v),
-      enumerable: true,
-      configurable: true,
-    });
-  }
-
-  /** The native send loop's progress, fresh while its socket is open (undefined when JS sends). */
-  private progress(): Float64Array | undefined {
-    const st = this.served;
-    if (st) this.sock?.sync!(st);
-    return st;
+  private serveNatively(serve: NonNullable<TransferSocket['serve']>, data: Buffer): void {
+    this.triedAt = this.slot.lastProgress();
+    const loop = (this.served = serve(data, this.blksize, this.window, this.lastBlock, this.base, this.triedAt));
+    this.slot.follow(() => loop.progress().lastProgress);
   }
 
   /** Counts the duplicate ACKs the native loop ignored since the last count. */
-  private countDuplicates(st: Float64Array): void {
-    const n = st[ServeState.duplicateAcks]! - this.dupsCounted;
+  private countDuplicates(p: ServeProgress): void {
+    const n = p.duplicateAcks - this.dupsCounted;
     if (n <= 0) return;
     this.dupsCounted += n;
     this.ctx.duplicateAck(n);
@@ -363,7 +350,7 @@ export class Transfer {
   private onAck(block: number): void {
     if (this.served) {
       // The native thread handles every ACK while it serves; it hands over the one of the last block.
-      this.base = this.progress()![ServeState.base]!;
+      this.base = this.served.progress().base;
       if (this.base > this.lastBlock) this.finish('ok');
       return;
     }
@@ -392,10 +379,10 @@ export class Transfer {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const served = this.progress();
+    const served = this.served?.progress();
     if (served) {
       this.countDuplicates(served);
-      this.sent = (served[ServeState.base]! - 1) * this.blksize;
+      this.sent = (served.base - 1) * this.blksize;
     }
     const bytes = result === 'ok' ? this.size : Math.min(this.sent, this.size);
     this.ctx.ended(this, result, bytes);
