@@ -183,10 +183,17 @@ class ServeEngines {
     return engines;
   }
 
-  // Hands `t` (active, its socket not watched by anyone else) to an engine. 0 or -errno.
+  // Hands `t` (active, its socket not watched by anyone else) to the engine serving the fewest
+  // transfers (taking turns among equals), so a transfer left hanging by its client does not
+  // share an engine with a new one while another engine is free. 0 or -errno.
   int Add(const std::shared_ptr<ServedTransfer>& t) {
     if (engines_.empty()) return -ENOSYS;
-    Engine* e = engines_[next_++ % engines_.size()].get();
+    size_t start = next_++;
+    Engine* e = nullptr;
+    for (size_t i = 0; i < engines_.size(); i++) {
+      Engine* c = engines_[(start + i) % engines_.size()].get();
+      if (e == nullptr || c->transfers.load(std::memory_order_relaxed) < e->transfers.load(std::memory_order_relaxed)) e = c;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = t.get();
