@@ -241,6 +241,36 @@ for (const nativeSockets of [true, false]) describe(`tftp server (${nativeSocket
     }
   });
 
+  it('sends each block once in lock-step whether the client answers at once or after pauses', async () => {
+    // The native engine stays awake for a quick client's next ACK and stops waiting for a slow
+    // one: either way every ACK gets exactly the next block, and nothing is sent twice.
+    const want = readFileSync(path.join(tree.assets, 'vmlinuz'));
+    const p = new RawPeer();
+    await p.open();
+    try {
+      p.send(rrqPacket('vmlinuz', 'octet', { blksize: 1400 }), srv.port);
+      const oack = await p.next();
+      assert.equal(oack?.msg.readUInt16BE(0), 6);
+      const lastBlock = Math.floor(want.length / 1400) + 1;
+      const got: Buffer[] = [];
+      p.send(ackPacket(0), oack!.port);
+      for (let b = 1; b <= lastBlock; b++) {
+        const m = await p.next();
+        assert.ok(m, `no block ${b}`);
+        assert.equal(m.msg.readUInt16BE(0), 3);
+        assert.equal(m.msg.readUInt16BE(2), b);
+        got.push(m.msg.subarray(4));
+        // Slow stretches (a few ms per ACK) between quick ones.
+        if (b <= 8 || (b > 100 && b <= 108)) await new Promise((r) => setTimeout(r, 3));
+        p.send(ackPacket(b), oack!.port);
+      }
+      assert.ok(Buffer.concat(got).equals(want), 'content differs');
+      assert.equal(await p.next(100), undefined, 'a block was sent twice');
+    } finally {
+      p.close();
+    }
+  });
+
   it('negotiates options in an OACK and sends a whole window per ACK', async () => {
     const p = new RawPeer();
     await p.open();
