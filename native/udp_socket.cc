@@ -8,9 +8,13 @@
 //
 // JS API (see src/netboot/dhcp/transport.ts):
 //   const s = new UdpSocket({ interface: 'br0', port: 67, rcvbuf: 4 << 20, reuseaddr: false });
-//   s.start((batch: [data: Buffer, srcIp: string, srcPort: number, dstIp: string, queuedMs: number, ...]) => {});
-//   (queuedMs: how long the datagram waited in the socket's receive queue, from the kernel's
-//   receive timestamp; -1 when the kernel gave none)
+//   const meta = new Float64Array(64 * 6);
+//   s.start((data: Buffer, count: number) => {}, meta);
+//   (one call per batch of `count` datagrams, all in `data`, one after the other; the i-th is
+//   described by meta[6i ..]: offset in data, length, source address (a 32-bit number, host
+//   order), source port, destination address, queuedMs = how long it waited in the socket's
+//   receive queue from the kernel's receive timestamp, -1 when the kernel gave none. `meta` is
+//   rewritten by the next batch: read it during the call)
 //   s.send(data, ip, port, srcIp?) -> 0 or -errno
 //   s.queue(data, ip, port, srcIp?) -> datagrams queued or -errno; s.flush(results: Int32Array) -> count
 //   (replies released together leave in one sendmmsg; results[i]: 0 or -errno of the i-th queued)
@@ -146,11 +150,15 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       Napi::Error::New(env, "socket closed or already started").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(env, "start(callback)").ThrowAsJavaScriptException();
+    if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[1].As<Napi::TypedArray>().ElementLength() < kBatch * kMeta) {
+      Napi::TypeError::New(env, "start(callback, meta: Float64Array(64 * 6))").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    Napi::Float64Array meta = info[1].As<Napi::Float64Array>();
+    meta_ = Napi::Persistent(meta);
     context_ = new Napi::AsyncContext(env, "hearth_udp");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -181,13 +189,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     Napi::Env env = Env();
     // Bounded per wakeup so one busy socket cannot starve the rest of the loop. Datagrams come in
     // with recvmmsg (up to kRecvSlots per system call, each with its own IP_PKTINFO and receive
-    // timestamp) and are handed to JS in batches (one call per batch: [data, srcIp, srcPort,
-    // dstIp, queuedMs, ...]), which saves a JS entry and a microtask checkpoint per packet.
+    // timestamp) and are handed to JS in batches: one call per batch, its datagrams' bytes in one
+    // new Buffer and their addresses, ports and ages as numbers in the reused `meta` array. That
+    // saves a JS entry and a microtask checkpoint per packet, and per packet a Buffer of its own
+    // (an ArrayBuffer with its own backing store for the GC to track) and a few Node-API calls.
     for (int round = 0; round < 8 && fd_ >= 0; round++) {
       Napi::HandleScope scope(env);
-      Napi::Array batch = Napi::Array::New(env);
       uint32_t n = 0;
       uint32_t got = 0;
+      staged_.clear();
+      double* meta = meta_.Value().Data();
       bool drained = false;
       timespec now{};
       clock_gettime(CLOCK_REALTIME, &now);
@@ -234,15 +245,21 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           // as truncated); DHCP messages fit in an Ethernet frame, jumbo ones included.
           bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
           const sockaddr_in& src = recv_[i].src;
-          batch.Set(n++, Napi::Buffer<uint8_t>::Copy(env, recv_[i].data, truncated ? 0 : len));
-          batch.Set(n++, AddressText(env, src.sin_addr, 0));
-          batch.Set(n++, Napi::Number::New(env, ntohs(src.sin_port)));
-          batch.Set(n++, AddressText(env, dst, 1));
-          batch.Set(n++, Napi::Number::New(env, queuedMs));
+          size_t keep = truncated ? 0 : len;
+          double* m = meta + n * kMeta;
+          m[0] = static_cast<double>(staged_.size());
+          m[1] = static_cast<double>(keep);
+          m[2] = static_cast<double>(ntohl(src.sin_addr.s_addr));
+          m[3] = static_cast<double>(ntohs(src.sin_port));
+          m[4] = static_cast<double>(ntohl(dst.s_addr));
+          m[5] = queuedMs;
+          staged_.insert(staged_.end(), recv_[i].data, recv_[i].data + keep);
+          n++;
         }
       }
       if (n > 0) {
-        callback_.MakeCallback(Value(), {batch}, *context_);
+        Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env, staged_.data(), staged_.size());
+        callback_.MakeCallback(Value(), {data, Napi::Number::New(env, n)}, *context_);
         if (env.IsExceptionPending()) {
           Napi::Error e = env.GetAndClearPendingException();
           napi_fatal_exception(env, e.Value());
@@ -393,6 +410,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       poll_ = nullptr;
       fd_ = -1;
       callback_.Reset();
+      meta_.Reset();
       delete context_;
       context_ = nullptr;
       Unref();
@@ -402,28 +420,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return info.Env().Undefined();
   }
 
-  // The text of the address a datagram came from (went to), made again only when it changes: under
-  // load nearly every datagram has the same source (the relay, or 0.0.0.0) and destination
-  // (255.255.255.255 or ours), so this spares two strings per datagram.
-  // (Node-API before version 9 keeps no reference to a string: the strings live in an array.)
-  Napi::Value AddressText(Napi::Env env, in_addr a, uint32_t slot) {
-    if (texts_.IsEmpty()) texts_ = Napi::Persistent(Napi::Array::New(env, 2));
-    Napi::Array texts = texts_.Value();
-    if (!known_[slot] || a.s_addr != addrs_[slot]) {
-      char buf[INET_ADDRSTRLEN] = "";
-      inet_ntop(AF_INET, &a, buf, sizeof buf);
-      Napi::String text = Napi::String::New(env, buf);
-      texts.Set(slot, text);
-      addrs_[slot] = a.s_addr;
-      known_[slot] = true;
-      return text;
-    }
-    return texts.Get(slot);
-  }
-
-  Napi::Reference<Napi::Array> texts_;
-  in_addr_t addrs_[2] = {0, 0};
-  bool known_[2] = {false, false};
   int fd_ = -1;
   int ifindex_ = 0;
   int port_ = 0;
@@ -433,6 +429,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Receive side: kRecvSlots datagrams per recvmmsg, kBatch per JS call, 8 calls per wakeup at most.
   static constexpr unsigned kRecvSlots = 32;
   static constexpr unsigned kBatch = 64;
+  static constexpr unsigned kMeta = 6;  // numbers per datagram in meta_
+  Napi::Reference<Napi::Float64Array> meta_;
+  std::vector<uint8_t> staged_;  // one batch's bytes, copied into the Buffer JS gets
   struct RecvSlot {
     sockaddr_in src{};
     iovec iov{};

@@ -39,8 +39,12 @@ export interface Listener {
 interface NativeSocket {
   readonly ifindex: number;
   readonly port: number;
-  /** The callback gets datagrams in batches: [data, srcIp, srcPort, dstIp, queuedMs, data, ...] (queuedMs -1: unknown). */
-  start(cb: (batch: (Buffer | string | number)[]) => void): void;
+  /**
+   * The callback gets datagrams in batches: `count` of them, their bytes one after the other in
+   * `data`, the i-th described by meta[6i ..]: offset, length, source address (32-bit number),
+   * source port, destination address, queuedMs (-1: unknown). `meta` is rewritten by each batch.
+   */
+  start(cb: (data: Buffer, count: number) => void, meta: Float64Array): void;
   send(data: Buffer, ip: string, port: number, srcIp?: string): number;
   /** Copies a datagram into the send queue: how many are queued, or -errno (-ENOBUFS: full). */
   queue(data: Buffer, ip: string, port: number, srcIp?: string): number;
@@ -74,6 +78,27 @@ export function loadNative(): NativeModule | Error {
   return loaded;
 }
 
+/** Datagrams per batch at most (the addon's kBatch) and numbers describing each (its kMeta). */
+const BATCH = 64;
+const META = 6;
+
+/**
+ * Dotted-quad text of an IPv4 address given as a 32-bit number, made again only when it changes:
+ * under load nearly every datagram has the same source (the relay, or 0.0.0.0) and destination
+ * (255.255.255.255 or ours), so this spares a string per datagram.
+ */
+export class AddressText {
+  private last = -1;
+  private text = '';
+  of(address: number): string {
+    if (address !== this.last) {
+      this.last = address;
+      this.text = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+    }
+    return this.text;
+  }
+}
+
 export class NativeListener implements Listener {
   private readonly sock: NativeSocket;
   /** flush()'s per-datagram results (the native queue holds 64 at most). */
@@ -89,12 +114,23 @@ export class NativeListener implements Listener {
 
   start(onDatagram: (d: Datagram) => void): void {
     const localPort = this.port;
-    this.sock.start((batch) => {
-      for (let i = 0; i + 4 < batch.length; i += 5) {
-        const queued = batch[i + 4] as number;
-        onDatagram({ data: batch[i] as Buffer, srcIp: batch[i + 1] as string, srcPort: batch[i + 2] as number, dstIp: batch[i + 3] as string, localPort, queuedMs: queued >= 0 ? queued : undefined });
+    const meta = new Float64Array(BATCH * META);
+    const src = new AddressText();
+    const dst = new AddressText();
+    this.sock.start((data, count) => {
+      for (let i = 0; i < count; i++) {
+        const m = i * META;
+        const queued = meta[m + 5]!;
+        onDatagram({
+          data: data.subarray(meta[m]!, meta[m]! + meta[m + 1]!),
+          srcIp: src.of(meta[m + 2]!),
+          srcPort: meta[m + 3]!,
+          dstIp: dst.of(meta[m + 4]!),
+          localPort,
+          queuedMs: queued >= 0 ? queued : undefined,
+        });
       }
-    });
+    }, meta);
   }
 
   send(data: Buffer, ip: string, port: number): boolean {
