@@ -6,6 +6,7 @@
  */
 import type { BootEvent } from '../netboot/events.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
+import { RecentMap } from '../netboot/dhcp/bounded.js';
 
 /** The stages of a run, in order. */
 export type RunStage = 'netboot' | 'bootstrap' | 'platform';
@@ -64,13 +65,12 @@ export class RunEventBus {
    * events to die in V8's young generation instead of being promoted to the old one.
    */
   private readonly ring: (NumberedEvent | undefined)[];
-  private readonly machines = new Map<string, NumberedEvent>();
+  /** Latest snapshot per MAC, least recently changed first (bounded by hand: machines in the spec stay). */
+  private readonly machines = new RecentMap<string, NumberedEvent>(Number.MAX_SAFE_INTEGER);
   private readonly talos = new Map<string, NumberedEvent>();
   private readonly components = new Map<string, NumberedEvent>();
   private readonly stages = new Map<RunStage, NumberedEvent>();
   private readonly listeners = new Set<(e: NumberedEvent) => void>();
-  /** The MAC of the latest machine snapshot: the last key of `machines`. */
-  private lastMachine: string | undefined;
 
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
@@ -84,17 +84,9 @@ export class RunEventBus {
 
   /** Latest snapshot per MAC, least recently changed first; bounded (machines in the spec stay). */
   private keepMachine(mac: string, inSpec: boolean, numbered: NumberedEvent): void {
-    // Moved to the end, unless it is there already (the same machine's snapshots come in runs).
-    if (mac !== this.lastMachine) this.machines.delete(mac);
     this.machines.set(mac, numbered);
-    this.lastMachine = mac;
     if (inSpec || this.machines.size <= this.maxMachines) return;
-    for (const [k, e] of this.machines) {
-      if (e.event.type === 'machine' && e.event.machine.name === undefined) {
-        this.machines.delete(k);
-        return;
-      }
-    }
+    this.machines.deleteOldest((e) => e.event.type === 'machine' && e.event.machine.name === undefined);
   }
 
   constructor(
