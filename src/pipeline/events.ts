@@ -93,6 +93,7 @@ export class RunEventBus {
     private readonly maxMachines = MAX_MACHINE_SNAPSHOTS,
     historySize = HISTORY,
   ) {
+    if (!Number.isInteger(historySize) || historySize < 1) throw new RangeError(`the event history holds at least 1 event, not ${historySize}`);
     this.ring = new Array<NumberedEvent | undefined>(historySize).fill(undefined);
   }
 

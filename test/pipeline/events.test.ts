@@ -31,6 +31,7 @@ test('since: the history after an id it still holds, else the latest snapshots',
 });
 
 test('the history is a ring of the latest events: resumes within it, snapshots before it', () => {
+  assert.throws(() => new RunEventBus(10, 0), RangeError);
   const bus = new RunEventBus(10, 3);
   assert.equal(bus.covers(0), false);
   assert.deepEqual(bus.recent(5), []);
