@@ -6,6 +6,7 @@
  */
 import type { BootEvent } from '../netboot/events.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
+import { RecentMap } from '../netboot/dhcp/bounded.js';
 
 /** The stages of a run, in order. */
 export type RunStage = 'netboot' | 'bootstrap' | 'platform';
@@ -42,7 +43,7 @@ export interface NumberedEvent {
 }
 
 /** Events kept for clients that reconnect (older ones are summarised by the snapshots). */
-const HISTORY = 1000;
+export const HISTORY = 1000;
 
 /**
  * Machine snapshots kept (as many as netboot's progress tracker remembers): any host on the link
@@ -57,20 +58,23 @@ export const MAX_MACHINE_SNAPSHOTS = 10_000;
  */
 export class RunEventBus {
   private next = 1;
-  private readonly history: NumberedEvent[] = [];
-  private readonly machines = new Map<string, NumberedEvent>();
+  /**
+   * The latest `historySize` events, the event numbered `id` in slot (id - 1) % historySize: a
+   * fixed ring, so an event is let go exactly `historySize` events later (not up to twice that, as
+   * with a list trimmed in batches). On a busy DHCP server that is ~10 ms, short enough for the
+   * events to die in V8's young generation instead of being promoted to the old one.
+   */
+  private readonly ring: (NumberedEvent | undefined)[];
+  /** Latest snapshot per MAC, least recently changed first (bounded by hand: machines in the spec stay). */
+  private readonly machines = new RecentMap<string, NumberedEvent>(Number.MAX_SAFE_INTEGER);
   private readonly talos = new Map<string, NumberedEvent>();
   private readonly components = new Map<string, NumberedEvent>();
   private readonly stages = new Map<RunStage, NumberedEvent>();
   private readonly listeners = new Set<(e: NumberedEvent) => void>();
-  /** The MAC of the latest machine snapshot: the last key of `machines`. */
-  private lastMachine: string | undefined;
 
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
-    this.history.push(numbered);
-    // Trimmed in batches (at least the last HISTORY are kept): one splice per HISTORY events, not a move of all of them per event.
-    if (this.history.length >= 2 * HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    this.ring[(numbered.id - 1) % this.ring.length] = numbered;
     if (event.type === 'machine') this.keepMachine(event.machine.mac, event.machine.name !== undefined, numbered);
     else if (event.type === 'talos') this.talos.set(event.name, numbered);
     else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);
@@ -80,27 +84,37 @@ export class RunEventBus {
 
   /** Latest snapshot per MAC, least recently changed first; bounded (machines in the spec stay). */
   private keepMachine(mac: string, inSpec: boolean, numbered: NumberedEvent): void {
-    // Moved to the end, unless it is there already (the same machine's snapshots come in runs).
-    if (mac !== this.lastMachine) this.machines.delete(mac);
     this.machines.set(mac, numbered);
-    this.lastMachine = mac;
     if (inSpec || this.machines.size <= this.maxMachines) return;
-    for (const [k, e] of this.machines) {
-      if (e.event.type === 'machine' && e.event.machine.name === undefined) {
-        this.machines.delete(k);
-        return;
-      }
-    }
+    this.machines.deleteOldest((e) => e.event.type === 'machine' && e.event.machine.name === undefined);
   }
 
-  constructor(private readonly maxMachines = MAX_MACHINE_SNAPSHOTS) {}
+  constructor(
+    private readonly maxMachines = MAX_MACHINE_SNAPSHOTS,
+    historySize = HISTORY,
+  ) {
+    if (!Number.isInteger(historySize) || historySize < 1) throw new RangeError(`the event history holds at least 1 event, not ${historySize}`);
+    this.ring = new Array<NumberedEvent | undefined>(historySize).fill(undefined);
+  }
+
+  /** Id of the oldest event the history holds (`next` when it holds none). */
+  private firstHeld(): number {
+    return Math.max(1, this.next - this.ring.length);
+  }
+
+  /** The held events with ids from `from` on, oldest first. */
+  private held(from: number): NumberedEvent[] {
+    const out: NumberedEvent[] = [];
+    for (let id = Math.max(from, this.firstHeld()); id < this.next; id++) out.push(this.ring[(id - 1) % this.ring.length]!);
+    return out;
+  }
 
   /**
    * The events a view needs to be current: everything after `afterId` when the history still holds
    * it, else the latest snapshot of every machine, Talos phase, component and stage, in id order.
    */
   since(afterId = 0): NumberedEvent[] {
-    if (this.covers(afterId)) return this.history.filter((e) => e.id > afterId);
+    if (this.covers(afterId)) return this.held(afterId + 1);
     const latest = [...this.stages.values(), ...this.machines.values(), ...this.talos.values(), ...this.components.values()];
     return latest.sort((a, b) => a.id - b.id);
   }
@@ -115,14 +129,13 @@ export class RunEventBus {
    * view; if not, since() answers with snapshots and the view must start over from them.
    */
   covers(afterId: number): boolean {
-    const first = this.history[0];
     // An id from before this process (a restarted server numbers anew) gets the snapshots too.
-    return afterId > 0 && afterId < this.next && first !== undefined && afterId >= first.id - 1;
+    return afterId > 0 && afterId < this.next && afterId >= this.firstHeld() - 1;
   }
 
   /** The latest `n` events of the history, oldest first. */
   recent(n: number): NumberedEvent[] {
-    return n > 0 ? this.history.slice(-n) : [];
+    return n > 0 ? this.held(this.next - n) : [];
   }
 
   /** Calls `fn` for every event from now on; returns the unsubscribe function. */

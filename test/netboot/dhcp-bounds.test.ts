@@ -55,6 +55,47 @@ describe('RecentMap', () => {
   test('rejects a cap that is not a positive integer', () => {
     assert.throws(() => new RecentMap(0), RangeError);
   });
+
+  test('keeps its order through rewrites, deletes and walks: oldest first, a rewritten key newest', () => {
+    const m = new RecentMap<string, number>(100);
+    for (const k of ['a', 'b', 'c', 'd']) m.set(k, 0);
+    m.set('b', 1);
+    m.set('d', 2); // already the newest: stays there
+    assert.deepEqual([...m.entries()], [['a', 0], ['c', 0], ['b', 1], ['d', 2]]);
+    assert.equal(m.delete('c'), true);
+    assert.equal(m.delete('c'), false);
+    assert.deepEqual([...m.values()], [0, 1, 2]);
+    m.set('c', 3);
+    assert.deepEqual([...m.entries()].map(([k]) => k), ['a', 'b', 'd', 'c']);
+    // Deleting the entry just visited does not end the walk.
+    const seen: string[] = [];
+    for (const [k] of m.entries()) {
+      seen.push(k);
+      m.delete(k);
+    }
+    assert.deepEqual(seen, ['a', 'b', 'd', 'c']);
+    assert.equal(m.size, 0);
+    assert.deepEqual([...m.entries()], []);
+    m.set('z', 9);
+    assert.deepEqual([...m.entries()], [['z', 9]], 'usable again once emptied');
+  });
+
+  test('deleteOldest removes the oldest entry that matches, without telling onEvict', () => {
+    const evicted: string[] = [];
+    const m = new RecentMap<string, { named: boolean }>(100, (k) => evicted.push(k));
+    m.set('spec1', { named: true });
+    m.set('x1', { named: false });
+    m.set('spec2', { named: true });
+    m.set('x2', { named: false });
+    m.set('x1', { named: false }); // x1 seen again: x2 is now the oldest unnamed
+    assert.equal(m.deleteOldest((v) => !v.named), 'x2');
+    assert.equal(m.deleteOldest((v) => !v.named), 'x1');
+    assert.equal(m.deleteOldest((v) => !v.named), undefined);
+    assert.deepEqual([...m.entries()].map(([k]) => k), ['spec1', 'spec2']);
+    assert.deepEqual(evicted, []);
+    m.pruneOldest(() => true, 1);
+    assert.deepEqual(evicted, ['spec1'], 'pruneOldest does tell onEvict');
+  });
 });
 
 describe('proxy mode: only the served subnet is answered', () => {

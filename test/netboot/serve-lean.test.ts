@@ -44,6 +44,25 @@ test('a full batch is written at once, and flush() writes what waits', (t) => {
   assert.equal(writes.length, 2);
 });
 
+test('lines keep their text and order: multi-byte characters, and a line too long for the buffer written after what waits', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  const writes: string[] = [];
+  const log = lineBatcher((text) => writes.push(text), 20, 10);
+  log.add('é€');
+  const long = 'x'.repeat(5000);
+  log.add(long);
+  log.add('z');
+  mock.timers.tick(20);
+  assert.deepEqual(writes, ['é€\n', long + '\n', 'z\n']);
+  const many = lineBatcher((text) => writes.push(text), 20, 64);
+  writes.length = 0;
+  for (let i = 0; i < 100; i++) many.add(`line ${i} ü`);
+  many.flush();
+  assert.equal(writes.join(''), Array.from({ length: 100 }, (_, i) => `line ${i} ü\n`).join(''));
+  assert.ok(writes.length > 1 && writes.every((w) => Buffer.byteLength(w) < 64 + 16), 'written in batches of about maxBytes');
+});
+
 test('memoByMac asks once per MAC and forgets the oldest MAC past its cap', () => {
   const asked: string[] = [];
   const allow = memoByMac((mac) => (asked.push(mac), mac.endsWith('1')), 2);

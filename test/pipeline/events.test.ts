@@ -29,3 +29,25 @@ test('since: the history after an id it still holds, else the latest snapshots',
   assert.deepEqual(fresh.map((e) => e.id), [1, 3]);
   assert.deepEqual(bus.since(99).map((e) => e.id), [1, 3]);
 });
+
+test('the history is a ring of the latest events: resumes within it, snapshots before it', () => {
+  assert.throws(() => new RunEventBus(10, 0), RangeError);
+  const bus = new RunEventBus(10, 3);
+  assert.equal(bus.covers(0), false);
+  assert.deepEqual(bus.recent(5), []);
+  for (let i = 1; i <= 5; i++) bus.emit({ type: 'log', at: i, level: 'info', message: `m${i}` });
+  assert.equal(bus.lastId(), 5);
+  assert.deepEqual(bus.recent(2).map((e) => e.id), [4, 5]);
+  assert.deepEqual(bus.recent(10).map((e) => e.id), [3, 4, 5], 'only the last 3 are held');
+  assert.equal(bus.covers(2), true, 'the events after 2 (3, 4, 5) are all held');
+  assert.deepEqual(bus.since(2).map((e) => e.id), [3, 4, 5]);
+  assert.deepEqual(bus.since(4).map((e) => e.id), [5]);
+  assert.equal(bus.covers(1), false, 'event 2 was let go');
+  assert.deepEqual(bus.since(1), [], 'not covered: the snapshots (none for log lines)');
+  bus.emit({ type: 'log', at: 6, level: 'info', message: 'm6' });
+  assert.deepEqual(bus.since(3).map((e) => [e.id, e.event.type === 'log' && e.event.message]), [
+    [4, 'm4'],
+    [5, 'm5'],
+    [6, 'm6'],
+  ]);
+});

@@ -3,6 +3,7 @@
  * machine (keyed by MAC), for the live table, the log lines and /api/machines.
  */
 import type { BootEvent, BootEvents } from '../events.js';
+import { RecentMap } from '../dhcp/bounded.js';
 
 export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd' | 'config' | 'local-boot';
 
@@ -82,13 +83,12 @@ export interface ProgressOptions {
 
 /** Collects boot events; also a BootEvents sink itself. */
 export class ProgressTracker implements BootEvents {
-  /** By MAC, least recently seen first (an event moves its machine to the end). */
-  private machines = new Map<string, MachineProgress>();
+  /** By MAC, least recently seen first (an event moves its machine to the newest end); bounded by hand (`unknown`). */
+  private machines = new RecentMap<string, MachineProgress>(Number.MAX_SAFE_INTEGER);
   /** How many of `machines` are not in the spec (no name): the ones the bound applies to. */
   private unknown = 0;
-  private ipToMac = new Map<string, string>();
-  /** The MAC of the latest event: already last in `machines`, so its next event need not move it. */
-  private latest: string | undefined;
+  /** Leased or scripted IP -> MAC, least recently learned first. */
+  private ipToMac = new RecentMap<string, string>(MAX_MACHINES * 4);
   private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
 
   constructor(private opts: ProgressOptions = {}) {}
@@ -115,25 +115,16 @@ export class ProgressTracker implements BootEvents {
   emit(e: BootEvent): void {
     const mac = (e.mac ?? (e.ip ? this.macForIp(e.ip) : undefined))?.toLowerCase();
     if (!mac) return; // nothing to tie it to (a client we never saw in DHCP nor in a script URL)
-    if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) {
-      this.ipToMac.delete(e.ip); // re-insert: the map's order is then least recently learned first
-      this.ipToMac.set(e.ip, mac);
-      if (this.ipToMac.size > MAX_MACHINES * 4) this.ipToMac.delete(this.ipToMac.keys().next().value!);
-    }
+    if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) this.ipToMac.set(e.ip, mac);
     let m = this.machines.get(mac);
-    if (m) {
-      // Re-inserted below, so the map stays least recently seen first (unless already last: a
-      // DHCP exchange reports two events at a time for one MAC, and moving it costs a rehash).
-      if (mac !== this.latest) this.machines.delete(mac);
-    } else {
+    if (!m) {
       m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [], errorCount: 0 };
       if (m.name === undefined) {
         if (this.unknown >= (this.opts.maxMachines ?? MAX_MACHINES)) this.evictUnknown();
         this.unknown++;
       }
     }
-    this.machines.set(mac, m);
-    this.latest = mac;
+    this.machines.set(mac, m); // now the most recently seen
     m.lastSeen = Math.max(m.lastSeen, e.at);
     if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
     if (e.arch) m.arch = e.arch;
@@ -239,12 +230,7 @@ export class ProgressTracker implements BootEvents {
 
   /** Forgets the least recently seen machine that is not in the spec. */
   private evictUnknown(): void {
-    for (const x of this.machines.values()) {
-      if (x.name !== undefined) continue;
-      this.machines.delete(x.mac);
-      this.unknown--;
-      return;
-    }
+    if (this.machines.deleteOldest((x) => x.name === undefined) !== undefined) this.unknown--;
   }
 }
 
