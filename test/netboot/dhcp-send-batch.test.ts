@@ -3,7 +3,8 @@
  * the server queues them and flushes at the end of the microtask queue, counts each reply as sent
  * or as send-failed by its own result, and when the listener's queue is full flushes what waits
  * before queueing more; a burst of replies (the ACKs of one commit) leaves in shares of 16, one
- * per turn of the event loop, so the one relay they all go to is not flooded. In process, with a fake listener that records its calls.
+ * per pace tick (past a backlog of 128, one per turn of the loop), so the one relay they all go to is
+ * not flooded. In process, with a fake listener that records its calls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -98,17 +99,26 @@ test('a full send queue is flushed before more replies are queued', async () => 
   assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 5);
 });
 
-test('a burst of replies leaves in shares of 16, one per turn of the loop, in order and all counted', async () => {
+test('a burst of replies leaves in shares of 16, one per pace tick, in order and all counted', async () => {
   const metrics = createMetrics();
   const l = batchingListener(64, () => false);
   const commit = Promise.resolve();
-  const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, metrics);
+  const ticks: (() => void)[] = [];
+  const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, metrics, undefined, {
+    tick: (fn) => ticks.push(fn),
+  });
   server.start();
   for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
-  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; one share goes out in this turn
-  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'the first share only, in the turn the commit resolved');
-  for (let i = 0; i < 10 && l.flushes.flat().length < 40; i++) await new Promise((r) => setImmediate(r));
-  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 8]);
+  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; one share goes out at once
+  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'the first share only');
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'turns of the loop send nothing more: the rest waits for a tick');
+  assert.equal(ticks.length, 1, 'one tick asked for');
+  for (let i = 0; i < 10 && ticks.length > 0; i++) {
+    ticks.shift()!();
+    await Promise.resolve();
+  }
+  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 8], 'a share per tick');
   assert.deepEqual(l.flushes.flat(), Array.from({ length: 40 }, (_, i) => 100 + i));
   // close() sends what still waits at once.
   for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
@@ -117,4 +127,32 @@ test('a burst of replies leaves in shares of 16, one per turn of the loop, in or
   assert.equal(l.flushes.flat().length, 80);
   const m = await metrics.registry.metrics();
   assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 80);
+});
+
+test('past a backlog of 128 the rest goes out on every turn of the loop, not every tick', async () => {
+  const l = batchingListener(64, () => false);
+  const commit = Promise.resolve();
+  const ticks: (() => void)[] = [];
+  const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, createMetrics(), undefined, {
+    tick: (fn) => ticks.push(fn),
+  });
+  server.start();
+  for (let i = 0; i < 200; i++) l.deliver({ data: discover(i % 250), ...from });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(l.flushes.map((f) => f.length), [16]);
+  assert.equal(ticks.length, 1, 'the first deferral waits for a tick');
+  ticks.shift()!(); // 184 wait: more than 128, so the next share goes on the next turn
+  await Promise.resolve();
+  for (let i = 0; i < 20 && l.flushes.flat().length < 200; i++) await new Promise((r) => setImmediate(r));
+  const sizes = l.flushes.map((f) => f.length);
+  assert.ok(ticks.length <= 1, `at most one tick pending (${ticks.length})`);
+  assert.ok(l.flushes.flat().length >= 200 - 128, `turns drained the backlog down to the bound: ${sizes.join(',')}`);
+  while (ticks.length > 0) {
+    ticks.shift()!();
+    await Promise.resolve();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  }
+  await server.close();
+  assert.equal(l.flushes.flat().length, 200);
+  assert.ok(l.flushes.every((f) => f.length <= 16), 'every flush is one share at most');
 });
