@@ -7,7 +7,7 @@
  *
  *   npm run build
  *   sudo node dist/bench/netboot/anchors.js [--runs 3] [--only dhcp,tftp,http,storm] [--small]
- *       [--hearth dist/src/cli/main.js] [--baseline OTHER/dist/src/cli/main.js] [--out DIR]
+ *       [--hearth dist/cli/hearth.js] [--baseline OTHER/dist/cli/hearth.js] [--out DIR]
  *
  * --report DIR: prints the table of an earlier run from its CSVs in DIR (same --runs, --only,
  * --small and --baseline as that run), running nothing.
@@ -28,10 +28,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, arg } from './lib.js';
 
+const USAGE = `usage: sudo node dist/bench/netboot/anchors.js [--runs N] [--only dhcp,tftp,http,storm] [--small]
+         [--hearth CLI.js] [--baseline OTHER_CLI.js] [--out DIR] [--report DIR]
+Issue 11's table from the anchor harness (bench/anchors/): hearth beside dnsmasq, Kea, tftpd-hpa and
+nginx, interleaved runs, each figure as hearth / peer (min, median, max). See bench/README.md.`;
+const VALUED = new Set(['--runs', '--only', '--hearth', '--baseline', '--out', '--report']);
+{
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (VALUED.has(a) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
+    else if (a !== '--small') {
+      console.error(`anchors: ${VALUED.has(a) ? `${a} needs a value` : `unknown option ${a}`}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+}
 const RUNS = Number(arg('runs', '3'));
 const ONLY = new Set(arg('only', 'dhcp,tftp,http,storm').split(','));
 const SMALL = process.argv.includes('--small');
-const HEARTH = path.resolve(arg('hearth', path.join(ROOT, 'dist/src/cli/main.js')));
+const HEARTH = path.resolve(arg('hearth', path.join(ROOT, 'dist/cli/hearth.js'))); // what `npx hearth` runs
 const HARNESS = path.join(ROOT, 'bench/anchors');
 const BASELINE = arg('baseline', '') ? path.resolve(arg('baseline', '')) : undefined;
 const REPORT = arg('report', '');
