@@ -11,7 +11,7 @@ import { RunEventBus } from '../pipeline/events.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { parseDuration } from '../spec/index.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
-import { RecentMap } from './dhcp/bounded.js';
+import { RecentMap } from '../common/recent-map.js';
 import { createMetrics, type NetbootMetrics } from './metrics.js';
 import { ProgressTracker } from './progress/index.js';
 import {

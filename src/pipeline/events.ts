@@ -6,7 +6,7 @@
  */
 import type { BootEvent } from '../netboot/events.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
-import { RecentMap } from '../netboot/dhcp/bounded.js';
+import { RecentMap } from '../common/recent-map.js';
 
 /** The stages of a run, in order. */
 export type RunStage = 'netboot' | 'bootstrap' | 'platform';

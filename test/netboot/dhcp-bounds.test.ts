@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecentMap } from '../../src/netboot/dhcp/bounded.js';
+import { RecentMap } from '../../src/common/recent-map.js';
 import { ChainMemory } from '../../src/netboot/dhcp/handler.js';
 import { FullHandler, type FullConfig } from '../../src/netboot/dhcp/full/handler.js';
 import { ProxyHandler, type ProxyConfig } from '../../src/netboot/dhcp/proxy/handler.js';

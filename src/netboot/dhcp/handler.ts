@@ -3,7 +3,7 @@
  * return, and the boot part of a reply.
  */
 import type { BootEvent, BootEventKind, BootEvents } from '../events.js';
-import { RecentMap } from './bounded.js';
+import { RecentMap } from '../../common/recent-map.js';
 import { chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
 import { Opt, encodeSubOptions, ipBytes, MessageType, numToIp, PxeSub, type MessageTypeName } from './options.js';
 import type { DhcpPacket, EncodeInput, OptionList } from './packet.js';

@@ -3,7 +3,7 @@
  * machine (keyed by MAC), for the live table, the log lines and /api/machines.
  */
 import type { BootEvent, BootEvents } from '../events.js';
-import { RecentMap } from '../dhcp/bounded.js';
+import { RecentMap } from '../../common/recent-map.js';
 
 export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd' | 'config' | 'local-boot';
 

@@ -31,7 +31,7 @@ import {
 } from '../handler.js';
 import { Opt, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
 import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
-import { RecentMap } from '../bounded.js';
+import { RecentMap } from '../../../common/recent-map.js';
 
 export interface FullConfig {
   serverIp: number;

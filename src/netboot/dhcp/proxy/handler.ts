@@ -12,7 +12,7 @@
  */
 import type { BootEvents } from '../../events.js';
 import { bootPart, ChainMemory, emit, maxSizeOf, replyBase, subnetOf, type BootSettings, type DhcpRequest, type Handler, type Outcome, type Subnet } from '../handler.js';
-import { RecentMap } from '../bounded.js';
+import { RecentMap } from '../../../common/recent-map.js';
 import { isBootClient } from '../boot.js';
 import { Opt, numToIp, parseIp, readIp } from '../options.js';
 
