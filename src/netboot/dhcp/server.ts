@@ -46,8 +46,8 @@ import type { Datagram, Listener } from './transport.js';
  */
 const PACE = 16;
 /**
- * Replies waiting past which the rest go out on every turn of the loop rather than every tick:
- * demand above the pace must not queue without end (128 is 8 ticks' worth).
+ * Replies waiting past which all of them go out on the next turn of the loop, a share per system
+ * call, rather than a share per tick: demand above the pace must not queue (128 is 8 ticks' worth).
  */
 const BACKLOG = 128;
 /** Metric label of each message type (lower case), made once rather than per packet. */
@@ -211,7 +211,12 @@ export class Server {
   private readonly drainDeferred = (): void => {
     const waiting = this.deferred;
     this.deferred = [];
-    for (const [o, l] of waiting) this.finish(o, l); // past the share they wait again (no schedule meanwhile)
+    // Past BACKLOG all of it goes now, a share per system call; else one share, the rest waits again.
+    const all = waiting.length > BACKLOG;
+    for (const [o, l] of waiting) {
+      if (all && (this.queued.get(l)?.length ?? 0) >= PACE) this.flushAll();
+      this.finish(o, l);
+    }
     this.drainScheduled = false;
     this.scheduleDrain();
   };
