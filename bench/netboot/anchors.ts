@@ -26,35 +26,20 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, arg } from './lib.js';
+import { ROOT, benchArgs } from './lib.js';
 
 const USAGE = `usage: sudo node dist/bench/netboot/anchors.js [--runs N] [--only dhcp,tftp,http,storm] [--small]
          [--hearth CLI.js] [--baseline OTHER_CLI.js] [--out DIR] [--report DIR]
 Issue 11's table from the anchor harness (bench/anchors/): hearth beside dnsmasq, Kea, tftpd-hpa and
 nginx, interleaved runs, each figure as hearth / peer (min, median, max). See bench/README.md.`;
-const VALUED = new Set(['--runs', '--only', '--hearth', '--baseline', '--out', '--report']);
-{
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (VALUED.has(a) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
-    else if (a !== '--small') {
-      console.error(`anchors: ${VALUED.has(a) ? `${a} needs a value` : `unknown option ${a}`}\n${USAGE}`);
-      process.exit(2);
-    }
-  }
-}
-const RUNS = Number(arg('runs', '3'));
-const ONLY = new Set(arg('only', 'dhcp,tftp,http,storm').split(','));
-const SMALL = process.argv.includes('--small');
-const HEARTH = path.resolve(arg('hearth', path.join(ROOT, 'dist/cli/hearth.js'))); // what `npx hearth` runs
+const args = benchArgs(USAGE, { runs: '3', only: 'dhcp,tftp,http,storm', small: false, hearth: path.join(ROOT, 'dist/cli/hearth.js'), baseline: '', out: '', report: '' });
+const RUNS = args.number('runs', 1);
+const ONLY = new Set(args.text('only').split(','));
+const SMALL = args.flag('small');
+const HEARTH = path.resolve(args.text('hearth')); // what `npx hearth` runs
 const HARNESS = path.join(ROOT, 'bench/anchors');
-const BASELINE = arg('baseline', '') ? path.resolve(arg('baseline', '')) : undefined;
-const REPORT = arg('report', '');
+const BASELINE = args.text('baseline') ? path.resolve(args.text('baseline')) : undefined;
+const REPORT = args.text('report');
 
 /** One CSV file as rows of column -> value (empty when the file is missing). */
 function csv(file: string): Record<string, string>[] {
@@ -107,7 +92,7 @@ function stormBytes(row: Record<string, string>, kernelMiB: number, initrdMiB: n
 async function main(): Promise<void> {
   if (!REPORT && process.getuid?.() !== 0) throw new Error('run as root (the harness makes network namespaces)');
   if (!existsSync(HEARTH)) throw new Error(`${HEARTH} not found: run npm run build, or pass --hearth`);
-  const out = path.resolve(REPORT || arg('out', '') || (await mkdtemp(path.join(os.tmpdir(), 'hearth-anchors-'))));
+  const out = path.resolve(REPORT || args.text('out') || (await mkdtemp(path.join(os.tmpdir(), 'hearth-anchors-'))));
   await mkdir(out, { recursive: true });
   const spec = path.join(out, 'spec');
   /** `netboot serve` of a hearth build, for the harness's "custom" servers. */

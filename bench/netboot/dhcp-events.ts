@@ -14,13 +14,11 @@ import type { BootEvent } from '../../src/netboot/events.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
 import { publishProgress } from '../../src/netboot/server.js';
 import { RunEventBus } from '../../src/pipeline/events.js';
+import { benchArgs } from './lib.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-const EXCHANGES = Number(arg('exchanges', '200000'));
-const CLIENTS = Number(arg('clients', '200'));
+const args = benchArgs('usage: node dist/bench/netboot/dhcp-events.js [--exchanges 200000] [--clients 200]', { exchanges: '200000', clients: '200' });
+const EXCHANGES = args.number('exchanges', 1);
+const CLIENTS = args.number('clients', 1);
 
 const tracker = new ProgressTracker({ nameForMac: () => undefined });
 const bus = new RunEventBus();

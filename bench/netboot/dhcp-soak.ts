@@ -26,41 +26,35 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { netnsUnavailable } from '../../test/helpers/netns.js';
 import { metricSum } from '../../test/netboot/dhcp-lab.js';
-import { CLIENT_CPU, ROOT, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
+import { ROOT, benchArgs, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
 
-const DEFAULTS: Record<string, number> = {
-  exchanges: 1_000_000,
-  macs: 0, // 0: one MAC per exchange
-  window: 64,
-  'timeout-ms': 2000,
-  'rss-every': 10,
-  'rss-bound-mib': 20,
-  'baseline-at': 10_000,
-  settle: 30,
-  'max-seconds': 7200,
-  'heap-mib': 0,
-  'semi-space-mib': 0,
+/** Each option with its default. */
+const DEFAULTS = {
+  exchanges: '1000000',
+  macs: '0', // 0: one MAC per exchange
+  window: '64',
+  'timeout-ms': '2000',
+  'rss-every': '10',
+  'rss-bound-mib': '20',
+  'baseline-at': '10000',
+  settle: '30',
+  'max-seconds': '7200',
+  'heap-mib': '0',
+  'semi-space-mib': '0',
 };
-
-function parseFlags(argv: string[]): Record<string, number> {
-  const flags = { ...DEFAULTS };
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i]!.replace(/^--/, '');
-    const value = Number(argv[i + 1]);
-    if (!argv[i]!.startsWith('--') || !(name in DEFAULTS)) fail(`unknown argument ${argv[i]} (flags: ${Object.keys(DEFAULTS).map((f) => `--${f}`).join(' ')})`);
-    if (argv[i + 1] === undefined || !Number.isFinite(value) || value < 0) fail(`--${name} needs a number >= 0`);
-    flags[name] = value;
-  }
-  if (flags.exchanges! < 1 || flags.window! < 1 || flags['rss-every']! <= 0) fail('--exchanges, --window and --rss-every must be positive');
-  return flags;
-}
+const args = benchArgs(
+  `usage: sudo nice -n 10 node dist/bench/netboot/dhcp-soak.js [--exchanges 1000000] [--macs N]
+  [--window 64] [--timeout-ms 2000] [--rss-every 10] [--rss-bound-mib 20] [--baseline-at 10000]
+  [--settle 30] [--max-seconds 7200] [--heap-mib N] [--semi-space-mib N]`,
+  DEFAULTS,
+);
+const F = Object.fromEntries(Object.keys(DEFAULTS).map((name) => [name, args.number(name as keyof typeof DEFAULTS)])) as Record<keyof typeof DEFAULTS, number>;
+if (F.exchanges < 1 || F.window < 1 || F['rss-every'] <= 0) fail('--exchanges, --window and --rss-every must be positive');
 
 function fail(msg: string): never {
   console.error(`dhcp-soak: ${msg}`);
   process.exit(2);
 }
-
-const F = parseFlags(process.argv.slice(2));
 const SERVER = '192.0.2.1';
 const LOAD = '192.0.2.240';
 const MiB = (kib: number) => (kib / 1024).toFixed(1);
@@ -120,7 +114,7 @@ async function main(): Promise<number> {
       server: SERVER,
     };
     const t0 = Date.now();
-    const gen = load.spawn([...CLIENT_CPU, ...siblingArgv(import.meta.url, 'dhcp-soak-load'), JSON.stringify(job)], { cwd: ROOT });
+    const gen = load.spawn([...siblingArgv(import.meta.url, 'dhcp-soak-load'), JSON.stringify(job)], { cwd: ROOT });
     let result: Record<string, number> | undefined;
     let genError = '';
     let baseline: number | undefined;

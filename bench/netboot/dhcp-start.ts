@@ -20,10 +20,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { netnsUnavailable, type Netns } from '../../test/helpers/netns.js';
-import { arg, hearthEntry, hearthServe, median, rssKiB, runSoak, scratch, siblingArgv, soakSpec, writeRandom } from './lib.js';
+import { benchArgs, hearthEntry, hearthServe, median, rssKiB, runSoak, scratch, siblingArgv, soakSpec, writeRandom } from './lib.js';
 
-const RUNS = Number(arg('runs', '7'));
-const IDLE_S = Number(arg('idle-seconds', '2'));
+const args = benchArgs('usage: sudo node dist/bench/netboot/dhcp-start.js [--runs 7] [--idle-seconds 2]', { runs: '7', 'idle-seconds': '2' });
+const RUNS = args.number('runs', 1);
+const IDLE_S = args.number('idle-seconds');
 const SERVER = '192.0.2.1';
 const CLIENT = '192.0.2.2';
 

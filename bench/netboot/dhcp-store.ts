@@ -11,13 +11,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { JournalLeaseStore, SnapshotLeaseStore, type LeaseChange, type LeaseStore } from '../../src/netboot/dhcp/leases/store.js';
+import { benchArgs } from './lib.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-const LEASES = Number(arg('leases', '1000'));
-const COMMITS = Number(arg('commits', '2000'));
+const args = benchArgs('usage: npx tsx bench/netboot/dhcp-store.ts [--leases 1000] [--commits 2000]', { leases: '1000', commits: '2000' });
+const LEASES = args.number('leases', 1);
+const COMMITS = args.number('commits', 1);
 
 function change(i: number): LeaseChange[] {
   const n = i % LEASES;

@@ -19,19 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
 import { metricSum, startRunner, type Runner } from '../../test/netboot/dhcp-lab.js';
+import { benchArgs } from './lib.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-const RATES = arg('rates', '2000,5000,10000').split(',').map(Number);
-const REPS = Number(arg('reps', '3'));
-const PERIOD = Number(arg('period', '5'));
-const CLIENTS = Number(arg('clients', '200'));
-/** Server on one CPU, perfdhcp on the other, so they do not steal each other's time (2-core hosts). */
-const PIN = os.cpus().length >= 2 && which('taskset') !== undefined;
-const SERVER_CPU = PIN ? ['taskset', '-c', '1'] : [];
-const CLIENT_CPU = PIN ? ['taskset', '-c', '0'] : [];
+const args = benchArgs('usage: sudo npx tsx bench/netboot/dhcp.ts [--rates 2000,5000,10000] [--reps 3] [--period 5] [--clients 200]', { rates: '2000,5000,10000', reps: '3', period: '5', clients: '200' });
+const RATES = args.text('rates').split(',').map(Number);
+const REPS = args.number('reps', 1);
+const PERIOD = args.number('period', 1);
+const CLIENTS = args.number('clients', 1);
 
 interface Result {
   rate: number;
@@ -54,7 +48,7 @@ function parsePerfdhcp(out: string): { discovers: number; offers: number; reques
 }
 
 async function perfdhcp(client: Netns, rate: number): Promise<Result> {
-  const r = await client.exec([...CLIENT_CPU, 'perfdhcp', '-4', '-r', String(rate), '-R', String(CLIENTS), '-p', String(PERIOD), '-l', '192.0.2.250', '192.0.2.1'], {
+  const r = await client.exec(['perfdhcp', '-4', '-r', String(rate), '-R', String(CLIENTS), '-p', String(PERIOD), '-l', '192.0.2.250', '192.0.2.1'], {
     timeoutMs: (PERIOD + 30) * 1000,
   });
   const s = parsePerfdhcp(r.stdout);
@@ -101,7 +95,7 @@ async function main(): Promise<void> {
             boot: { httpBase: 'http://192.0.2.1:8080', tftpServer: '192.0.2.1', chainload: false },
             stateDir,
             quietEvents: true,
-          }, SERVER_CPU);
+          });
           return {
             stop: () => runner.stop(),
             async after() {
@@ -121,7 +115,7 @@ async function main(): Promise<void> {
       servers.push({
         name: 'dnsmasq',
         async start(stateDir) {
-          const p = srv.spawn([...SERVER_CPU, 'dnsmasq', '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--no-ping', '--dhcp-authoritative', '--quiet-dhcp',
+          const p = srv.spawn(['dnsmasq', '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--no-ping', '--dhcp-authoritative', '--quiet-dhcp',
             '--dhcp-range=192.0.2.10,192.0.2.249,1h', '--dhcp-option=3,192.0.2.1', '--dhcp-option=6,192.0.2.1', `--dhcp-leasefile=${path.join(stateDir, 'leases')}`, `--pid-file=${path.join(stateDir, 'pid')}`]);
           await new Promise((r) => setTimeout(r, 1000));
           return { stop: async () => void p.kill('SIGKILL') };
@@ -144,7 +138,7 @@ async function main(): Promise<void> {
               loggers: [{ name: 'kea-dhcp4', severity: 'ERROR', output_options: [{ output: 'stderr' }] }],
             },
           }));
-          const p = srv.spawn([...SERVER_CPU, 'kea-dhcp4', '-c', conf], { env: { ...process.env, KEA_LOCKFILE_DIR: stateDir, KEA_PIDFILE_DIR: stateDir } });
+          const p = srv.spawn(['kea-dhcp4', '-c', conf], { env: { ...process.env, KEA_LOCKFILE_DIR: stateDir, KEA_PIDFILE_DIR: stateDir } });
           await new Promise((r) => setTimeout(r, 1500));
           return { stop: async () => void p.kill('SIGKILL') };
         },
@@ -178,7 +172,7 @@ async function main(): Promise<void> {
   };
   const at = (name: string, rate: number) => median((results.get(name) ?? []).filter((r) => r.rate === rate).map((r) => r.acksPerSec));
   const best = (name: string) => Math.max(...RATES.map((rate) => at(name, rate)), 0);
-  console.log(`\nDHCP 4-way exchanges per second (perfdhcp, ${CLIENTS} clients, ${PERIOD} s per rate, median of ${REPS}${PIN ? ', server on CPU 1, perfdhcp on CPU 0' : ''})`);
+  console.log(`\nDHCP 4-way exchanges per second (perfdhcp, ${CLIENTS} clients, ${PERIOD} s per rate, median of ${REPS}, nothing pinned)`);
   console.log(`  ${'offered'.padEnd(8)} ${RATES.map((r) => String(r).padStart(7)).join(' ')}    best  (single runs: min-max)`);
   for (const name of results.keys()) {
     const all = (results.get(name) ?? []).map((r) => r.acksPerSec);

@@ -5,19 +5,53 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NetnsLab, which, type Netns } from '../../test/helpers/netns.js';
+import { parseArgs } from 'node:util';
+import { NetnsLab, type Netns } from '../../test/helpers/netns.js';
 import { SPEC_API_VERSION, SPEC_KIND } from '../../src/spec/apiversion.js';
 
 /** The repository (also when this file runs compiled, as dist/bench/netboot/lib.js). */
 export const ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'));
-/** Servers on CPU 1, clients on CPU 0 (2-core hosts), so neither steals the other's time. */
-export const PIN = os.cpus().length >= 2 && which('taskset') !== undefined;
-export const SERVER_CPU = PIN ? ['taskset', '-c', '1'] : [];
-export const CLIENT_CPU = PIN ? ['taskset', '-c', '0'] : [];
+/** A bench script's options, read from its command line by benchArgs. */
+export interface BenchArgs<K extends string> {
+  /** The option's value as given, else its default. */
+  text(name: K): string;
+  /** The option as a number >= `min` (default 0); anything else ends the script with exit code 2. */
+  number(name: K, min?: number): number;
+  /** Whether a flag (an option without a value) was given. */
+  flag(name: K): boolean;
+}
 
-export function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+/**
+ * Reads a bench script's command line before it starts any work, with node:util's parseArgs:
+ * `options` names each `--option` with its default (a string), or false for a flag without a
+ * value. `--help` or `-h` prints `usage` and exits 0; an unknown option, a missing value or a
+ * stray argument prints the error and the usage and exits 2 (nothing has started yet).
+ */
+export function benchArgs<K extends string>(usage: string, options: Record<K, string | false>): BenchArgs<K> {
+  const script = path.basename(process.argv[1] ?? 'bench', path.extname(process.argv[1] ?? ''));
+  const bad = (msg: string): never => {
+    console.error(`${script}: ${msg}\n${usage}`);
+    process.exit(2);
+  };
+  const spec = Object.fromEntries(Object.entries<string | false>(options).map(([name, dflt]) => [name, dflt === false ? { type: 'boolean' as const } : { type: 'string' as const, default: dflt }]));
+  let values: Record<string, string | boolean | undefined> = {};
+  try {
+    ({ values } = parseArgs({ args: process.argv.slice(2), options: { ...spec, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    bad((e as Error).message.split('. ')[0]!);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return {
+    text: (name) => String(values[name] ?? ''),
+    number: (name, min = 0) => {
+      const v = Number(values[name]);
+      return Number.isFinite(v) && v >= min ? v : bad(`--${name} must be a number >= ${min}`);
+    },
+    flag: (name) => values[name] === true,
+  };
 }
 
 export function writeRandom(file: string, size: number): void {
@@ -59,7 +93,7 @@ export function hearthEntry(): { argv: string[]; how: string } {
 }
 
 export function hearthServe(spec: string, extra: string[]): string[] {
-  return [...SERVER_CPU, ...hearthEntry().argv, 'netboot', 'serve', '-f', spec, '--log', ...extra];
+  return [...hearthEntry().argv, 'netboot', 'serve', '-f', spec, '--log', ...extra];
 }
 
 /** A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 when the process or field is gone. */

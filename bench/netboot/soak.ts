@@ -26,34 +26,45 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
 import { metricSum } from '../../test/netboot/dhcp-lab.js';
-import { ROOT, arg, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
+import { ROOT, benchArgs, hearthEntry, median, procKiB, rssKiB, runSoak, scratch, siblingArgv, soakSpec, startServe, writeRandom } from './lib.js';
 
-const num = (name: string, dflt: number, min = 0): number => {
-  const v = Number(arg(name, String(dflt)));
-  if (!Number.isFinite(v) || v < min) usage(`--${name} must be a number >= ${min}`);
-  return v;
-};
+const args = benchArgs(
+  `usage: sudo nice -n 10 node dist/bench/netboot/soak.js [--dhcp 1000000] [--tftp 1000000] [--http 100000]
+  [--slow 200] [--slow-seconds 30] [--seed 20261130] [--max-seconds 3600] [--rss-every 1]
+  [--rss-bound-mib 20] [--settle 30] [--heap-mib N] [--dhcp-flood-share 0.001]`,
+  {
+    dhcp: '1000000',
+    tftp: '1000000',
+    http: '100000',
+    slow: '200',
+    'slow-seconds': '30',
+    seed: '20261130',
+    'max-seconds': '3600',
+    'rss-every': '1',
+    'rss-bound-mib': '20',
+    settle: '30',
+    'heap-mib': '0',
+    'dhcp-flood-share': '0.001',
+  },
+);
 function usage(msg: string): never {
   console.error(`soak: ${msg}`);
   process.exit(2);
 }
 const OPT = {
-  dhcp: num('dhcp', 1_000_000),
-  tftp: num('tftp', 1_000_000),
-  http: num('http', 100_000),
-  slow: num('slow', 200),
-  slowSeconds: num('slow-seconds', 30),
-  seed: num('seed', 20261130),
-  maxSeconds: num('max-seconds', 3600, 60),
-  rssEvery: num('rss-every', 1, 0.1),
-  rssBoundMiB: num('rss-bound-mib', 20),
-  settle: num('settle', 30),
-  heapMiB: num('heap-mib', 0),
-  floodShare: num('dhcp-flood-share', 0.001),
+  dhcp: args.number('dhcp'),
+  tftp: args.number('tftp'),
+  http: args.number('http'),
+  slow: args.number('slow'),
+  slowSeconds: args.number('slow-seconds'),
+  seed: args.number('seed'),
+  maxSeconds: args.number('max-seconds', 60),
+  rssEvery: args.number('rss-every', 0.1),
+  rssBoundMiB: args.number('rss-bound-mib'),
+  settle: args.number('settle'),
+  heapMiB: args.number('heap-mib'),
+  floodShare: args.number('dhcp-flood-share'),
 };
-const FLAGS = ['dhcp', 'tftp', 'http', 'slow', 'slow-seconds', 'seed', 'max-seconds', 'rss-every', 'rss-bound-mib', 'settle', 'heap-mib', 'dhcp-flood-share'];
-const unknown = process.argv.slice(2).filter((a, i, all) => a.startsWith('--') && !FLAGS.includes(a.slice(2)) && !(i > 0 && all[i - 1]!.startsWith('--')));
-if (unknown.length) usage(`unknown flag ${unknown[0]} (flags: ${FLAGS.map((f) => `--${f}`).join(' ')})`);
 const SERVER = '192.0.2.1';
 const SOURCES = Array.from({ length: 10 }, (_, i) => `192.0.2.${240 + i}`);
 const MiB = (kib: number) => (kib / 1024).toFixed(1);

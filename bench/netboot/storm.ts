@@ -16,12 +16,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsLab, netnsUnavailable, run, which, type Netns } from '../../test/helpers/netns.js';
-import { ROOT, SERVER_CPU, arg, hearthServe, median, waitPort, writeRandom, runBenchmark } from './lib.js';
+import { ROOT, benchArgs, hearthServe, median, waitPort, writeRandom, runBenchmark } from './lib.js';
 
-const MACHINES = Number(arg('machines', '200'));
-const KERNEL = Number(arg('kernel-mib', '4')) << 20;
-const INITRD = Number(arg('initrd-mib', '16')) << 20;
-const REPS = Number(arg('reps', '1'));
+const args = benchArgs('usage: sudo npx tsx bench/netboot/storm.ts [--machines 200] [--kernel-mib 4] [--initrd-mib 16] [--reps 1]', { machines: '200', 'kernel-mib': '4', 'initrd-mib': '16', reps: '1' });
+const MACHINES = args.number('machines', 1);
+const KERNEL = args.number('kernel-mib', 1) * 1048576;
+const INITRD = args.number('initrd-mib', 1) * 1048576;
+const REPS = args.number('reps', 1);
 
 const mac = (i: number) => `52:54:00:ee:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
@@ -88,7 +89,7 @@ netboot:
     );
     await writeFile(
       path.join(dir, 'nginx.conf'),
-      `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err;
+      `daemon off; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err;
 events { worker_connections 4096; }
 http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/t; proxy_temp_path ${dir}/t; fastcgi_temp_path ${dir}/t; uwsgi_temp_path ${dir}/t; scgi_temp_path ${dir}/t;
   server { listen 192.0.2.1:8080; root ${dir}; location /assets/ { alias ${dir}/; } location = /ipxe { default_type text/plain; alias ${dir}/ipxe; } } }
@@ -121,9 +122,9 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/
       times.hearth.push(hr.ms);
       rows.push(['hearth', String(rep + 1), (hr.ms / 1000).toFixed(2), `${hr.ok}/${MACHINES}`, JSON.stringify(hr.failures)]);
       // dnsmasq (DHCP only) + nginx (HTTP).
-      const d = server.spawn([...SERVER_CPU, 'dnsmasq', '--no-daemon', '-C', '/dev/null', '--port=0', '--interface=br0', '--bind-interfaces', '--no-ping', '--dhcp-range=192.0.2.10,192.0.2.250,1h', `--dhcp-leasefile=${dir}/dnsmasq${rep}.leases`, '--dhcp-lease-max=1000', '--pid-file=']);
+      const d = server.spawn(['dnsmasq', '--no-daemon', '-C', '/dev/null', '--port=0', '--interface=br0', '--bind-interfaces', '--no-ping', '--dhcp-range=192.0.2.10,192.0.2.250,1h', `--dhcp-leasefile=${dir}/dnsmasq${rep}.leases`, '--dhcp-lease-max=1000', '--pid-file=']);
       d.stderr?.resume();
-      const n = server.spawn([...SERVER_CPU, 'nginx', '-c', path.join(dir, 'nginx.conf'), '-e', `${dir}/nginx.err`]);
+      const n = server.spawn(['nginx', '-c', path.join(dir, 'nginx.conf'), '-e', `${dir}/nginx.err`]);
       n.stderr?.resume();
       await waitPort(server, ['curl', '-sf', '-o', '/dev/null', 'http://192.0.2.1:8080/ipxe']);
       const pr = await storm(machines, dir, () => '/ipxe');

@@ -4,17 +4,18 @@
  *
  *   sudo npx tsx bench/netboot/tftp.ts [--reps 3] [--only 'curl blksize 1468'] [--files f1m,f16m] [--clients 1,32]
  *
- * Each server runs alone in its own network namespace on loopback, port 69 (servers pinned to
- * CPU 1, clients to CPU 0). Clients: curl (lockstep; default 512-byte blocks and --tftp-blksize
+ * Each server runs alone in its own network namespace on loopback, port 69, nothing pinned.
+ * Clients: curl (lockstep; default 512-byte blocks and --tftp-blksize
  * 1468) and atftp (blksize 1468 with windowsize 1/8/32). Figures are medians of `reps` runs.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NetnsLab, netnsUnavailable, which, type Netns } from '../../test/helpers/netns.js';
-import { CLIENT_CPU, ROOT, SERVER_CPU, arg, benchSpec, hearthServe, mbps, median, waitPort, writeRandom, runBenchmark } from './lib.js';
+import { ROOT, benchArgs, benchSpec, hearthServe, mbps, median, waitPort, writeRandom, runBenchmark } from './lib.js';
 
-const REPS = Number(arg('reps', '3'));
+const args = benchArgs("usage: sudo npx tsx bench/netboot/tftp.ts [--reps 3] [--only 'curl blksize 1468'] [--files f1m,f16m] [--clients 1,32]", { reps: '3', only: '', files: 'f1m,f16m', clients: '1,32' });
+const REPS = args.number('reps', 1);
 const FILES = { f1m: 1 << 20, f16m: 16 << 20 } as const;
 
 type Client = { name: string; argv: (file: string, i: number) => string[] };
@@ -30,7 +31,7 @@ const clients: Client[] = [
 async function measure(ns: Netns, c: Client, file: keyof typeof FILES, n: number): Promise<number> {
   const script = Array.from({ length: n }, (_, i) => `${c.argv(file, i).map((a) => `'${a}'`).join(' ')} &`).join('\n') + '\nfail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail';
   const t0 = process.hrtime.bigint();
-  const r = await ns.exec([...CLIENT_CPU, 'bash', '-c', script], { timeoutMs: 300_000 });
+  const r = await ns.exec(['bash', '-c', script], { timeoutMs: 300_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.code !== 0) throw new Error(`${c.name} x${n} ${file}: ${r.stderr.slice(0, 400)}`);
   return mbps(FILES[file] * n, ms);
@@ -51,17 +52,17 @@ async function main() {
     const h = hNs.spawn(hearthServe(spec, ['--tftp-port', '69', '--http-port', '8080']), { cwd: ROOT });
     h.stderr?.resume();
     h.stdout?.resume();
-    const d = dNs.spawn([...SERVER_CPU, 'dnsmasq', '--no-daemon', '-C', '/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${dir}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--tftp-max=1000', '--pid-file=']);
+    const d = dNs.spawn(['dnsmasq', '--no-daemon', '-C', '/dev/null', '--port=0', '--enable-tftp', `--tftp-root=${dir}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--tftp-max=1000', '--pid-file=']);
     d.stderr?.resume();
     await waitPort(hNs, ['curl', '-sf', '-o', '/dev/null', 'tftp://127.0.0.1/f1m']);
     await waitPort(dNs, ['curl', '-sf', '-o', '/dev/null', 'tftp://127.0.0.1/f1m']);
-    console.log(`TFTP benchmark, median of ${REPS} runs, MB/s (aggregate over all clients); servers pinned: ${SERVER_CPU.length > 0}`);
+    console.log(`TFTP benchmark, median of ${REPS} runs, MB/s (aggregate over all clients), nothing pinned`);
     console.log(['client', 'file', 'clients', 'hearth', 'dnsmasq', 'ratio', 'each run'].join('\t'));
-    const only = arg('only', '');
+    const only = args.text('only');
     for (const c of clients.filter((x) => !only || x.name.includes(only))) {
-      for (const file of arg('files', 'f1m,f16m').split(',') as (keyof typeof FILES)[]) {
+      for (const file of args.text('files').split(',') as (keyof typeof FILES)[]) {
         if (!(file in FILES)) throw new Error(`--files: ${file} is not one of ${Object.keys(FILES).join(', ')}`);
-        for (const n of arg('clients', '1,32').split(',').map(Number)) {
+        for (const n of args.text('clients').split(',').map(Number)) {
           const hs: number[] = [];
           const ds: number[] = [];
           for (let r = 0; r < REPS; r++) {

@@ -15,9 +15,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, arg, hearthEntry, median, runBenchmark } from '../netboot/lib.js';
+import { ROOT, benchArgs, hearthEntry, median, runBenchmark } from '../netboot/lib.js';
 
-const RUNS = Number(arg('runs', '10'));
+const args = benchArgs('usage: npx tsx bench/startup/startup.ts [--runs 10] [--meter time|rusage]', { runs: '10', meter: '' });
+const RUNS = args.number('runs', 1);
 const EXAMPLE = path.join(ROOT, 'examples/hearth.yaml');
 const GNU_TIME = '/usr/bin/time';
 
@@ -66,7 +67,7 @@ const stats = (xs: number[], digits: number) => [Math.min(...xs), median(xs), Ma
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-startup-'));
   try {
-    const meter = arg('meter', existsSync(GNU_TIME) ? 'time' : 'rusage');
+    const meter = args.text('meter') || (existsSync(GNU_TIME) ? 'time' : 'rusage');
     if (meter !== 'time' && meter !== 'rusage') throw new Error(`--meter ${meter}: expected time or rusage`);
     const hook = meter === 'rusage' ? exitHook(dir) : undefined;
     const hearth = hearthEntry();

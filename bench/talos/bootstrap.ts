@@ -13,11 +13,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { arg, hearthEntry } from '../netboot/lib.js';
+import { benchArgs, hearthEntry } from '../netboot/lib.js';
 import { lab } from '../../test/talos/bootstrap/lab.js';
 
-const NODES = Number(arg('nodes', '50'));
-const STAGE_MS = Number(arg('stage-ms', '200'));
+const args = benchArgs('usage: npm run build && npx tsx bench/talos/bootstrap.ts [--nodes 50] [--stage-ms 200]', { nodes: '50', 'stage-ms': '200' });
+const NODES = args.number('nodes', 1);
+const STAGE_MS = args.number('stage-ms');
 if (!Number.isInteger(NODES) || NODES < 5 || NODES > 90) throw new Error('--nodes must be 5..90');
 
 /** An --import hook (a data: URL, no file) that writes the CLI's own resource usage at exit. */

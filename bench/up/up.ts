@@ -12,10 +12,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { arg, hearthEntry } from '../netboot/lib.js';
+import { benchArgs, hearthEntry } from '../netboot/lib.js';
 import { upLab } from '../../test/pipeline/up-lab.js';
 
-const SIZES = arg('machines', '5,50').split(',').map(Number);
+const args = benchArgs('usage: npm run build && node dist/bench/up/up.js [--machines 5,50]', { machines: '5,50' });
+const SIZES = args.text('machines').split(',').map(Number);
 for (const n of SIZES) if (!Number.isInteger(n) || n < 5 || n > 90) throw new Error('--machines: each 5..90');
 
 const USAGE_HOOK =
