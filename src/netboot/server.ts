@@ -24,7 +24,7 @@ import {
   type ServerConfig,
   type ServerOverrides,
 } from './render/index.js';
-import { startHttp, type HttpServer } from './http/index.js';
+import { startHttp, warmHttp, type HttpServer, type HttpServerOptions } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
 import type { InstallMarks } from './installs.js';
 import { zeroTouch } from './talos-configs.js';
@@ -66,6 +66,8 @@ export interface NetbootServer {
   talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
+  /** The start's warm-up download (http/warm.ts): its bytes once done, 0 when it did not run (no kernel) or failed. */
+  warmup: Promise<number>;
   /** Stops booting machines: DHCP and TFTP closed, HTTP serves only the dashboard, its stream and /api/machines until close(). */
   stopBooting(): Promise<void>;
   close(): Promise<void>;
@@ -210,7 +212,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
     const closeTftp = once(() => tftp.close());
     closers.push(closeTftp);
-    const http = await startHttp({
+    const httpOpts: HttpServerOptions = {
       address: serverIp,
       port: config.httpPort,
       resolveBoot: (client) => zt.decorate(resolveBoot(spec, client), client),
@@ -225,7 +227,8 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       log,
       ...(zt.route ? { talosConfig: zt.route } : {}),
       bus,
-    });
+    };
+    const http = await startHttp(httpOpts);
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
     if (config.dhcp.mode !== 'off') {
@@ -250,6 +253,9 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       const d = dhcp;
       closers.push(() => d.close());
     }
+    // The first client's download at warm speed (http/warm.ts); closing waits for it (at most 2 s).
+    const warmup = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? warmHttp(httpOpts, defaults.kernel) : Promise.resolve(0);
+    closers.push(() => warmup.then(() => undefined));
     const stopBooting = async () => {
       http.stopBooting();
       await Promise.all([dhcp?.close(), closeTftp()].map((p) => p?.catch(() => undefined)));
@@ -265,6 +271,7 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       installs: zt.installs,
       talosConfig: zt.serving,
       warnings,
+      warmup,
       stopBooting,
       close: closeAll,
     };

@@ -9,7 +9,9 @@
  *   exchange.ts  the request and response shapes handlers use
  *   server.ts    node:http: dispatch, writing responses, streaming files, metrics (startHttp)
  *   stream.ts    file bytes to the socket with bounded memory
+ *   warm.ts      one loopback download at start, so the first client's is not a cold one
  */
 export { startHttp, type HttpServer } from './server.js';
+export { warmHttp } from './warm.js';
 export type { HttpServerOptions } from './config.js';
 export { parseRange } from './files.js';
