@@ -9,12 +9,15 @@
  *
  * Prints bytes allocated on V8's heap per exchange (v8.GCProfiler: the used heap before each GC
  * minus after the previous one) and scavenges per 10,000 ACKs. No network, nothing as root.
+ * `--top N` also samples the allocations (V8's sampling heap profiler, collected objects included)
+ * and prints the N sites that allocated most (the sampler's own cost then shows in the figures).
  *
- *   npm run build && node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory]
+ *   npm run build && node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--top N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
 import { lineBatcher, logLine } from '../../src/cli/actions/netboot.js';
 import { boundYoungGeneration, keepYoungGenerationSmall } from '../../src/cli/young-generation.js';
@@ -28,16 +31,18 @@ import { publishProgress } from '../../src/netboot/server.js';
 import { RunEventBus } from '../../src/pipeline/events.js';
 import { benchArgs, runBenchmark } from './lib.js';
 
-const args = benchArgs('usage: node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory]', {
+const args = benchArgs('usage: node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--top N]', {
   exchanges: '50000',
   window: '64',
   warmup: '5000',
   store: 'journal',
+  top: '0',
 });
 const EXCHANGES = args.number('exchanges', 1);
 const WINDOW = args.number('window', 1);
 const WARMUP = args.number('warmup', 0);
 const STORE = args.text('store');
+const TOP = args.number('top');
 if (STORE !== 'journal' && STORE !== 'memory') {
   console.error('dhcp-alloc: --store is journal or memory');
   process.exit(2);
@@ -228,6 +233,7 @@ async function main(): Promise<void> {
   for (const s of slots) next(s);
   await warm;
   clearInterval(watch);
+  const sampler = TOP > 0 ? await startSampling() : undefined;
   const profiler = new v8.GCProfiler();
   const acks0 = acks;
   const done0 = done;
@@ -238,6 +244,7 @@ async function main(): Promise<void> {
   const used1 = v8.getHeapStatistics().used_heap_size;
   const stats = (profiler.stop() as unknown as { statistics: GcStat[] }).statistics;
   const ms = performance.now() - t0;
+  if (sampler) await printTop(sampler, TOP);
   let bytes = 0;
   let after = used0;
   let scavenges = 0;
@@ -259,6 +266,36 @@ async function main(): Promise<void> {
       `${((measured.scavenges * 10_000) / measured.acks).toFixed(1)} scavenges per 10k ACKs, ${stats.length - measured.scavenges} other GCs, ` +
       `${((exchanges / measured.ms) * 1000).toFixed(0)} exchanges/s${logBytes > 0 ? '' : ' (no log lines?)'}`,
   );
+}
+
+interface SampleNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SampleNode[];
+}
+
+async function startSampling(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return session;
+}
+
+/** The `n` allocation sites with the most sampled bytes: function, file:line, share. */
+async function printTop(session: Session, n: number): Promise<void> {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: SampleNode } };
+  session.disconnect();
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (node: SampleNode) => {
+    const f = node.callFrame;
+    const site = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber + 1}`;
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const c of node.children) walk(c);
+  };
+  walk(profile.head);
+  for (const [site, size] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${((size / total) * 100).toFixed(1).padStart(5)} %  ${site}`);
 }
 
 runBenchmark(main);

@@ -88,6 +88,12 @@ export class FullHandler implements Handler {
   private readonly reservedIps = new Map<number, string>();
   private readonly chain: ChainMemory;
   private cursor = 0;
+  /**
+   * Every address of the range has a record in byIp, so the never-used scan finds nothing: skipped
+   * until an address leaves byIp. Once a pool has gone round, the scan cost a heap number per
+   * address on every DISCOVER (addresses above 2^30 are not small integers in V8).
+   */
+  private rangeUsed = false;
   private readonly subnet: Subnet;
   private readonly bcast: number;
   private readonly offerHoldMs: number;
@@ -214,6 +220,11 @@ export class FullHandler implements Handler {
     return true;
   }
 
+  private forgetIp(ip: number): void {
+    this.byIp.delete(ip);
+    this.rangeUsed = false;
+  }
+
   /** RFC 2131 §4.3.1 address selection for a DISCOVER. */
   private choose(mac: string, requested: number | undefined, now: number): number | undefined {
     const fixed = this.cfg.reservations.get(mac);
@@ -227,12 +238,18 @@ export class FullHandler implements Handler {
     if (!r) return undefined;
     const size = r.last - r.first + 1;
     // Never-used addresses first (round robin from a cursor) ...
-    for (let i = 0; i < size; i++) {
-      const ip = r.first + ((this.cursor + i) % size);
-      if (!this.byIp.has(ip) && this.available(ip, mac, now)) {
-        this.cursor = (this.cursor + i + 1) % size;
-        return ip;
+    if (!this.rangeUsed) {
+      let unused = false;
+      for (let i = 0; i < size; i++) {
+        const ip = r.first + ((this.cursor + i) % size);
+        if (this.byIp.has(ip)) continue;
+        unused = true;
+        if (this.available(ip, mac, now)) {
+          this.cursor = (this.cursor + i + 1) % size;
+          return ip;
+        }
       }
+      this.rangeUsed = !unused;
     }
     // ... then the one whose lease ended longest ago.
     let best: Held | undefined;
@@ -406,7 +423,7 @@ export class FullHandler implements Handler {
       changes.push({ kind: 'forget', mac: prevHolder });
     }
     const old = this.byMac.get(mac);
-    if (old && old.addr !== ip && this.byIp.get(old.addr) === mac) this.byIp.delete(old.addr);
+    if (old && old.addr !== ip && this.byIp.get(old.addr) === mac) this.forgetIp(old.addr);
     this.byMac.set(mac, { lease, addr: ip });
     this.byIp.set(ip, mac);
     this.dropOffer(mac);
@@ -448,7 +465,7 @@ export class FullHandler implements Handler {
     // Another host answers on this address: take it out of use for a while.
     const until = req.now + this.declineHoldMs;
     this.byMac.delete(req.mac);
-    if (this.byIp.get(ip) === req.mac) this.byIp.delete(ip);
+    if (this.byIp.get(ip) === req.mac) this.forgetIp(ip);
     this.declined.set(ip, until);
     this.declined.pruneOldest((u) => u <= req.now);
     emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
