@@ -28,3 +28,12 @@ test('an address that leaves a fully used range is offered again', async () => {
   const offer = reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac: d }), { now: NOW })));
   assert.equal(numToIp(offer.yiaddr), '192.0.2.100');
 });
+
+test('in a fully used range, the address whose lease ended longest ago goes first, whatever the order of the records', async () => {
+  const h = new FullHandler(fullConfig({ range: { first: ipToNum('192.0.2.100'), last: ipToNum('192.0.2.102') } }), new MemoryLeaseStore(), { emit: () => undefined });
+  const ended = (mac: string, ip: string, ago: number) => ({ ...lease(mac, ip), expiresAt: NOW - ago });
+  h.restore({ leases: [ended('52:54:00:00:00:0a', '192.0.2.100', 1000), ended('52:54:00:00:00:0b', '192.0.2.101', 3000), ended('52:54:00:00:00:0c', '192.0.2.102', 2000)], declines: [] });
+  const offered = [];
+  for (const m of ['52:54:00:00:00:0d', '52:54:00:00:00:0e', '52:54:00:00:00:0f']) offered.push(numToIp(reply(await h.handle(req(clientPacket({ type: 'DISCOVER', mac: m }), { now: NOW }))).yiaddr));
+  assert.deepEqual(offered, ['192.0.2.101', '192.0.2.102', '192.0.2.100']);
+});
