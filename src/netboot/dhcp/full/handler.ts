@@ -29,9 +29,10 @@ import {
   type Outcome,
   type Subnet,
 } from '../handler.js';
-import { Opt, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
+import { Opt, ipBytes, ipListBytes, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
 import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
 import { RecentMap } from '../../../common/recent-map.js';
+import { IpTexts } from '../text-cache.js';
 
 export interface FullConfig {
   serverIp: number;
@@ -87,6 +88,8 @@ export class FullHandler implements Handler {
   private readonly declined: RecentMap<number, number>;
   private readonly reservedIps = new Map<number, string>();
   private readonly chain: ChainMemory;
+  /** Dotted text of the addresses handed out, made once per address rather than per event. */
+  private readonly ips = new IpTexts();
   private cursor = 0;
   /**
    * Every address of the range has a record in byIp, so the never-used scan finds nothing: skipped
@@ -316,7 +319,7 @@ export class FullHandler implements Handler {
       base.flags = (req.packet.flags | 0x8000) & 0xffff;
       // RFC 2131 §4.1: a NAK goes to the relay, else it is broadcast.
       const g = req.packet.giaddr;
-      return { reply: { packet: base, type, ip: g ? numToIp(g) : '255.255.255.255', port: g ? this.serverPort : this.clientPort, maxSize: 576 } };
+      return { reply: { packet: base, type, ip: g ? this.ips.of(g) : '255.255.255.255', port: g ? this.serverPort : this.clientPort, maxSize: 576 } };
     }
     base.yiaddr = yiaddr;
     base.siaddr = this.cfg.tftpServer;
@@ -335,7 +338,7 @@ export class FullHandler implements Handler {
     // one on the served subnet; otherwise broadcast (we do not unicast to a not-yet-configured
     // client: that needs an ARP entry we would have to forge; nor to a ciaddr elsewhere, which
     // would make hearth a reflector).
-    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? numToIp(ciaddr) : '255.255.255.255';
+    const ip = giaddr !== 0 ? this.ips.of(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? this.ips.of(ciaddr) : '255.255.255.255';
     return {
       reply: { packet: base, type, ip, port: giaddr !== 0 ? this.serverPort : this.clientPort, maxSize: maxSizeOf(req.packet) },
       file: 'none' in boot.decision ? undefined : boot.decision.file,
@@ -364,7 +367,7 @@ export class FullHandler implements Handler {
     const r = this.reply(req, 'OFFER', ip, this.cfg.leaseTimeSec, fixed?.hostname);
     const client = r.boot?.client;
     emit(this.events, 'dhcp-discover', req, {}, client);
-    emit(this.events, 'dhcp-offer', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, client);
+    emit(this.events, 'dhcp-offer', req, { ip: this.ips.of(ip), hostname: fixed?.hostname, detail: r.file }, client);
     return { reply: r.reply };
   }
 
@@ -406,9 +409,9 @@ export class FullHandler implements Handler {
     } else {
       return { drop: 'bad-request' };
     }
-    emit(this.events, 'dhcp-request', req, { ip: numToIp(ip), detail: state });
+    emit(this.events, 'dhcp-request', req, { ip: this.ips.of(ip), detail: state });
     if (fixed) {
-      if (ip !== fixed.ip) return this.nak(req, `fixed address is ${numToIp(fixed.ip)}`);
+      if (ip !== fixed.ip) return this.nak(req, `fixed address is ${this.ips.of(fixed.ip)}`);
       if (!this.available(ip, mac, now)) return this.nak(req, 'fixed address in use by another client');
     } else {
       const known = this.byMac.get(mac)?.addr === ip;
@@ -416,7 +419,7 @@ export class FullHandler implements Handler {
       if (!this.available(ip, mac, now)) return this.nak(req, 'address in use');
     }
     // Bind: memory first (so a concurrent request cannot take the address), disk, then ACK.
-    const lease: Lease = { mac, ip: numToIp(ip), expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, state: 'bound' };
+    const lease: Lease = { mac, ip: this.ips.of(ip), expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, state: 'bound' };
     if (fixed?.hostname !== undefined) lease.hostname = fixed.hostname;
     const changes: LeaseChange[] = [];
     const prevHolder = this.byIp.get(ip);
@@ -433,12 +436,12 @@ export class FullHandler implements Handler {
     try {
       await this.store.commit(changes);
     } catch (err) {
-      emit(this.events, 'dhcp-nak', req, { ip: numToIp(ip), detail: `lease not stored: ${(err as Error).message}` });
+      emit(this.events, 'dhcp-nak', req, { ip: this.ips.of(ip), detail: `lease not stored: ${(err as Error).message}` });
       return { drop: 'store-error' };
     }
     this.leasesChanged();
     const r = this.reply(req, 'ACK', ip, this.cfg.leaseTimeSec, fixed?.hostname);
-    emit(this.events, 'dhcp-ack', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
+    emit(this.events, 'dhcp-ack', req, { ip: this.ips.of(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
     return { reply: r.reply };
   }
 
@@ -470,11 +473,11 @@ export class FullHandler implements Handler {
     if (this.byIp.get(ip) === req.mac) this.forgetIp(ip);
     this.declined.set(ip, until);
     this.declined.pruneOldest((u) => u <= req.now);
-    emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
+    emit(this.events, 'dhcp-decline', req, { ip: this.ips.of(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
     try {
       await this.store.commit([
         { kind: 'forget', mac: req.mac },
-        { kind: 'decline', decline: { ip: numToIp(ip), until, mac: req.mac } },
+        { kind: 'decline', decline: { ip: this.ips.of(ip), until, mac: req.mac } },
       ]);
     } catch {
       return { drop: 'store-error' };
@@ -491,8 +494,8 @@ export class FullHandler implements Handler {
     const r = this.reply(req, 'ACK', 0, undefined, undefined);
     r.reply.packet.yiaddr = 0;
     r.reply.packet.ciaddr = ciaddr;
-    r.reply.ip = numToIp(ciaddr);
-    emit(this.events, 'dhcp-inform', req, { ip: numToIp(ciaddr), detail: r.file }, r.boot?.client);
+    r.reply.ip = this.ips.of(ciaddr);
+    emit(this.events, 'dhcp-inform', req, { ip: this.ips.of(ciaddr), detail: r.file }, r.boot?.client);
     return { reply: r.reply };
   }
 }
