@@ -4,6 +4,7 @@
  */
 import type { BootEvent, BootEvents } from '../events.js';
 import { RecentMap } from '../../common/recent-map.js';
+import { Listeners } from '../../common/listeners.js';
 
 export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd' | 'config' | 'local-boot';
 
@@ -89,7 +90,7 @@ export class ProgressTracker implements BootEvents {
   private unknown = 0;
   /** Leased or scripted IP -> MAC, least recently learned first. */
   private ipToMac = new RecentMap<string, string>(MAX_MACHINES * 4);
-  private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
+  private readonly listeners = new Listeners<(m: MachineProgress, e: BootEvent) => void>();
 
   constructor(private opts: ProgressOptions = {}) {}
 
@@ -98,10 +99,9 @@ export class ProgressTracker implements BootEvents {
     return this.ipToMac.get(ip) ?? this.opts.macForIp?.(ip);
   }
 
-  /** Called for every change (the live table and the log lines). */
+  /** Called for every change (the live table and the log lines), from the next one on (also when added during a change). */
   onChange(fn: (m: MachineProgress, e: BootEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   list(): MachineProgress[] {
@@ -204,7 +204,8 @@ export class ProgressTracker implements BootEvents {
         m.state = `aborted ${e.file}`;
         break;
     }
-    for (const fn of this.listeners) fn(m, e);
+    const fns = this.listeners.current;
+    for (let i = 0; i < fns.length; i++) fns[i]!(m, e);
   }
 
   /** Appends a step (a new array: see MachineProgress), keeping the latest MAX_STEPS. */
