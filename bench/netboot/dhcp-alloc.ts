@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
-import { lineBatcher, logLine } from '../../src/cli/actions/netboot.js';
+import { lineBatcher, writeLogLine } from '../../src/cli/actions/netboot.js';
 import { boundYoungGeneration, keepYoungGenerationSmall } from '../../src/cli/young-generation.js';
 import { startDhcp, MemoryLeaseStore } from '../../src/netboot/dhcp/index.js';
 import { MessageType, Opt } from '../../src/netboot/dhcp/options.js';
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const lines = lineBatcher((text) => void (logBytes += text.length));
   bus.subscribe(({ event: e }) => {
     const m = e.type === 'boot' && e.boot.mac ? tracker.get(e.boot.mac) : undefined;
-    if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') lines.add(logLine(m, e.boot));
+    if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') writeLogLine(lines, m, e.boot);
   });
 
   const slots = Array.from({ length: WINDOW }, () => new Slot());
