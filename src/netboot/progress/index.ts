@@ -116,15 +116,15 @@ export class ProgressTracker implements BootEvents {
     const mac = (e.mac ?? (e.ip ? this.macForIp(e.ip) : undefined))?.toLowerCase();
     if (!mac) return; // nothing to tie it to (a client we never saw in DHCP nor in a script URL)
     if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) this.ipToMac.set(e.ip, mac);
-    let m = this.machines.get(mac);
+    let m = this.machines.touch(mac); // now the most recently seen
     if (!m) {
       m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [], errorCount: 0 };
       if (m.name === undefined) {
         if (this.unknown >= (this.opts.maxMachines ?? MAX_MACHINES)) this.evictUnknown();
         this.unknown++;
       }
+      this.machines.set(mac, m);
     }
-    this.machines.set(mac, m); // now the most recently seen
     m.lastSeen = Math.max(m.lastSeen, e.at);
     if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
     if (e.arch) m.arch = e.arch;

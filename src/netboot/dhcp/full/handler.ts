@@ -268,10 +268,9 @@ export class FullHandler implements Handler {
   }
 
   private offer(mac: string, ip: number, now: number): void {
-    const prev = this.offers.get(mac);
+    const prev = this.offers.set(mac, { ip, until: now + this.offerHoldMs });
     if (prev && this.offeredIps.get(prev.ip) === mac) this.offeredIps.delete(prev.ip);
     this.offeredIps.set(ip, mac);
-    this.offers.set(mac, { ip, until: now + this.offerHoldMs });
     this.offers.pruneOldest((o) => o.until <= now);
   }
 
