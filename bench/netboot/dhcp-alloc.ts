@@ -8,7 +8,8 @@
  * once per window slot and patched in place, so the figures are the server's.
  *
  * Prints bytes allocated on V8's heap per exchange (v8.GCProfiler: the used heap before each GC
- * minus after the previous one) and scavenges per 10,000 ACKs. No network, nothing as root.
+ * minus after the previous one), scavenges per 10,000 ACKs and CPU per exchange (process.cpuUsage:
+ * every thread, the journal's fdatasync included; a shared machine makes it noisy). No network, nothing as root.
  * `--top N` also samples the allocations (V8's sampling heap profiler, collected objects included)
  * and prints the N sites that allocated most (the sampler's own cost then shows in the figures).
  *
@@ -239,11 +240,13 @@ async function main(): Promise<void> {
   const done0 = done;
   const used0 = v8.getHeapStatistics().used_heap_size;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   profiler.start();
   await all;
   const used1 = v8.getHeapStatistics().used_heap_size;
   const stats = (profiler.stop() as unknown as { statistics: GcStat[] }).statistics;
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   if (sampler) await printTop(sampler, TOP);
   let bytes = 0;
   let after = used0;
@@ -264,7 +267,7 @@ async function main(): Promise<void> {
   console.log(
     `dhcp-alloc: ${exchanges} exchanges (${STORE} store, window ${WINDOW}, ${WARMUP} warm-up): ${(measured.bytes / exchanges).toFixed(0)} bytes/exchange, ` +
       `${((measured.scavenges * 10_000) / measured.acks).toFixed(1)} scavenges per 10k ACKs, ${stats.length - measured.scavenges} other GCs, ` +
-      `${((exchanges / measured.ms) * 1000).toFixed(0)} exchanges/s${logBytes > 0 ? '' : ' (no log lines?)'}`,
+      `${((cpu.user + cpu.system) / exchanges).toFixed(1)} us CPU/exchange, ${((exchanges / measured.ms) * 1000).toFixed(0)} exchanges/s${logBytes > 0 ? '' : ' (no log lines?)'}`,
   );
 }
 
