@@ -49,21 +49,31 @@ export class RecentMap<K, V> {
     return this.map.has(key);
   }
 
-  /** Stores `value` as the newest entry; evicts from the oldest end past the cap. */
-  set(key: K, value: V): void {
+  /**
+   * Stores `value` as the newest entry; evicts from the oldest end past the cap. Returns the value
+   * it replaced (undefined for a new key), so a read-then-write is one lookup.
+   */
+  set(key: K, value: V): V | undefined {
     const e = this.map.get(key);
     if (e) {
+      const old = e.value;
       e.value = value;
-      if (e !== this.newest) {
-        this.unlink(e);
-        this.append(e);
-      }
-      return;
+      this.toNewest(e);
+      return old;
     }
     const added: Entry<K, V> = { key, value, older: undefined, newer: undefined };
     this.map.set(key, added);
     this.append(added);
     while (this.map.size > this.cap) this.evict(this.oldest!);
+    return undefined;
+  }
+
+  /** The value of `key`, its entry now the newest (as a `set` of the same value, in one lookup); undefined when absent. */
+  touch(key: K): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    this.toNewest(e);
+    return e.value;
   }
 
   delete(key: K): boolean {
@@ -117,6 +127,12 @@ export class RecentMap<K, V> {
     this.map.delete(e.key);
     this.unlink(e);
     this.onEvict?.(e.key, e.value);
+  }
+
+  private toNewest(e: Entry<K, V>): void {
+    if (e === this.newest) return;
+    this.unlink(e);
+    this.append(e);
   }
 
   private append(e: Entry<K, V>): void {

@@ -162,10 +162,11 @@ export function publishProgress(progress: ProgressTracker, bus: RunEventBus): ()
 export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) => T {
   const known = new RecentMap<string, T>(cap);
   return (mac) => {
-    if (known.has(mac)) return known.get(mac)!;
-    const v = fn(mac);
-    known.set(mac, v);
-    return v;
+    const v = known.get(mac);
+    if (v !== undefined || known.has(mac)) return v as T;
+    const made = fn(mac);
+    known.set(mac, made);
+    return made;
   };
 }
 

@@ -7,6 +7,7 @@
 import type { BootEvent } from '../netboot/events.js';
 import type { MachineProgress } from '../netboot/progress/index.js';
 import { RecentMap } from '../common/recent-map.js';
+import { Listeners } from '../common/listeners.js';
 
 /** The stages of a run, in order. */
 export type RunStage = 'netboot' | 'bootstrap' | 'platform';
@@ -70,7 +71,7 @@ export class RunEventBus {
   private readonly talos = new Map<string, NumberedEvent>();
   private readonly components = new Map<string, NumberedEvent>();
   private readonly stages = new Map<RunStage, NumberedEvent>();
-  private readonly listeners = new Set<(e: NumberedEvent) => void>();
+  private readonly listeners = new Listeners<(e: NumberedEvent) => void>();
 
   emit(event: RunEvent): void {
     const numbered = { id: this.next++, event };
@@ -79,7 +80,8 @@ export class RunEventBus {
     else if (event.type === 'talos') this.talos.set(event.name, numbered);
     else if (event.type === 'component') this.components.set(`${event.namespace}/${event.name}`, numbered);
     else if (event.type === 'stage') this.stages.set(event.stage, numbered);
-    for (const fn of this.listeners) fn(numbered);
+    const fns = this.listeners.current;
+    for (let i = 0; i < fns.length; i++) fns[i]!(numbered);
   }
 
   /** Latest snapshot per MAC, least recently changed first; bounded (machines in the spec stay). */
@@ -138,9 +140,11 @@ export class RunEventBus {
     return n > 0 ? this.held(this.next - n) : [];
   }
 
-  /** Calls `fn` for every event from now on; returns the unsubscribe function. */
+  /**
+   * Calls `fn` for every event from the next one on; returns the unsubscribe function. Subscribing
+   * or unsubscribing while an event is delivered takes effect from the next event.
+   */
   subscribe(fn: (e: NumberedEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 }

@@ -30,6 +30,21 @@ function full(extra: Partial<FullConfig> = {}): FullHandler {
 }
 
 describe('RecentMap', () => {
+  test('set returns the value it replaced; touch makes an entry the newest without writing it', () => {
+    const evicted: string[] = [];
+    const m = new RecentMap<string, number>(3, (k) => evicted.push(k));
+    assert.equal(m.set('a', 1), undefined);
+    m.set('b', 2);
+    m.set('c', 3);
+    assert.equal(m.set('a', 10), 1);
+    assert.equal(m.touch('b'), 2);
+    assert.equal(m.touch('zz'), undefined);
+    assert.equal(m.size, 3, 'touching an absent key adds nothing');
+    m.set('d', 4); // past the cap: the oldest is c (a and b were written or touched since)
+    assert.deepEqual(evicted, ['c']);
+    assert.deepEqual([...m.entries()], [['a', 10], ['b', 2], ['d', 4]]);
+  });
+
   test('keeps at most cap entries, dropping the least recently written', () => {
     const evicted: string[] = [];
     const m = new RecentMap<string, number>(3, (k) => evicted.push(k));

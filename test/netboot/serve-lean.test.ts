@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { lineBatcher, logLine } from '../../src/cli/actions/netboot.js';
+import { lineBatcher, logLine, writeLogLine } from '../../src/cli/actions/netboot.js';
 import type { MachineProgress } from '../../src/netboot/progress/index.js';
 import { memoByMac } from '../../src/netboot/server.js';
 
@@ -90,4 +90,22 @@ test('a log line names the time (UTC), the machine and what happened, leaving ou
   assert.equal(line, '03:04:06 02:00:00:00:00:01 cp1 http-asset-done 192.0.2.10 /vmlinuz 0B 12ms kernel');
   // An earlier second again (events are not always in time order).
   assert.equal(logLine(m, { kind: 'dhcp-nak', at: at - 5000, detail: 'address in use' }), '03:04:00 02:00:00:00:00:01 dhcp-nak address in use');
+});
+
+test('a log line written piece by piece into the batcher is the same text as logLine, also with multi-byte and overlong fields', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  const writes: string[] = [];
+  const log = lineBatcher((text) => writes.push(text), 20, 64);
+  const m = { mac: '02:00:00:00:00:01', name: 'nœud-1', steps: [], active: [], errors: [], errorCount: 0, firstSeen: 0, lastSeen: 0, state: '' } as MachineProgress;
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const events = [
+    { kind: 'dhcp-offer' as const, at, mac: m.mac, ip: '192.0.2.10', detail: 'undionly.kpxe' },
+    { kind: 'http-asset-done' as const, at: at + 1000, ip: '192.0.2.10', file: '/vmlinuz', bytes: 4096, durationMs: 3, detail: 'é'.repeat(100) },
+    { kind: 'dhcp-ack' as const, at: at + 2000, mac: m.mac, ip: '192.0.2.10' },
+  ];
+  for (const e of events) writeLogLine(log, m, e);
+  log.flush();
+  assert.equal(writes.join(''), events.map((e) => logLine(m, e) + '\n').join(''));
+  assert.ok(writes.length > 1, 'the overlong field went out on its own');
 });

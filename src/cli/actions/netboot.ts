@@ -14,25 +14,51 @@ import { out, paint, say, table, warn } from '../output.js';
 let clockSecond = NaN;
 let clockText = '';
 
+/** Where a log line is written piece by piece: `text` appends to the current line, `end` ends it. */
+export interface LineSink {
+  text(piece: string): void;
+  end(): void;
+}
+
 /**
- * `HH:MM:SS MAC [name] kind [ip] [file] [bytes B] [duration ms] [detail]`. Made for every boot
- * event (four per DHCP exchange), so it is built by concatenation, with no arrays or Date per line.
+ * `HH:MM:SS MAC [name] kind [ip] [file] [bytes B] [duration ms] [detail]`, written into `out`.
+ * Made for every boot event (four per DHCP exchange): straight into the log's buffer, with no line
+ * string, arrays or Date per line.
  */
-export function logLine(m: MachineProgress, e: BootEvent): string {
+export function writeLogLine(out: LineSink, m: MachineProgress, e: BootEvent): void {
   const second = Math.floor(e.at / 1000);
   if (second !== clockSecond) {
     clockSecond = second;
     clockText = new Date(second * 1000).toISOString().slice(11, 19);
   }
-  let line = clockText + ' ' + m.mac;
-  if (m.name) line += ' ' + m.name;
-  line += ' ' + e.kind;
-  if (e.ip) line += ' ' + e.ip;
-  if (e.file) line += ' ' + e.file;
-  if (e.bytes !== undefined) line += ' ' + e.bytes + 'B';
-  if (e.durationMs !== undefined) line += ' ' + e.durationMs + 'ms';
-  if (e.detail) line += ' ' + e.detail;
+  out.text(clockText);
+  field(out, m.mac);
+  if (m.name) field(out, m.name);
+  field(out, e.kind);
+  if (e.ip) field(out, e.ip);
+  if (e.file) field(out, e.file);
+  if (e.bytes !== undefined) field(out, `${e.bytes}B`);
+  if (e.durationMs !== undefined) field(out, `${e.durationMs}ms`);
+  if (e.detail) field(out, e.detail);
+  out.end();
+}
+
+function field(out: LineSink, text: string): void {
+  out.text(' ');
+  out.text(text);
+}
+
+/** writeLogLine's line as a string. */
+export function logLine(m: MachineProgress, e: BootEvent): string {
+  let line = '';
+  writeLogLine({ text: (piece) => void (line += piece), end: () => undefined }, m, e);
   return line;
+}
+
+/** Log lines written in batches (see lineBatcher); `text` + `end` write a line piece by piece (LineSink). */
+export interface LineBatcher extends LineSink {
+  add(line: string): void;
+  flush(): void;
 }
 
 /**
@@ -40,10 +66,11 @@ export function logLine(m: MachineProgress, e: BootEvent): string {
  * `maxBytes` are waiting), so a busy DHCP server makes one write per batch instead of one per event
  * (four per exchange). A queued line is copied into one reused byte buffer at once rather than kept
  * as a string until the write: strings held for the whole delay outlive V8's young generation and
- * are promoted, a steady ~1 KB of old-space garbage per DHCP exchange. A line that does not fit the
- * buffer is written on its own, after what waits. `flush()` writes what is waiting at once.
+ * are promoted, a steady ~1 KB of old-space garbage per DHCP exchange. A line (or, written piece by
+ * piece, a piece) that does not fit the buffer is written on its own, after what waits. `flush()`
+ * writes what is waiting at once.
  */
-export function lineBatcher(write: (text: string) => void, delayMs = 20, maxBytes = 64 * 1024): { add(line: string): void; flush(): void } {
+export function lineBatcher(write: (text: string) => void, delayMs = 20, maxBytes = 64 * 1024): LineBatcher {
   const buf = Buffer.allocUnsafe(maxBytes + 1024);
   let used = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -55,18 +82,48 @@ export function lineBatcher(write: (text: string) => void, delayMs = 20, maxByte
     used = 0;
     write(text);
   };
+  /** Room for `text` (flushing what waits if need be); false when it cannot fit even an empty buffer. */
+  const room = (text: string): boolean => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; count exactly only when that bound does not fit.
+    if (used + text.length * 3 + 1 > buf.length && used + Buffer.byteLength(text) + 1 > buf.length) {
+      flush();
+      if (Buffer.byteLength(text) + 1 > buf.length) return false;
+    }
+    return true;
+  };
+  const put = (text: string) => {
+    const n = text.length;
+    if (n <= 64) {
+      // Short ASCII (the usual field) byte by byte: cheaper than a call into the UTF-8 encoder.
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 128) break;
+        buf[used + i] = c;
+      }
+      if (i === n) {
+        used += n;
+        return;
+      }
+    }
+    used += buf.write(text, used, 'utf8');
+  };
+  const endLine = () => {
+    buf[used++] = 10;
+    if (used >= maxBytes) flush();
+    else timer ??= setTimeout(flush, delayMs);
+  };
   return {
     add(line) {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit; count exactly only when that bound does not fit.
-      if (used + line.length * 3 + 1 > buf.length && used + Buffer.byteLength(line) + 1 > buf.length) {
-        flush();
-        if (Buffer.byteLength(line) + 1 > buf.length) return write(line + '\n');
-      }
-      used += buf.write(line, used, 'utf8');
-      buf[used++] = 10;
-      if (used >= maxBytes) flush();
-      else timer ??= setTimeout(flush, delayMs);
+      if (!room(line)) return write(line + '\n');
+      put(line);
+      endLine();
     },
+    text(piece) {
+      if (room(piece)) put(piece);
+      else write(piece);
+    },
+    end: endLine,
     flush,
   };
 }
@@ -135,7 +192,7 @@ export async function serve(opts: ServeOpts): Promise<void> {
     srv.bus.subscribe(({ event: e }) => {
       const m = e.type === 'boot' && e.boot.mac ? srv.progress.get(e.boot.mac) : undefined;
       // A refusal already has its own line (naming the requester) from the server.
-      if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') logLines.add(logLine(m, e.boot));
+      if (m && e.type === 'boot' && e.boot.kind !== 'talos-config-refused') writeLogLine(logLines, m, e.boot);
     });
   }
   await new Promise<void>((resolve) => {

@@ -15,7 +15,7 @@
  *                                       CHAIN_MARKER, which iPXE imports and sends back, so the chained
  *                                       iPXE is told apart from the ROM (their requests are otherwise identical)
  */
-import { ARCH_NAMES, Opt, asciiOf, clientArchs, clientUuid, userClasses } from './options.js';
+import { ARCH_NAMES, Opt, asciiOf, clientUuid, firstArch, userClasses } from './options.js';
 
 /** User class we put in the reply that hands an iPXE ROM our iPXE binary. */
 export const CHAIN_MARKER = 'HEARTH-IPXE';
@@ -47,7 +47,7 @@ export interface BootClient {
 export function classify(options: Map<number, Buffer>): BootClient {
   const vendorClass = asciiOf(options.get(Opt.VENDOR_CLASS));
   const classes = userClasses(options.get(Opt.USER_CLASS));
-  const arch = clientArchs(options.get(Opt.CLIENT_ARCH))[0];
+  const arch = firstArch(options.get(Opt.CLIENT_ARCH));
   const ipxe = options.has(Opt.IPXE_ENCAP) || classes.includes('iPXE') || classes.includes(CHAIN_MARKER);
   const chained = classes.includes(CHAIN_MARKER);
   return {
@@ -103,14 +103,32 @@ function tftpBinary(arch: number | undefined): string | undefined {
   return efiBinary(arch);
 }
 
+/** The boot URLs under one httpBase, made once for the server's base rather than per reply. */
+interface BootUrls {
+  readonly httpBase: string;
+  /** The iPXE script. */
+  readonly script: string;
+  /** The UEFI HTTP boot binaries by name. */
+  readonly efi: Readonly<Record<string, string>>;
+}
+let urls: BootUrls | undefined;
+
+function bootUrls(httpBase: string): BootUrls {
+  if (urls?.httpBase !== httpBase) {
+    const base = httpBase.replace(/\/+$/, '');
+    urls = { httpBase, script: `${base}/boot.ipxe`, efi: { [BOOT_FILES.efiX64]: `${base}/${BOOT_FILES.efiX64}`, [BOOT_FILES.efiArm64]: `${base}/${BOOT_FILES.efiArm64}` } };
+  }
+  return urls;
+}
+
 /**
  * @param recentlyChained the server handed this MAC an iPXE binary a moment ago; used where the
  *   marker cannot survive the chain (UEFI iPXE does not import the ROM's DHCP reply).
  */
 export function chooseBoot(c: BootClient, cfg: BootConfig, recentlyChained = false): BootDecision {
-  const base = cfg.httpBase.replace(/\/+$/, '');
+  const u = bootUrls(cfg.httpBase);
   if (c.ipxe) {
-    if (!cfg.chainload || c.chained || recentlyChained) return { file: `${base}/boot.ipxe`, tftp: false, markChain: false };
+    if (!cfg.chainload || c.chained || recentlyChained) return { file: u.script, tftp: false, markChain: false };
     const bin = tftpBinary(c.arch);
     if (!bin) return { none: `no iPXE binary for ${c.archName ?? 'this architecture'}` };
     return { file: bin, tftp: true, markChain: true };
@@ -118,7 +136,7 @@ export function chooseBoot(c: BootClient, cfg: BootConfig, recentlyChained = fal
   if (c.http) {
     const bin = efiBinary(c.arch);
     if (!bin) return { none: `no HTTP boot binary for ${c.archName ?? 'an unknown architecture'}` };
-    return { file: `${base}/${bin}`, tftp: false, vendorClass: 'HTTPClient', markChain: false };
+    return { file: u.efi[bin]!, tftp: false, vendorClass: 'HTTPClient', markChain: false };
   }
   if (c.pxe) {
     const bin = tftpBinary(c.arch);

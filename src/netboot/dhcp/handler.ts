@@ -4,7 +4,8 @@
  */
 import type { BootEvent, BootEventKind, BootEvents } from '../events.js';
 import { RecentMap } from '../../common/recent-map.js';
-import { chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
+import { TextBytes } from './text-cache.js';
+import { CHAIN_MARKER, chooseBoot, classify, type BootClient, type BootDecision } from './boot.js';
 import { Opt, encodeSubOptions, ipBytes, MessageType, numToIp, PxeSub, type MessageTypeName } from './options.js';
 import type { DhcpPacket, EncodeInput, OptionList } from './packet.js';
 
@@ -105,6 +106,9 @@ export interface BootPart {
   options: OptionList;
 }
 
+/** Bytes of the option texts replies carry (boot file names, TFTP server, classes), shared by every server. */
+const optionBytes = new TextBytes();
+
 /**
  * The boot information for a reply: siaddr/file, option 66/67 when asked for or needed, option
  * 60 echo for HTTP boot, the chain marker, and option 97 echoed to PXE clients.
@@ -119,21 +123,22 @@ export function bootPart(req: DhcpRequest, boot: BootSettings, chain: ChainMemor
   const prl = req.packet.options.get(Opt.PARAM_REQUEST_LIST);
   const asked = (code: number) => prl !== undefined && prl.includes(code);
   let file: string | undefined = decision.file;
-  if (decision.tftp && asked(Opt.TFTP_SERVER_NAME)) options.push([Opt.TFTP_SERVER_NAME, Buffer.from(boot.tftpServer)]);
-  const long = Buffer.byteLength(decision.file) > 127;
-  if (long || asked(Opt.BOOTFILE_NAME)) options.push([Opt.BOOTFILE_NAME, Buffer.from(decision.file)]);
+  if (decision.tftp && asked(Opt.TFTP_SERVER_NAME)) options.push([Opt.TFTP_SERVER_NAME, optionBytes.of(boot.tftpServer)]);
+  const fileBytes = optionBytes.of(decision.file);
+  const long = fileBytes.length > 127;
+  if (long || asked(Opt.BOOTFILE_NAME)) options.push([Opt.BOOTFILE_NAME, fileBytes]);
   if (long) file = undefined;
-  if (decision.vendorClass === 'HTTPClient') options.push([Opt.VENDOR_CLASS, Buffer.from('HTTPClient')]);
+  if (decision.vendorClass === 'HTTPClient') options.push([Opt.VENDOR_CLASS, optionBytes.of('HTTPClient')]);
   else if (proxy) {
     // A proxyDHCP reply must identify itself as PXE and, with discovery control bit 3, tell the
     // ROM to boot the file in this reply instead of running boot-server discovery (PXE 2.1 §2.2.6).
-    options.push([Opt.VENDOR_CLASS, Buffer.from('PXEClient')]);
+    options.push([Opt.VENDOR_CLASS, optionBytes.of('PXEClient')]);
     const sub: [number, Buffer][] = [[PxeSub.DISCOVERY_CONTROL, Buffer.from([8])]];
     const item = parseBootItem(req.packet.options.get(Opt.VENDOR_SPECIFIC));
     if (item) sub.push([PxeSub.BOOT_ITEM, item]); // echo the boot item of a boot-server request
     options.push([Opt.VENDOR_SPECIFIC, encodeSubOptions(sub)]);
   }
-  if (decision.markChain) options.push([Opt.USER_CLASS, Buffer.from('HEARTH-IPXE')]);
+  if (decision.markChain) options.push([Opt.USER_CLASS, optionBytes.of(CHAIN_MARKER)]);
   const uuid = req.packet.options.get(Opt.CLIENT_UUID);
   if (uuid && (client.pxe || client.http)) options.push([Opt.CLIENT_UUID, uuid]);
   // next-server is set for URLs too: iPXE (up to 2019 at least) only takes a ProxyDHCP reply as

@@ -166,8 +166,8 @@ export function asciiOf(v: Buffer | undefined): string | undefined {
  * PXE ROMs send one plain string instead. Returns every plausible reading, so a match against
  * "iPXE" works for both encodings.
  */
-export function userClasses(v: Buffer | undefined): string[] {
-  if (!v || v.length === 0) return [];
+export function userClasses(v: Buffer | undefined): readonly string[] {
+  if (!v || v.length === 0) return NO_CLASSES;
   const plain = asciiOf(v)!;
   const out = [plain];
   let i = 0;
@@ -181,6 +181,8 @@ export function userClasses(v: Buffer | undefined): string[] {
   return [...out, ...list];
 }
 
+const NO_CLASSES: readonly string[] = Object.freeze([]);
+
 /** Option 93: a list of 16-bit architecture types; the first is the one booting. */
 export function clientArchs(v: Buffer | undefined): number[] {
   if (!v || v.length < 2 || v.length % 2 !== 0) return [];
@@ -189,16 +191,30 @@ export function clientArchs(v: Buffer | undefined): number[] {
   return out;
 }
 
+/** The first (booting) architecture of option 93, as clientArchs(v)[0] without the list. */
+export function firstArch(v: Buffer | undefined): number | undefined {
+  return v && v.length >= 2 && v.length % 2 === 0 ? v.readUInt16BE(0) : undefined;
+}
+
+/** GUID byte order of the SMBIOS text form: the first three fields reversed. */
+const UUID_BYTES = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+/** Where clientUuid writes the text before making it one string (nothing else runs in between). */
+const uuidText = Buffer.alloc(36);
+
 /**
  * Option 97: type 0 then a 16-byte GUID (RFC 4578 §2.3). Returned in SMBIOS text form, the first
  * three fields little-endian as firmware stores them (matching `dmidecode -s system-uuid`).
  */
 export function clientUuid(v: Buffer | undefined): string | undefined {
   if (!v || v.length !== 17 || v[0] !== 0) return undefined;
-  const g = v.subarray(1);
-  const hex = (b: Buffer) => b.toString('hex');
-  const rev = (b: Buffer) => Buffer.from(b).reverse();
-  return `${hex(rev(g.subarray(0, 4)))}-${hex(rev(g.subarray(4, 6)))}-${hex(rev(g.subarray(6, 8)))}-${hex(g.subarray(8, 10))}-${hex(g.subarray(10, 16))}`;
+  let at = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) uuidText[at++] = 45; // '-'
+    const b = v[1 + UUID_BYTES[i]!]!;
+    uuidText[at++] = HEX[b >> 4]!;
+    uuidText[at++] = HEX[b & 15]!;
+  }
+  return uuidText.toString('latin1', 0, 36);
 }
 
 export function encodeSubOptions(entries: [number, Buffer][]): Buffer {

@@ -31,8 +31,9 @@ export interface ServerLimits {
 }
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
-import { macText, MessageType, messageTypeName, Opt, type MessageTypeName } from './options.js';
+import { MessageType, messageTypeName, Opt, type MessageTypeName } from './options.js';
 import { decode, encodeTransient, isDecodeError } from './packet.js';
+import { MacTexts } from './text-cache.js';
 import type { Datagram, Listener } from './transport.js';
 
 /**
@@ -57,6 +58,8 @@ export class Server {
   private readonly received: (type: string) => void;
   private readonly sent: (type: string) => void;
   private readonly dropped: (reason: string) => void;
+  /** Each client's MAC text, made once for its packets rather than per packet. */
+  private readonly macs = new MacTexts();
   private inflight = 0;
   private closing = false;
   private readonly maxInflight: number;
@@ -115,7 +118,7 @@ export class Server {
       if (!t) return this.drop('no-message-type');
       if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
       if (d.queuedMs !== undefined && this.behind(d.queuedMs) && type === 'DISCOVER') return this.drop('overloaded');
-      const mac = macText(p.chaddr, 6);
+      const mac = this.macs.of(p.chaddr);
       if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
       req = {
         packet: p,

@@ -4,6 +4,7 @@
  */
 import type { BootEvent, BootEvents } from '../events.js';
 import { RecentMap } from '../../common/recent-map.js';
+import { Listeners } from '../../common/listeners.js';
 
 export type StepName = 'dhcp-discover' | 'dhcp-offer' | 'dhcp-ack' | 'bootfile' | 'script' | 'kernel' | 'initrd' | 'config' | 'local-boot';
 
@@ -89,7 +90,7 @@ export class ProgressTracker implements BootEvents {
   private unknown = 0;
   /** Leased or scripted IP -> MAC, least recently learned first. */
   private ipToMac = new RecentMap<string, string>(MAX_MACHINES * 4);
-  private listeners = new Set<(m: MachineProgress, e: BootEvent) => void>();
+  private readonly listeners = new Listeners<(m: MachineProgress, e: BootEvent) => void>();
 
   constructor(private opts: ProgressOptions = {}) {}
 
@@ -98,10 +99,9 @@ export class ProgressTracker implements BootEvents {
     return this.ipToMac.get(ip) ?? this.opts.macForIp?.(ip);
   }
 
-  /** Called for every change (the live table and the log lines). */
+  /** Called for every change (the live table and the log lines), from the next one on (also when added during a change). */
   onChange(fn: (m: MachineProgress, e: BootEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   list(): MachineProgress[] {
@@ -116,15 +116,15 @@ export class ProgressTracker implements BootEvents {
     const mac = (e.mac ?? (e.ip ? this.macForIp(e.ip) : undefined))?.toLowerCase();
     if (!mac) return; // nothing to tie it to (a client we never saw in DHCP nor in a script URL)
     if (e.ip && (e.kind === 'dhcp-ack' || e.kind === 'http-script' || !this.ipToMac.has(e.ip))) this.ipToMac.set(e.ip, mac);
-    let m = this.machines.get(mac);
+    let m = this.machines.touch(mac); // now the most recently seen
     if (!m) {
       m = { mac, name: this.opts.nameForMac?.(mac), firstSeen: e.at, lastSeen: e.at, state: '', steps: [], active: [], errors: [], errorCount: 0 };
       if (m.name === undefined) {
         if (this.unknown >= (this.opts.maxMachines ?? MAX_MACHINES)) this.evictUnknown();
         this.unknown++;
       }
+      this.machines.set(mac, m);
     }
-    this.machines.set(mac, m); // now the most recently seen
     m.lastSeen = Math.max(m.lastSeen, e.at);
     if (e.ip && (e.kind === 'dhcp-ack' || !m.ip || e.kind.startsWith('http') || e.kind.startsWith('tftp'))) m.ip = e.ip;
     if (e.arch) m.arch = e.arch;
@@ -204,7 +204,8 @@ export class ProgressTracker implements BootEvents {
         m.state = `aborted ${e.file}`;
         break;
     }
-    for (const fn of this.listeners) fn(m, e);
+    const fns = this.listeners.current;
+    for (let i = 0; i < fns.length; i++) fns[i]!(m, e);
   }
 
   /** Appends a step (a new array: see MachineProgress), keeping the latest MAX_STEPS. */

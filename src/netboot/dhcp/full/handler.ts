@@ -29,9 +29,10 @@ import {
   type Outcome,
   type Subnet,
 } from '../handler.js';
-import { Opt, ipBytes, ipListBytes, numToIp, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
+import { Opt, ipBytes, ipListBytes, readIp, u32Bytes, ipToNum, parseIp } from '../options.js';
 import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../leases/lease.js';
 import { RecentMap } from '../../../common/recent-map.js';
+import { IpTexts } from '../text-cache.js';
 
 export interface FullConfig {
   serverIp: number;
@@ -87,7 +88,15 @@ export class FullHandler implements Handler {
   private readonly declined: RecentMap<number, number>;
   private readonly reservedIps = new Map<number, string>();
   private readonly chain: ChainMemory;
+  /** Dotted text of the addresses handed out, made once per address rather than per event. */
+  private readonly ips = new IpTexts();
   private cursor = 0;
+  /**
+   * Every address of the range has a record in byIp, so the never-used scan finds nothing: skipped
+   * until an address leaves byIp. Once a pool has gone round, the scan cost a heap number per
+   * address on every DISCOVER (addresses above 2^30 are not small integers in V8).
+   */
+  private rangeUsed = false;
   private readonly subnet: Subnet;
   private readonly bcast: number;
   private readonly offerHoldMs: number;
@@ -214,6 +223,11 @@ export class FullHandler implements Handler {
     return true;
   }
 
+  private forgetIp(ip: number): void {
+    this.byIp.delete(ip);
+    this.rangeUsed = false;
+  }
+
   /** RFC 2131 §4.3.1 address selection for a DISCOVER. */
   private choose(mac: string, requested: number | undefined, now: number): number | undefined {
     const fixed = this.cfg.reservations.get(mac);
@@ -227,29 +241,36 @@ export class FullHandler implements Handler {
     if (!r) return undefined;
     const size = r.last - r.first + 1;
     // Never-used addresses first (round robin from a cursor) ...
-    for (let i = 0; i < size; i++) {
-      const ip = r.first + ((this.cursor + i) % size);
-      if (!this.byIp.has(ip) && this.available(ip, mac, now)) {
-        this.cursor = (this.cursor + i + 1) % size;
-        return ip;
+    if (!this.rangeUsed) {
+      let unused = false;
+      for (let i = 0; i < size; i++) {
+        const ip = r.first + ((this.cursor + i) % size);
+        if (this.byIp.has(ip)) continue;
+        unused = true;
+        if (this.available(ip, mac, now)) {
+          this.cursor = (this.cursor + i + 1) % size;
+          return ip;
+        }
       }
+      this.rangeUsed = !unused;
     }
-    // ... then the one whose lease ended longest ago.
+    // ... then the one whose lease ended longest ago. The cheap tests first: `available` looks the
+    // address up in four maps, boxing it each time (an address is no small integer in V8), so it
+    // runs only for a lease that would be the best so far (leases are mostly in expiry order).
     let best: Held | undefined;
     for (const h of this.byMac.values()) {
-      if (h.lease.fixed || !this.inRange(h.addr)) continue;
-      if (active(h.lease, now)) continue;
-      if (!this.available(h.addr, mac, now)) continue;
-      if (!best || h.lease.expiresAt < best.lease.expiresAt) best = h;
+      if (h.lease.fixed || active(h.lease, now)) continue;
+      if (best && h.lease.expiresAt >= best.lease.expiresAt) continue;
+      if (!this.inRange(h.addr) || !this.available(h.addr, mac, now)) continue;
+      best = h;
     }
     return best?.addr;
   }
 
   private offer(mac: string, ip: number, now: number): void {
-    const prev = this.offers.get(mac);
+    const prev = this.offers.set(mac, { ip, until: now + this.offerHoldMs });
     if (prev && this.offeredIps.get(prev.ip) === mac) this.offeredIps.delete(prev.ip);
     this.offeredIps.set(ip, mac);
-    this.offers.set(mac, { ip, until: now + this.offerHoldMs });
     this.offers.pruneOldest((o) => o.until <= now);
   }
 
@@ -297,7 +318,7 @@ export class FullHandler implements Handler {
       base.flags = (req.packet.flags | 0x8000) & 0xffff;
       // RFC 2131 §4.1: a NAK goes to the relay, else it is broadcast.
       const g = req.packet.giaddr;
-      return { reply: { packet: base, type, ip: g ? numToIp(g) : '255.255.255.255', port: g ? this.serverPort : this.clientPort, maxSize: 576 } };
+      return { reply: { packet: base, type, ip: g ? this.ips.of(g) : '255.255.255.255', port: g ? this.serverPort : this.clientPort, maxSize: 576 } };
     }
     base.yiaddr = yiaddr;
     base.siaddr = this.cfg.tftpServer;
@@ -316,7 +337,7 @@ export class FullHandler implements Handler {
     // one on the served subnet; otherwise broadcast (we do not unicast to a not-yet-configured
     // client: that needs an ARP entry we would have to forge; nor to a ciaddr elsewhere, which
     // would make hearth a reflector).
-    const ip = giaddr !== 0 ? numToIp(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? numToIp(ciaddr) : '255.255.255.255';
+    const ip = giaddr !== 0 ? this.ips.of(giaddr) : ciaddr !== 0 && type === 'ACK' && this.inSubnet(ciaddr) ? this.ips.of(ciaddr) : '255.255.255.255';
     return {
       reply: { packet: base, type, ip, port: giaddr !== 0 ? this.serverPort : this.clientPort, maxSize: maxSizeOf(req.packet) },
       file: 'none' in boot.decision ? undefined : boot.decision.file,
@@ -345,7 +366,7 @@ export class FullHandler implements Handler {
     const r = this.reply(req, 'OFFER', ip, this.cfg.leaseTimeSec, fixed?.hostname);
     const client = r.boot?.client;
     emit(this.events, 'dhcp-discover', req, {}, client);
-    emit(this.events, 'dhcp-offer', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, client);
+    emit(this.events, 'dhcp-offer', req, { ip: this.ips.of(ip), hostname: fixed?.hostname, detail: r.file }, client);
     return { reply: r.reply };
   }
 
@@ -387,9 +408,9 @@ export class FullHandler implements Handler {
     } else {
       return { drop: 'bad-request' };
     }
-    emit(this.events, 'dhcp-request', req, { ip: numToIp(ip), detail: state });
+    emit(this.events, 'dhcp-request', req, { ip: this.ips.of(ip), detail: state });
     if (fixed) {
-      if (ip !== fixed.ip) return this.nak(req, `fixed address is ${numToIp(fixed.ip)}`);
+      if (ip !== fixed.ip) return this.nak(req, `fixed address is ${this.ips.of(fixed.ip)}`);
       if (!this.available(ip, mac, now)) return this.nak(req, 'fixed address in use by another client');
     } else {
       const known = this.byMac.get(mac)?.addr === ip;
@@ -397,7 +418,7 @@ export class FullHandler implements Handler {
       if (!this.available(ip, mac, now)) return this.nak(req, 'address in use');
     }
     // Bind: memory first (so a concurrent request cannot take the address), disk, then ACK.
-    const lease: Lease = { mac, ip: numToIp(ip), expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, state: 'bound' };
+    const lease: Lease = { mac, ip: this.ips.of(ip), expiresAt: now + this.cfg.leaseTimeSec * 1000, fixed: fixed !== undefined, state: 'bound' };
     if (fixed?.hostname !== undefined) lease.hostname = fixed.hostname;
     const changes: LeaseChange[] = [];
     const prevHolder = this.byIp.get(ip);
@@ -406,7 +427,7 @@ export class FullHandler implements Handler {
       changes.push({ kind: 'forget', mac: prevHolder });
     }
     const old = this.byMac.get(mac);
-    if (old && old.addr !== ip && this.byIp.get(old.addr) === mac) this.byIp.delete(old.addr);
+    if (old && old.addr !== ip && this.byIp.get(old.addr) === mac) this.forgetIp(old.addr);
     this.byMac.set(mac, { lease, addr: ip });
     this.byIp.set(ip, mac);
     this.dropOffer(mac);
@@ -414,12 +435,12 @@ export class FullHandler implements Handler {
     try {
       await this.store.commit(changes);
     } catch (err) {
-      emit(this.events, 'dhcp-nak', req, { ip: numToIp(ip), detail: `lease not stored: ${(err as Error).message}` });
+      emit(this.events, 'dhcp-nak', req, { ip: this.ips.of(ip), detail: `lease not stored: ${(err as Error).message}` });
       return { drop: 'store-error' };
     }
     this.leasesChanged();
     const r = this.reply(req, 'ACK', ip, this.cfg.leaseTimeSec, fixed?.hostname);
-    emit(this.events, 'dhcp-ack', req, { ip: numToIp(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
+    emit(this.events, 'dhcp-ack', req, { ip: this.ips.of(ip), hostname: fixed?.hostname, detail: r.file }, r.boot?.client);
     return { reply: r.reply };
   }
 
@@ -448,14 +469,14 @@ export class FullHandler implements Handler {
     // Another host answers on this address: take it out of use for a while.
     const until = req.now + this.declineHoldMs;
     this.byMac.delete(req.mac);
-    if (this.byIp.get(ip) === req.mac) this.byIp.delete(ip);
+    if (this.byIp.get(ip) === req.mac) this.forgetIp(ip);
     this.declined.set(ip, until);
     this.declined.pruneOldest((u) => u <= req.now);
-    emit(this.events, 'dhcp-decline', req, { ip: numToIp(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
+    emit(this.events, 'dhcp-decline', req, { ip: this.ips.of(ip), detail: held.lease.fixed ? 'fixed address in use by another host' : 'address in use by another host' });
     try {
       await this.store.commit([
         { kind: 'forget', mac: req.mac },
-        { kind: 'decline', decline: { ip: numToIp(ip), until, mac: req.mac } },
+        { kind: 'decline', decline: { ip: this.ips.of(ip), until, mac: req.mac } },
       ]);
     } catch {
       return { drop: 'store-error' };
@@ -472,8 +493,8 @@ export class FullHandler implements Handler {
     const r = this.reply(req, 'ACK', 0, undefined, undefined);
     r.reply.packet.yiaddr = 0;
     r.reply.packet.ciaddr = ciaddr;
-    r.reply.ip = numToIp(ciaddr);
-    emit(this.events, 'dhcp-inform', req, { ip: numToIp(ciaddr), detail: r.file }, r.boot?.client);
+    r.reply.ip = this.ips.of(ciaddr);
+    emit(this.events, 'dhcp-inform', req, { ip: this.ips.of(ciaddr), detail: r.file }, r.boot?.client);
     return { reply: r.reply };
   }
 }

@@ -22,9 +22,24 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-interface Pending extends Waiter {
-  changes: LeaseChange[];
+/** Commits waiting for the next write: their changes in order, and the one promise they all get. */
+interface Batch extends Waiter {
+  readonly changes: LeaseChange[][];
+  readonly done: Promise<void>;
 }
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { changes: [], done, resolve, reject };
+}
+
+/** Size the journal's reused encode buffer starts at (it grows to the largest batch written). */
+const ENCODE_BYTES = 16 * 1024;
 
 export interface JournalOptions {
   /** fdatasync each batch (default true). Off only for measuring what it costs. */
@@ -93,7 +108,10 @@ export class JournalLeaseStore implements LeaseStore {
   private size = 0;
   private seq = 0;
   private entries = 0;
-  private queue: Pending[] = [];
+  /** Commits for the next write (undefined: none), all settled by one promise. */
+  private queue: Batch | undefined;
+  /** The journal lines of a batch are encoded here, reused by every write (one writer at a time). */
+  private encoded = Buffer.allocUnsafe(ENCODE_BYTES);
   private compactWaiters: Waiter[] = [];
   /** A flush loop is running; `idle` settles when it ends. */
   private flushing = false;
@@ -150,10 +168,10 @@ export class JournalLeaseStore implements LeaseStore {
   commit(changes: LeaseChange[]): Promise<void> {
     if (this.closed || !this.file) return Promise.reject(new OperationError('lease store is closed'));
     if (this.broken) return Promise.reject(this.broken);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ changes, resolve, reject });
-      this.kick();
-    });
+    const batch = (this.queue ??= newBatch());
+    batch.changes.push(changes);
+    this.kick();
+    return batch.done;
   }
 
   /** Writes a snapshot and empties the journal; queued behind the commits in flight. */
@@ -171,15 +189,17 @@ export class JournalLeaseStore implements LeaseStore {
     this.idle = this.flush().catch((err: unknown) => {
       // A bug, not an I/O error (those are handled per batch): stop acknowledging.
       this.broken = new OperationError(`lease journal ${this.journalFile}: ${errnoText(err)}`);
-      for (const w of [...this.queue.splice(0), ...this.compactWaiters.splice(0)]) w.reject(this.broken);
+      this.queue?.reject(this.broken);
+      this.queue = undefined;
+      for (const w of this.compactWaiters.splice(0)) w.reject(this.broken);
     });
   }
 
   /** The only writer: batches of commits and compactions, one at a time. */
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0 || this.compactWaiters.length > 0) {
-        if (this.queue.length > 0) {
+      while (this.queue !== undefined || this.compactWaiters.length > 0) {
+        if (this.queue !== undefined) {
           if (this.groupCommitMs > 0) await this.wait(this.groupCommitMs); // let more commits join
           await this.writeBatch();
         }
@@ -204,26 +224,40 @@ export class JournalLeaseStore implements LeaseStore {
 
   private async writeBatch(): Promise<void> {
     const batch = this.queue;
-    this.queue = [];
-    if (this.broken) {
-      for (const p of batch) p.reject(this.broken);
-      return;
-    }
-    let text = '';
-    batch.forEach((p, i) => (text += JSON.stringify({ s: this.seq + 1 + i, c: p.changes }) + '\n'));
-    const data = Buffer.from(text, 'utf8');
+    this.queue = undefined;
+    if (!batch) return;
+    if (this.broken) return batch.reject(this.broken);
+    const n = batch.changes.length;
+    const data = this.encode(batch.changes);
     try {
       await this.appendDurably(data);
     } catch (err) {
-      const e = this.broken ?? new OperationError(`cannot write lease journal ${this.journalFile}: ${errnoText(err)}`);
-      for (const p of batch) p.reject(e);
+      batch.reject(this.broken ?? new OperationError(`cannot write lease journal ${this.journalFile}: ${errnoText(err)}`));
       return;
     }
-    this.seq += batch.length;
+    this.seq += n;
     this.size += data.length;
-    this.entries += batch.length;
-    for (const p of batch) this.mirror.apply(p.changes);
-    for (const p of batch) p.resolve();
+    this.entries += n;
+    for (const c of batch.changes) this.mirror.apply(c);
+    batch.resolve();
+  }
+
+  /** One JSON line per commit, numbered from seq + 1, in the reused buffer (valid until the next encode). */
+  private encode(commits: LeaseChange[][]): Buffer {
+    let used = 0;
+    for (let i = 0; i < commits.length; i++) {
+      const line = JSON.stringify({ s: this.seq + 1 + i, c: commits[i] });
+      // UTF-8 takes at most 3 bytes per UTF-16 unit, and the newline one.
+      const need = used + line.length * 3 + 1;
+      if (need > this.encoded.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, this.encoded.length * 2));
+        this.encoded.copy(bigger, 0, 0, used);
+        this.encoded = bigger;
+      }
+      used += this.encoded.write(line, used, 'utf8');
+      this.encoded[used++] = 10;
+    }
+    return this.encoded.subarray(0, used);
   }
 
   /** All of `data` at the end of the journal and synced, or none of it (the file cut back). */
