@@ -9,51 +9,58 @@
 import { RecentMap } from '../../common/recent-map.js';
 import { macText, numToIp } from './options.js';
 
-/** `aa:bb:cc:dd:ee:ff` of an Ethernet address (the first 6 bytes of chaddr), remembered for the `cap` most recent. */
-export class MacTexts {
-  private readonly known: RecentMap<number, string>;
-  constructor(cap = 4096) {
+/** Values made from keys by `make`, remembered for the `cap` most recently stored keys. */
+export class Memo<K, V> {
+  private readonly known: RecentMap<K, V>;
+  constructor(
+    private readonly make: (key: K) => V,
+    cap: number,
+  ) {
     this.known = new RecentMap(cap);
   }
+  /** Keys remembered now. */
   get size(): number {
     return this.known.size;
   }
+  /** The value for `key`: the remembered one, else made now (and remembered). */
+  of(key: K): V {
+    let value = this.known.get(key);
+    if (value === undefined) this.known.set(key, (value = this.make(key)));
+    return value;
+  }
+}
+
+/** Six bytes to format a MAC key from (the fast path runs on one thread: one scratch serves all). */
+const MAC_SCRATCH = Buffer.alloc(6);
+
+/** `aa:bb:cc:dd:ee:ff` of an Ethernet address (the first 6 bytes of chaddr), remembered for the `cap` most recent. */
+export class MacTexts {
+  private readonly memo: Memo<number, string>;
+  constructor(cap = 4096) {
+    this.memo = new Memo((key) => {
+      MAC_SCRATCH.writeUIntBE(key, 0, 6);
+      return macText(MAC_SCRATCH, 6);
+    }, cap);
+  }
+  /** Addresses remembered now. */
+  get size(): number {
+    return this.memo.size;
+  }
   of(chaddr: Buffer): string {
-    const key = chaddr.readUIntBE(0, 6);
-    let text = this.known.get(key);
-    if (text === undefined) this.known.set(key, (text = macText(chaddr, 6)));
-    return text;
+    return this.memo.of(chaddr.readUIntBE(0, 6));
   }
 }
 
 /** Dotted text of IPv4 addresses (numbers), remembered for the `cap` most recent. */
-export class IpTexts {
-  private readonly known: RecentMap<number, string>;
+export class IpTexts extends Memo<number, string> {
   constructor(cap = 4096) {
-    this.known = new RecentMap(cap);
-  }
-  get size(): number {
-    return this.known.size;
-  }
-  of(ip: number): string {
-    let text = this.known.get(ip);
-    if (text === undefined) this.known.set(ip, (text = numToIp(ip)));
-    return text;
+    super(numToIp, cap);
   }
 }
 
 /** The UTF-8 bytes of option text values (file names, server names), remembered for the `cap` most recent. */
-export class TextBytes {
-  private readonly known: RecentMap<string, Buffer>;
+export class TextBytes extends Memo<string, Buffer> {
   constructor(cap = 256) {
-    this.known = new RecentMap(cap);
-  }
-  get size(): number {
-    return this.known.size;
-  }
-  of(text: string): Buffer {
-    let bytes = this.known.get(text);
-    if (bytes === undefined) this.known.set(text, (bytes = Buffer.from(text)));
-    return bytes;
+    super((text) => Buffer.from(text), cap);
   }
 }
