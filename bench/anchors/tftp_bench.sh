@@ -23,8 +23,11 @@
 # Env: RUNS (3, aggregate runs) SINGLE_RUNS (5; single-client lock-step TFTP is noisy)
 #      CONC (32) AGG_FILES ("1 16" MiB sizes for the aggregate test)
 #      INTERLEAVE (1; 0 = all repetitions of one server before the next)
-#      CLIENT_ADDRS (0; 1 = the CONC curl clients of the aggregate test send from CONC addresses
-#        of their own, as CONC PXE machines would: servers that limit transfers per client address)
+#      CLIENT_ADDRS (0; 1 = the CONC clients of the aggregate test send from CONC addresses
+#        of their own, as CONC PXE machines would: servers that limit transfers per client address.
+#        curl is told its address; atftp cannot be, so client N runs as uid CLIENT_UID0+N and a
+#        policy rule in ns "cli" routes that uid's datagrams from 192.0.2.(99+N))
+#      CLIENT_UID0 (20000; see CLIENT_ADDRS)
 # Note: single-client times include client start-up (ip netns exec + curl/atftp exec,
 # roughly 10-30 ms), which dominates the 1 MiB figure.
 # Output: table on stdout, raw CSV in $WORKDIR/tftp.csv (load1 = load average before each
@@ -45,7 +48,7 @@ CLIENTS=(curl atftp)
 ROOT=$WORKDIR/tftproot; mkdir -p "$ROOT"
 mkfile_mib "$ROOT/f1m" 1
 mkfile_mib "$ROOT/f16m" 16
-OUTD=/dev/shm/anchor-tftp-out-$$; rm -rf "$OUTD"; mkdir -p "$OUTD"
+OUTD=/dev/shm/anchor-tftp-out-$$; rm -rf "$OUTD"; mkdir -p "$OUTD"; chmod 1777 "$OUTD"  # atftp may run as another uid
 CSV=$WORKDIR/tftp.csv
 echo "server,client,mode,file_mib,run,conc,seconds,MBps,ok,load1" >"$CSV"
 
@@ -72,22 +75,38 @@ start_server() {
 }
 
 # fetch CLIENT FILE OUT [N]  (inside cli ns; returns 0 when OUT has full size). With N and
-# CLIENT_ADDRS=1, curl sends from client address 192.0.2.(99+N) (atftp cannot choose one).
+# CLIENT_ADDRS=1, the client sends from client address 192.0.2.(99+N): curl is told so, atftp
+# runs as uid CLIENT_UID0+N, which client_uid_routes routes from that address.
 fetch() {
-  local c=$1 f=$2 out=$3 want src=()
+  local c=$1 f=$2 out=$3 want src=() as=()
   want=$(stat -c %s "$ROOT/$f")
-  [ "${CLIENT_ADDRS:-0}" = 1 ] && [ -n "${4:-}" ] && src=(--interface "192.0.2.$((99 + $4))")
+  if [ "${CLIENT_ADDRS:-0}" = 1 ] && [ -n "${4:-}" ]; then
+    src=(--interface "192.0.2.$((99 + $4))")
+    as=(setpriv --reuid=$((CLIENT_UID0 + $4)) --regid=$((CLIENT_UID0 + $4)) --clear-groups)
+  fi
   case $c in
     curl)  timeout 120 ip netns exec "$CLI_NS" curl -s "${src[@]}" -o "$out" --tftp-blksize 1468 "tftp://192.0.2.1/$f" ;;
-    atftp) timeout 120 ip netns exec "$CLI_NS" atftp --option "blksize 1468" --option "windowsize 16" \
+    atftp) timeout 120 ip netns exec "$CLI_NS" "${as[@]}" atftp --option "blksize 1468" --option "windowsize 16" \
              -g -r "$f" -l "$out" 192.0.2.1 >/dev/null 2>&1 ;;
   esac
   [ -f "$out" ] && [ "$(stat -c %s "$out")" = "$want" ]
   local rc=$?; rm -f "$out"; return $rc
 }
 
+# client_uid_routes: in ns "cli", the datagrams of uid CLIENT_UID0+N leave from 192.0.2.(99+N),
+# N = 1..CONC (routing table 100+N), for clients that cannot choose their source address.
+client_uid_routes() {
+  local k
+  for k in $(seq "$CONC"); do
+    ip -n "$CLI_NS" rule add uidrange $((CLIENT_UID0 + k))-$((CLIENT_UID0 + k)) lookup $((100 + k)) || die "ip rule uidrange"
+    ip -n "$CLI_NS" route add 192.0.2.0/24 dev "$CLI_IF" src "192.0.2.$((99 + k))" table $((100 + k)) || die "ip route table $((100 + k))"
+  done
+}
+
+CLIENT_UID0=${CLIENT_UID0:-20000}
 [ "${CLIENT_ADDRS:-0}" = 1 ] && CLI_ADDRS=$CONC
 netns_up
+[ "${CLIENT_ADDRS:-0}" = 1 ] && client_uid_routes
 declare -A SINGLE AGG
 NREP=$(( SINGLE_RUNS > RUNS ? SINGLE_RUNS : RUNS ))
 PAIRS=()   # "server repetition", interleaved unless INTERLEAVE=0

@@ -147,9 +147,8 @@ async function main(): Promise<void> {
       for (const r of csv(path.join(wd, 'tftp.csv'))) {
         if (r.file_mib !== (r.mode === 'single' ? '16' : tftp.AGG_FILES)) continue;
         const how = r.client === 'curl' ? 'lock-step (curl)' : 'windowsize 16 (atftp)';
-        // curl's clients send from one address each (CLIENT_ADDRS), atftp's all from one: hearth serves 8 of those at a time.
-        const from = r.client === 'curl' ? `${r.conc} addresses` : 'one address';
-        const what = r.mode === 'single' ? `TFTP single 16 MiB ${how}, MB/s` : `TFTP ${r.conc} x ${r.file_mib} MiB ${how} from ${from}, aggregate MB/s`;
+        // Each client sends from an address of its own (CLIENT_ADDRS): from one, hearth would serve 8 at a time.
+        const what = r.mode === 'single' ? `TFTP single 16 MiB ${how}, MB/s` : `TFTP ${r.conc} x ${r.file_mib} MiB ${how} from ${r.conc} addresses, aggregate MB/s`;
         add(s, what, named(r.server!), Number(r.MBps));
       }
       for (const u of csv(path.join(wd, 'server_usage.csv'))) add(s, 'peak RSS in TFTP runs, MiB', named(u.server!), Number(u.peak_rss_kib) / 1024);
