@@ -3,7 +3,7 @@ import { InputError } from '../../common/errors.js';
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
 import { InstallMarks } from '../../netboot/installs.js';
 import { normalizeMac } from '../../netboot/render/index.js';
-import { prepare } from '../../pipeline/prepare.js';
+import { prepareNetboot } from '../../pipeline/prepare-netboot.js';
 import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
@@ -144,7 +144,7 @@ interface ServeOpts {
 
 export async function serve(opts: ServeOpts): Promise<void> {
   keepYoungGenerationSmall();
-  const p = prepare(opts.file);
+  const p = await prepareNetboot(opts.file, opts.secrets);
   const live = Boolean(process.stderr.isTTY) && !opts.log;
   // Operational lines (a refused config request): printed, or shown under the live table.
   const notices: string[] = [];
@@ -167,7 +167,7 @@ export async function serve(opts: ServeOpts): Promise<void> {
     dhcpPort: opts.dhcpPort,
     secretsFile: opts.secrets,
     configOnce: opts.configOnce,
-    talosInputs: p.talos,
+    ...(p.talos ? { talosInputs: p.talos } : {}),
     log,
   });
   // Started, so the young generation may grow with the load (bounded), no longer with start-up.
