@@ -26,6 +26,7 @@ import {
 } from './render/index.js';
 import { startHttp, warmHttp, type HttpServer, type HttpServerOptions } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
+import { firstDhcpAnswer } from './first-answer.js';
 import type { InstallMarks } from './installs.js';
 import { zeroTouch } from './talos-configs.js';
 import type { TalosInputs } from '../talos/stage.js';
@@ -66,7 +67,7 @@ export interface NetbootServer {
   talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
-  /** The start's warm-up download (http/warm.ts): its bytes once done, 0 when it did not run (no kernel) or failed. */
+  /** The start's warm-up download (http/warm.ts; after DHCP's first answer, see first-answer.ts): its bytes once done, 0 when it did not run (no kernel, closed first) or failed. */
   warmup: Promise<number>;
   /** Stops booting machines: DHCP and TFTP closed, HTTP serves only the dashboard, its stream and /api/machines until close(). */
   stopBooting(): Promise<void>;
@@ -170,6 +171,9 @@ export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) 
   };
 }
 
+/** How long the HTTP warm-up waits for DHCP's first answer before it runs anyway. */
+const WARM_WAIT_MS = 1000;
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -254,9 +258,13 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
       const d = dhcp;
       closers.push(() => d.close());
     }
-    // The first client's download at warm speed (http/warm.ts); closing waits for it (at most 2 s).
-    const warmup = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? warmHttp(httpOpts, defaults.kernel) : Promise.resolve(0);
-    closers.push(() => warmup.then(() => undefined));
+    // The first client's download at warm speed (http/warm.ts), once DHCP has answered its first
+    // client (first-answer.ts), or WARM_WAIT_MS without one; at once without DHCP. Closing cancels
+    // a wait and waits for a warm-up under way (at most 2 s).
+    const gate = dhcp ? firstDhcpAnswer(progress, WARM_WAIT_MS) : undefined;
+    const kernel = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? defaults.kernel : undefined;
+    const warmup = kernel ? (gate?.done ?? Promise.resolve(true)).then((go) => (go ? warmHttp(httpOpts, kernel) : 0)) : Promise.resolve(0);
+    closers.push(() => (gate?.cancel(), warmup.then(() => undefined)));
     const stopBooting = async () => {
       http.stopBooting();
       await Promise.all([dhcp?.close(), closeTftp()].map((p) => p?.catch(() => undefined)));
