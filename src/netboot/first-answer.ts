@@ -15,7 +15,7 @@ const ANSWERS: ReadonlySet<BootEventKind> = new Set(['dhcp-offer', 'dhcp-ack']);
 export interface FirstAnswer {
   /** True once the first answer is out or `ms` passed without one; false when cancelled first. */
   readonly done: Promise<boolean>;
-  /** Ends the wait (a server closing): `done` resolves false, if it has not resolved yet. */
+  /** Ends the wait (a server closing; its timer would otherwise hold the process up to `ms`): `done` resolves false, if it has not resolved yet. */
   cancel(): void;
 }
 
@@ -36,7 +36,6 @@ export function firstDhcpAnswer(progress: ProgressTracker, ms: number): FirstAns
       resolve(answered);
     };
     const timer = setTimeout(() => finish(true), ms);
-    timer.unref();
     const unsubscribe = progress.onChange((_m, e) => {
       if (ANSWERS.has(e.kind)) setImmediate(() => finish(true));
     });
