@@ -212,7 +212,39 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     let done: Promise<void> | undefined;
     return () => (done ??= fn());
   };
+  /** Binds DHCP (when on), answering with `httpBase`. */
+  const bindDhcp = async () => {
+    if (config.dhcp.mode === 'off') return;
+    const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
+    dhcp = await startDhcp({
+      mode: config.dhcp.mode,
+      interface: config.interface!,
+      serverIp,
+      netmask,
+      range: first && last ? { first, last } : undefined,
+      router: config.dhcp.router,
+      dns: config.dhcp.dns,
+      leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
+      reservations: config.dhcp.reservations,
+      boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
+      stateDir,
+      events: progress,
+      metrics,
+      ...(opts.dhcpPort ? { port: opts.dhcpPort } : {}),
+      ...(opts.dhcpClientPort ? { clientPort: opts.dhcpClientPort } : {}),
+    });
+    const d = dhcp;
+    closers.push(() => d.close());
+  };
+  // DHCP is bound first when it can be (its answers name the HTTP port: known unless it is 0):
+  // `netboot serve` owes the first answer within 0.3 s of its start (issue 11), and TFTP and HTTP
+  // are up within milliseconds, long before a client that got an OFFER asks either.
+  const dhcpFirst = config.httpPort !== 0;
+  // Waiting from before DHCP binds, so it sees the first answer (first-answer.ts; used below).
+  const gate = config.dhcp.mode !== 'off' ? firstDhcpAnswer(progress, WARM_WAIT_MS) : undefined;
+  closers.push(async () => gate?.cancel());
   try {
+    if (dhcpFirst) await bindDhcp();
     const files = Object.fromEntries([...IPXE_BINARIES, ...OPTIONAL_IPXE_BINARIES].map((b) => [b, path.join(config.ipxe, b)]));
     const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
     const closeTftp = once(() => tftp.close());
@@ -236,32 +268,10 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp(httpOpts);
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
-    if (config.dhcp.mode !== 'off') {
-      const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
-      dhcp = await startDhcp({
-        mode: config.dhcp.mode,
-        interface: config.interface!,
-        serverIp,
-        netmask,
-        range: first && last ? { first, last } : undefined,
-        router: config.dhcp.router,
-        dns: config.dhcp.dns,
-        leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
-        reservations: config.dhcp.reservations,
-        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
-        stateDir,
-        events: progress,
-        metrics,
-        ...(opts.dhcpPort ? { port: opts.dhcpPort } : {}),
-        ...(opts.dhcpClientPort ? { clientPort: opts.dhcpClientPort } : {}),
-      });
-      const d = dhcp;
-      closers.push(() => d.close());
-    }
+    if (!dhcpFirst) await bindDhcp();
     // The first client's download at warm speed (http/warm.ts), once DHCP has answered its first
     // client (first-answer.ts), or WARM_WAIT_MS without one; at once without DHCP. Closing cancels
     // a wait and waits for a warm-up under way (at most 2 s).
-    const gate = dhcp ? firstDhcpAnswer(progress, WARM_WAIT_MS) : undefined;
     const kernel = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? defaults.kernel : undefined;
     const warmup = kernel ? (gate?.done ?? Promise.resolve(true)).then((go) => (go ? warmHttp(httpOpts, kernel) : 0)) : Promise.resolve(0);
     closers.push(() => (gate?.cancel(), warmup.then(() => undefined)));
