@@ -7,6 +7,7 @@ import { prepareNetboot } from '../../pipeline/prepare-netboot.js';
 import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
+import { releaseOptimizer } from '../optimizer.js';
 import { boundYoungGeneration, keepYoungGenerationSmall } from '../young-generation.js';
 import { out, paint, say, table, warn } from '../output.js';
 
@@ -170,8 +171,10 @@ export async function serve(opts: ServeOpts): Promise<void> {
     ...(p.talos ? { talosInputs: p.talos } : {}),
     log,
   });
-  // Started, so the young generation may grow with the load (bounded), no longer with start-up.
+  // Started, so the young generation may grow with the load (bounded), no longer with start-up,
+  // and hot code is optimized again.
   boundYoungGeneration();
+  releaseOptimizer();
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
   srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });
