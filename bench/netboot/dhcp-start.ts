@@ -12,7 +12,10 @@
  * binding TFTP/HTTP/DHCP and answering. On a busy host that wall time mostly measures the wait for
  * a core, so the server's own CPU time (user + system, from /proc, in 10 ms ticks) at that moment
  * is printed too. After `--idle-seconds` without traffic the server's RSS
- * is read, then it is stopped (SIGTERM, by PID). Prints min/median/max over the runs.
+ * is read, then it is stopped (SIGTERM, by PID). Prints min/median/max over the runs. The server
+ * inherits this process's environment: run as documented (sudo), NODE_EXTRA_CA_CERTS is dropped;
+ * set (as for root without sudo), Node loads those certificates at start and the figures include
+ * that, which the output notes.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -93,6 +96,8 @@ async function main(): Promise<number> {
     const cli = await lab.ns('c');
     await lab.veth(srv, 's0', `${SERVER}/24`, cli, 'c0', `${CLIENT}/24`);
     console.log(`hearth: ${hearthEntry().how}; ${RUNS} runs`);
+    // Node reads these certificates at every start, before any of hearth runs; `sudo` drops the variable.
+    if (process.env.NODE_EXTRA_CA_CERTS) console.log(`note: the server inherits NODE_EXTRA_CA_CERTS (${process.env.NODE_EXTRA_CA_CERTS}): ~80 ms of CPU and ~2 MiB of RSS in Node's own start on the 2-core box; \`sudo\` would drop it`);
     for (let run = 1; run <= RUNS; run++) {
       const state = path.join(dir, `state-${run}`);
       const probe = cli.spawn([...siblingArgv(import.meta.url, 'dhcp-start-probe'), SERVER, CLIENT, '15000']);

@@ -26,6 +26,7 @@ import {
 } from './render/index.js';
 import { startHttp, warmHttp, type HttpServer, type HttpServerOptions } from './http/index.js';
 import { startTftp, type TftpServer } from './tftp/index.js';
+import { firstDhcpAnswer } from './first-answer.js';
 import type { InstallMarks } from './installs.js';
 import { zeroTouch } from './talos-configs.js';
 import type { TalosInputs } from '../talos/stage.js';
@@ -66,7 +67,7 @@ export interface NetbootServer {
   talosConfig: boolean;
   /** Missing optional files (iPXE binaries), for warnings. */
   warnings: string[];
-  /** The start's warm-up download (http/warm.ts): its bytes once done, 0 when it did not run (no kernel) or failed. */
+  /** The start's warm-up download (http/warm.ts; after DHCP's first answer, see first-answer.ts): its bytes once done, 0 when it did not run (no kernel, closed first) or failed. */
   warmup: Promise<number>;
   /** Stops booting machines: DHCP and TFTP closed, HTTP serves only the dashboard, its stream and /api/machines until close(). */
   stopBooting(): Promise<void>;
@@ -170,6 +171,9 @@ export function memoByMac<T>(fn: (mac: string) => T, cap = 4096): (mac: string) 
   };
 }
 
+/** How long the HTTP warm-up waits for DHCP's first answer before it runs anyway. */
+const WARM_WAIT_MS = 1000;
+
 export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions = {}): Promise<NetbootServer> {
   const spec = loaded.spec;
   const config = resolveServerConfig(spec, loaded.baseDir, opts);
@@ -208,7 +212,39 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     let done: Promise<void> | undefined;
     return () => (done ??= fn());
   };
+  /** Binds DHCP (when on), answering with `httpBase`. */
+  const bindDhcp = async () => {
+    if (config.dhcp.mode === 'off') return;
+    const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
+    dhcp = await startDhcp({
+      mode: config.dhcp.mode,
+      interface: config.interface!,
+      serverIp,
+      netmask,
+      range: first && last ? { first, last } : undefined,
+      router: config.dhcp.router,
+      dns: config.dhcp.dns,
+      leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
+      reservations: config.dhcp.reservations,
+      boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
+      stateDir,
+      events: progress,
+      metrics,
+      ...(opts.dhcpPort ? { port: opts.dhcpPort } : {}),
+      ...(opts.dhcpClientPort ? { clientPort: opts.dhcpClientPort } : {}),
+    });
+    const d = dhcp;
+    closers.push(() => d.close());
+  };
+  // DHCP is bound first when it can be (its answers name the HTTP port: known unless it is 0):
+  // `netboot serve` owes the first answer within 0.3 s of its start (issue 11), and TFTP and HTTP
+  // are up within milliseconds, long before a client that got an OFFER asks either.
+  const dhcpFirst = config.httpPort !== 0;
+  // Waiting from before DHCP binds, so it sees the first answer (first-answer.ts; used below).
+  const gate = config.dhcp.mode !== 'off' ? firstDhcpAnswer(progress, WARM_WAIT_MS) : undefined;
+  closers.push(async () => gate?.cancel());
   try {
+    if (dhcpFirst) await bindDhcp();
     const files = Object.fromEntries([...IPXE_BINARIES, ...OPTIONAL_IPXE_BINARIES].map((b) => [b, path.join(config.ipxe, b)]));
     const tftp = await startTftp({ address: serverIp, port: config.tftpPort, root: config.assets, files, metrics, events: progress, macForIp: (ip) => progress.macForIp(ip) });
     const closeTftp = once(() => tftp.close());
@@ -232,31 +268,13 @@ export async function startNetboot(loaded: LoadedSpec, opts: NetbootServeOptions
     const http = await startHttp(httpOpts);
     closers.push(() => http.close());
     httpBase = `http://${serverIp}:${http.port}`;
-    if (config.dhcp.mode !== 'off') {
-      const [first, last] = config.dhcp.range?.split('-').map((s) => s.trim()) ?? [];
-      dhcp = await startDhcp({
-        mode: config.dhcp.mode,
-        interface: config.interface!,
-        serverIp,
-        netmask,
-        range: first && last ? { first, last } : undefined,
-        router: config.dhcp.router,
-        dns: config.dhcp.dns,
-        leaseTimeSec: Math.round(parseDuration(config.dhcp.leaseTime) / 1000),
-        reservations: config.dhcp.reservations,
-        boot: { httpBase, tftpServer: serverIp, chainload: config.chainload, allowBoot: memoByMac((mac) => allowBoot(spec, mac)) },
-        stateDir,
-        events: progress,
-        metrics,
-        ...(opts.dhcpPort ? { port: opts.dhcpPort } : {}),
-        ...(opts.dhcpClientPort ? { clientPort: opts.dhcpClientPort } : {}),
-      });
-      const d = dhcp;
-      closers.push(() => d.close());
-    }
-    // The first client's download at warm speed (http/warm.ts); closing waits for it (at most 2 s).
-    const warmup = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? warmHttp(httpOpts, defaults.kernel) : Promise.resolve(0);
-    closers.push(() => warmup.then(() => undefined));
+    if (!dhcpFirst) await bindDhcp();
+    // The first client's download at warm speed (http/warm.ts), once DHCP has answered its first
+    // client (first-answer.ts), or WARM_WAIT_MS without one; at once without DHCP. Closing cancels
+    // a wait and waits for a warm-up under way (at most 2 s).
+    const kernel = defaults.kernel && existsSync(path.join(config.assets, defaults.kernel)) ? defaults.kernel : undefined;
+    const warmup = kernel ? (gate?.done ?? Promise.resolve(true)).then((go) => (go ? warmHttp(httpOpts, kernel) : 0)) : Promise.resolve(0);
+    closers.push(() => (gate?.cancel(), warmup.then(() => undefined)));
     const stopBooting = async () => {
       http.stopBooting();
       await Promise.all([dhcp?.close(), closeTftp()].map((p) => p?.catch(() => undefined)));

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hearthArgv, ROOT, runHearth, tmpDir } from '../helpers/cli.js';
@@ -60,6 +60,23 @@ test('hearth validate loads the spec and the checks, not the renderers or client
     assert.ok(!r.modules.some((u) => u.includes(`/src/${m}.`)), `validate loads src/${m}`);
   }
   assert.deepEqual(ours(r.modules, 'cli/actions').map((u) => path.basename(u).replace(/\.[jt]s$/, '')), ['validate']);
+});
+
+test('hearth netboot serve gates on the spec and its own stage, not the other stages (unless it serves Talos configs)', async () => {
+  // A netboot problem stops serve before it binds anything: located, exit code 2.
+  const spec = path.join(tmpDir('trace-serve'), 'hearth.yaml');
+  writeFileSync(spec, readFileSync(EXAMPLE, 'utf8').replace('  kernel: vmlinuz', '  kernel: ../vmlinuz'));
+  const serve = ['netboot', 'serve', '-f', spec, '--dhcp', 'off', '--http-port', '0', '--tftp-port', '0'];
+  const others = ['image/check', 'talos/check', 'platform/check', 'platform/resolve', 'pipeline/prepare.'];
+  const lean = await traced(serve);
+  assert.equal(lean.code, 2, lean.stderr);
+  assert.match(lean.stderr, /hearth\.yaml:\d+:\d+ netboot\.kernel: must be a plain path/);
+  for (const m of others) assert.ok(!lean.modules.some((u) => u.includes(`/src/${m}`)), `serve loads src/${m}`);
+  // Serving configs (--secrets) renders them from every stage's checked inputs: the full gate, same error.
+  const full = await traced([...serve, '--secrets', path.join(path.dirname(spec), 'secrets.yaml')]);
+  assert.equal(full.code, 2, full.stderr);
+  assert.match(full.stderr, /hearth\.yaml:\d+:\d+ netboot\.kernel: must be a plain path/);
+  for (const m of others) assert.ok(full.modules.some((u) => u.includes(`/src/${m}`)), `serve --secrets loads src/${m}`);
 });
 
 /** The command chunks of the bundle a run loaded (dist/cli/chunks/<action>-<hash>.js; shared chunks are `chunk-…`). */

@@ -3,10 +3,11 @@ import { InputError } from '../../common/errors.js';
 import { fetchMachines, progressRows, startNetboot, type BootEvent, type MachineProgress } from '../../netboot/index.js';
 import { InstallMarks } from '../../netboot/installs.js';
 import { normalizeMac } from '../../netboot/render/index.js';
-import { prepare } from '../../pipeline/prepare.js';
+import { prepareNetboot } from '../../pipeline/prepare-netboot.js';
 import { loadSpec } from '../../spec/index.js';
 import { formatData } from '../format.js';
 import { LiveView } from '../live.js';
+import { releaseOptimizer } from '../optimizer.js';
 import { boundYoungGeneration, keepYoungGenerationSmall } from '../young-generation.js';
 import { out, paint, say, table, warn } from '../output.js';
 
@@ -144,7 +145,7 @@ interface ServeOpts {
 
 export async function serve(opts: ServeOpts): Promise<void> {
   keepYoungGenerationSmall();
-  const p = prepare(opts.file);
+  const p = await prepareNetboot(opts.file, opts.secrets);
   const live = Boolean(process.stderr.isTTY) && !opts.log;
   // Operational lines (a refused config request): printed, or shown under the live table.
   const notices: string[] = [];
@@ -167,11 +168,13 @@ export async function serve(opts: ServeOpts): Promise<void> {
     dhcpPort: opts.dhcpPort,
     secretsFile: opts.secrets,
     configOnce: opts.configOnce,
-    talosInputs: p.talos,
+    ...(p.talos ? { talosInputs: p.talos } : {}),
     log,
   });
-  // Started, so the young generation may grow with the load (bounded), no longer with start-up.
+  // Started, so the young generation may grow with the load (bounded), no longer with start-up,
+  // and hot code is optimized again.
   boundYoungGeneration();
+  releaseOptimizer();
   for (const w of srv.warnings) warn(w);
   const c = srv.config;
   srv.bus.emit({ type: 'stage', at: Date.now(), stage: 'netboot', state: 'started', detail: `serving on ${c.interface ?? c.serverIp}` });

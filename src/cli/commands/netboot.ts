@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lazy, withOutput, withSpecFile } from '../context.js';
+import { holdOptimizer } from '../optimizer.js';
 import { keepYoungGenerationSmall } from '../young-generation.js';
 
 function port(v: string): number {
@@ -34,8 +35,10 @@ export function registerNetboot(program: Command): void {
       ),
   ).action(
     lazy(async () => {
-      // Before the server's modules load, or loading them grows the young generation (see there).
+      // Before the server's modules load, or loading them grows the young generation and starts
+      // the optimizing compiler (see there); serve() undoes both once it is serving.
       keepYoungGenerationSmall();
+      holdOptimizer();
       return (await import('../actions/netboot.js')).serve;
     }),
   );
