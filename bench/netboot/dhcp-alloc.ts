@@ -4,8 +4,10 @@
  * listener that batches replies as the native one does, its events going to the progress tracker,
  * the run's event bus and a `--log` line writer (discarded), as `netboot serve --log` wires them.
  * `--window` clients at a time, each exchange with a fresh MAC: DISCOVER → OFFER → REQUEST → ACK,
- * then a RELEASE that gives the address back (as dhcp-soak does). The client packets are encoded
- * once per window slot and patched in place, so the figures are the server's.
+ * then a RELEASE that gives the address back (as dhcp-soak does). `--macs N` instead cycles over N
+ * MACs that keep their leases (no RELEASE: the next exchange of a MAC renews its lease), as
+ * perfdhcp -R N does in bench/anchors/dhcp_bench.sh. The client packets are encoded once per window
+ * slot and patched in place, so the figures are the server's.
  *
  * Prints bytes allocated on V8's heap per exchange (v8.GCProfiler: the used heap before each GC
  * minus after the previous one), scavenges per 10,000 ACKs and CPU per exchange (process.cpuUsage:
@@ -13,7 +15,7 @@
  * `--top N` also samples the allocations (V8's sampling heap profiler, collected objects included)
  * and prints the N sites that allocated most (the sampler's own cost then shows in the figures).
  *
- *   npm run build && node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--top N]
+ *   npm run build && node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--macs N] [--top N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -32,11 +34,12 @@ import { publishProgress } from '../../src/netboot/server.js';
 import { RunEventBus } from '../../src/pipeline/events.js';
 import { benchArgs, runBenchmark } from './lib.js';
 
-const args = benchArgs('usage: node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--top N]', {
+const args = benchArgs('usage: node dist/bench/netboot/dhcp-alloc.js [--exchanges 50000] [--window 64] [--warmup 5000] [--store journal|memory] [--macs N] [--top N]', {
   exchanges: '50000',
   window: '64',
   warmup: '5000',
   store: 'journal',
+  macs: '0',
   top: '0',
 });
 const EXCHANGES = args.number('exchanges', 1);
@@ -44,6 +47,12 @@ const WINDOW = args.number('window', 1);
 const WARMUP = args.number('warmup', 0);
 const STORE = args.text('store');
 const TOP = args.number('top');
+/** MACs cycled over, keeping their leases (0: a fresh MAC per exchange, released after its ACK). */
+const MACS = args.number('macs');
+if (MACS > 0 && MACS < WINDOW) {
+  console.error('dhcp-alloc: --macs is at least --window (one exchange per MAC at a time)');
+  process.exit(2);
+}
 if (STORE !== 'journal' && STORE !== 'memory') {
   console.error('dhcp-alloc: --store is journal or memory');
   process.exit(2);
@@ -74,12 +83,12 @@ class Slot {
     this.release = packet('RELEASE', [[Opt.SERVER_ID, Buffer.from([192, 0, 2, 1])]]);
     this.requestedAt = optionAt(this.request, Opt.REQUESTED_IP);
   }
-  /** Exchange `n`: its own MAC (52:54:xx:xx:xx:xx) and xid in all three packets. */
-  start(n: number): void {
+  /** Exchange `n` from MAC 52:54:xx:xx:xx:xx numbered `mac`: its xid and MAC in all three packets. */
+  start(n: number, mac: number): void {
     for (const b of [this.discover, this.request, this.release]) {
       b.writeUInt32BE(n >>> 0, 4); // xid
       b.writeUInt16BE(0x5254, 28);
-      b.writeUInt32BE(n >>> 0, 30);
+      b.writeUInt32BE(mac >>> 0, 30);
     }
   }
   offered(ip: number): void {
@@ -182,7 +191,7 @@ async function main(): Promise<void> {
     if (started >= total) return;
     const n = started++;
     bySlot.set(n, slot);
-    slot.start(n);
+    slot.start(n, MACS > 0 ? n % MACS : n);
     send(slot.discover);
   };
   const listener = new LoopListener((reply) => {
@@ -196,7 +205,7 @@ async function main(): Promise<void> {
     } else if (type === MessageType.ACK) {
       acks++;
       bySlot.delete(xid);
-      send(slot.release);
+      if (MACS === 0) send(slot.release);
       if (++done === total) finished();
       else setImmediate(() => next(slot)); // after the RELEASE went in
     }
@@ -265,7 +274,7 @@ async function main(): Promise<void> {
   await server.close();
   await rm(dir, { recursive: true, force: true });
   console.log(
-    `dhcp-alloc: ${exchanges} exchanges (${STORE} store, window ${WINDOW}, ${WARMUP} warm-up): ${(measured.bytes / exchanges).toFixed(0)} bytes/exchange, ` +
+    `dhcp-alloc: ${exchanges} exchanges (${STORE} store, window ${WINDOW}, ${WARMUP} warm-up${MACS > 0 ? `, ${MACS} MACs` : ''}): ${(measured.bytes / exchanges).toFixed(0)} bytes/exchange, ` +
       `${((measured.scavenges * 10_000) / measured.acks).toFixed(1)} scavenges per 10k ACKs, ${stats.length - measured.scavenges} other GCs, ` +
       `${((cpu.user + cpu.system) / exchanges).toFixed(1)} us CPU/exchange, ${((exchanges / measured.ms) * 1000).toFixed(0)} exchanges/s${logBytes > 0 ? '' : ' (no log lines?)'}`,
   );

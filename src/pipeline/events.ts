@@ -43,8 +43,12 @@ export interface NumberedEvent {
   readonly event: RunEvent;
 }
 
-/** Events kept for clients that reconnect (older ones are summarised by the snapshots). */
-export const HISTORY = 1000;
+/**
+ * Events kept for clients that reconnect (older ones are summarised by the snapshots): ~25 events
+ * per machine boot, so the last ten boots or so. At least SSE's `recent` (100), which a client that
+ * starts over gets with the snapshots.
+ */
+export const HISTORY = 256;
 
 /**
  * Machine snapshots kept (as many as netboot's progress tracker remembers): any host on the link
@@ -62,8 +66,11 @@ export class RunEventBus {
   /**
    * The latest `historySize` events, the event numbered `id` in slot (id - 1) % historySize: a
    * fixed ring, so an event is let go exactly `historySize` events later (not up to twice that, as
-   * with a list trimmed in batches). On a busy DHCP server that is ~10 ms, short enough for the
-   * events to die in V8's young generation instead of being promoted to the old one.
+   * with a list trimmed in batches). A DHCP exchange is ~8 events (a boot event and a machine
+   * snapshot for each of DISCOVER, OFFER, REQUEST, ACK), so on a server busy with 6,000 exchanges/s
+   * 256 events are ~5 ms, short enough for the events (~3 KB an exchange with the snapshots' step
+   * lists) to die in V8's young generation; 1,000 were ~20 ms, which most of them survived once,
+   * ~40 % of what each scavenge copied (perfdhcp -R 200, bench/README.md "DHCP allocations").
    */
   private readonly ring: (NumberedEvent | undefined)[];
   /** Latest snapshot per MAC, least recently changed first (bounded by hand: machines in the spec stay). */
