@@ -20,14 +20,8 @@ export function keepYoungGenerationSmall(): void {
   setGrowthFactor(1);
 }
 
-/**
- * Young-generation size (V8's new_space, both semi-spaces) a busy server may grow to. A scavenge
- * costs what survives it, and under DHCP load that is a steady set (the exchanges waiting on the
- * journal, the event history, each client's latest state), whatever the size: at 16 MiB instead of
- * 8 there are half as many scavenges (perfdhcp -R 200's load in dhcp-alloc: 23 instead of 49 per
- * 10,000 exchanges, GC pauses ~93 instead of ~150 ms per 10,000), for 8 MiB more RSS while busy.
- */
-export const BUSY_YOUNG_GENERATION = 16 * 1024 * 1024;
+/** Young-generation size (V8's new_space, both semi-spaces) a busy server may grow to. */
+export const BUSY_YOUNG_GENERATION = 8 * 1024 * 1024;
 
 /**
  * The growth factor for a young generation of `size` bytes: 2 (V8 may double it, which it does only
