@@ -56,7 +56,7 @@ test('the scan patterns catch the forms that used to reach the shared folder bes
 
 const GUARD = path.join(ROOT, 'dist/test/helpers/fs-guard.js');
 
-test('npm test runs every test file once, with the read guard preloaded, QEMU files alone and last', async () => {
+test('npm test runs every test file once, alone in its process, with the read guard preloaded, QEMU files alone and last', async () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   assert.equal(pkg.scripts.test, 'npm run build && node test/run-suite.mjs');
   const runner = (await import(pathToFileURL(path.join(ROOT, 'test/run-suite.mjs')).href)) as {
@@ -64,6 +64,7 @@ test('npm test runs every test file once, with the read guard preloaded, QEMU fi
     testFiles: () => string[];
     groups: (files?: string[]) => { concurrent: string[]; serial: string[] };
     nodeTestArgs: (files: string[], jobs: number, extra?: string[]) => string[];
+    fileArgs: (file: string, extra?: string[], testMs?: number) => string[];
   };
   assert.equal(runner.GUARD, path.join(ROOT, 'dist/test/helpers/fs-guard.js'));
   const files = runner.testFiles();
@@ -78,6 +79,9 @@ test('npm test runs every test file once, with the read guard preloaded, QEMU fi
   const argv = runner.nodeTestArgs(['a/x.test.js'], 1);
   assert.deepEqual(argv.slice(0, 4), ['--import', runner.GUARD, '--test', '--test-concurrency=1']);
   assert.equal(argv.at(-1), path.join(ROOT, 'dist/test/a/x.test.js'));
+  // Each file runs alone, with a per-test timeout and an exit after its last test, so that one stuck file fails by name.
+  const one = runner.fileArgs('a/x.test.js', ['--test-reporter=spec'], 60_000);
+  assert.deepEqual(one, ['--import', runner.GUARD, '--test', '--test-concurrency=1', '--test-timeout=60000', '--test-force-exit', '--test-reporter=spec', path.join(ROOT, 'dist/test/a/x.test.js')]);
 });
 
 test('the read guard fails a process that reads beside the checkout, and passes one that reads the fixtures', () => {
