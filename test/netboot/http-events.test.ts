@@ -16,6 +16,7 @@ import { SSE_DEFAULTS, eventsRoute, resumeId, type SseOptions } from '../../src/
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { RunEventBus, type RunEvent } from '../../src/pipeline/events.js';
 import { parseSse, type SseFrame } from '../helpers/sse.js';
+import { within, WAIT_MS } from '../helpers/within.js';
 import { loopbackHttp, makeTree, specFrom, SPEC_YAML, type Tree } from './lib.js';
 
 function req(headers: Record<string, string> = {}): HttpRequest {
@@ -156,16 +157,21 @@ describe('/api/events without sockets', () => {
   });
 });
 
-/** Opens /api/events over HTTP; resolves with the response once the headers are in. */
+/** Opens /api/events over HTTP; resolves with the response once the headers are in (bounded: a request left hanging is destroyed). */
 function connect(url: string): Promise<{ res: http.IncomingMessage; req: http.ClientRequest; text: () => string }> {
-  return new Promise((resolve, reject) => {
+  let r: http.ClientRequest | undefined;
+  const opened = new Promise<{ res: http.IncomingMessage; req: http.ClientRequest; text: () => string }>((resolve, reject) => {
     let text = '';
-    const r = http.get(`${url}/api/events`, { agent: false }, (res) => {
+    r = http.get(`${url}/api/events`, { agent: false }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      resolve({ res, req: r, text: () => text });
+      resolve({ res, req: r!, text: () => text });
     });
     r.on('error', reject);
+  });
+  return within(WAIT_MS, `the headers of ${url}/api/events (or a refusal)`, opened).catch((e: unknown) => {
+    r?.destroy();
+    throw e;
   });
 }
 
@@ -188,7 +194,7 @@ describe('/api/events over loopback', () => {
     srv = await startHttp(loopbackHttp(tree, specFrom(SPEC_YAML()), { metrics: createMetrics(), bus, limits: { perAddress: 2 }, log: (l) => logs.push(l) }));
   });
   after(async () => {
-    await srv.close();
+    await within(WAIT_MS, 'the server to close', srv.close());
     tree.cleanup();
   });
 
@@ -214,38 +220,47 @@ describe('/api/events over loopback', () => {
   it('keeps a quiet stream open past the send timeout with its heartbeats', async () => {
     const tree2 = makeTree();
     const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), bus: new RunEventBus(), limits: { sendTimeoutMs: 300 }, sse: { heartbeatMs: 50 } }));
-    const a = await connect(srv2.url);
-    let closed = false;
-    a.res.on('close', () => (closed = true));
-    await until('heartbeats over three send timeouts', () => (a.text().match(/: heartbeat/g) ?? []).length >= 18);
-    assert.equal(closed, false, 'the stream is still open');
-    a.req.destroy();
-    await srv2.close();
-    tree2.cleanup();
+    try {
+      const a = await connect(srv2.url);
+      let closed = false;
+      a.res.on('close', () => (closed = true));
+      try {
+        await until('heartbeats over three send timeouts', () => (a.text().match(/: heartbeat/g) ?? []).length >= 18);
+        assert.equal(closed, false, 'the stream is still open');
+      } finally {
+        a.req.destroy();
+      }
+    } finally {
+      await within(WAIT_MS, 'the server to close', srv2.close());
+      tree2.cleanup();
+    }
   });
 
   it('reports a download under way with the bytes sent so far (the live rate)', async () => {
     const tree2 = makeTree({ big: 24 * 1024 * 1024 });
     const seen: BootEvent[] = [];
     const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), events: { emit: (e) => void seen.push(e) } }));
-    await new Promise<void>((resolve, reject) => {
-      http.get(`${srv2.url}/assets/big`, { agent: false }, (res) => {
-        // Take the first chunk, then stop reading for longer than the report interval.
-        res.once('data', () => {
-          res.pause();
-          setTimeout(() => res.resume(), 1500);
-        });
-        res.on('data', () => undefined);
-        res.on('end', resolve);
-      }).on('error', reject);
-    });
-    await until('the download to finish', () => seen.some((e) => e.kind === 'http-asset-done'));
-    const progress = seen.filter((e) => e.kind === 'http-asset-progress');
-    assert.ok(progress.length >= 1, seen.map((e) => e.kind).join(' '));
-    for (const e of progress) assert.ok(e.file === 'big' && e.bytes! > 0 && e.bytes! < 24 * 1024 * 1024, JSON.stringify(e));
-    assert.deepEqual(seen.map((e) => e.kind).filter((k) => k !== 'http-asset-progress'), ['http-asset-start', 'http-asset-done']);
-    await srv2.close();
-    tree2.cleanup();
+    try {
+      await within(WAIT_MS * 2, 'the whole of /assets/big', new Promise<void>((resolve, reject) => {
+        http.get(`${srv2.url}/assets/big`, { agent: false }, (res) => {
+          // Take the first chunk, then stop reading for longer than the report interval.
+          res.once('data', () => {
+            res.pause();
+            setTimeout(() => res.resume(), 1500);
+          });
+          res.on('data', () => undefined);
+          res.on('end', resolve);
+        }).on('error', reject);
+      }));
+      await until('the download to finish', () => seen.some((e) => e.kind === 'http-asset-done'));
+      const progress = seen.filter((e) => e.kind === 'http-asset-progress');
+      assert.ok(progress.length >= 1, seen.map((e) => e.kind).join(' '));
+      for (const e of progress) assert.ok(e.file === 'big' && e.bytes! > 0 && e.bytes! < 24 * 1024 * 1024, JSON.stringify(e));
+      assert.deepEqual(seen.map((e) => e.kind).filter((k) => k !== 'http-asset-progress'), ['http-asset-start', 'http-asset-done']);
+    } finally {
+      await within(WAIT_MS, 'the server to close', srv2.close());
+      tree2.cleanup();
+    }
   });
 
   it('ends open streams when the server closes', async () => {
@@ -253,8 +268,8 @@ describe('/api/events over loopback', () => {
     const srv2 = await startHttp(loopbackHttp(tree2, specFrom(SPEC_YAML()), { metrics: createMetrics(), bus }));
     const a = await connect(srv2.url);
     const ended = new Promise<void>((r) => a.res.on('close', () => r()));
-    await srv2.close();
-    await ended;
+    await within(WAIT_MS, 'the server to close', srv2.close());
+    await within(WAIT_MS, 'the open stream to end when the server closed', ended).finally(() => a.req.destroy());
     tree2.cleanup();
   });
 });
