@@ -15,6 +15,7 @@ import type { HttpLimits } from '../../src/netboot/http/config.js';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { ProgressTracker } from '../../src/netboot/progress/index.js';
+import { within, WAIT_MS } from '../helpers/within.js';
 import { SPEC_YAML, fdsOn, loopbackHttp, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
 
 const CP1 = '52:54:00:00:00:01';
@@ -43,9 +44,12 @@ async function raw(port: number, localAddress = '127.0.0.1', read = true): Promi
   sock.on('error', () => undefined);
   if (read) sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
   const closed = new Promise<void>((resolve) => sock.once('close', () => ((done = true), resolve())));
-  await new Promise<void>((resolve, reject) => {
+  await within(WAIT_MS, `a connection to port ${port} from ${localAddress}`, new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve);
     sock.once('close', () => reject(new Error('closed before connecting')));
+  })).catch((e: unknown) => {
+    sock.destroy();
+    throw e;
   });
   return { sock, got: () => data, closed, isClosed: () => done };
 }
@@ -62,7 +66,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
   });
   const servers: HttpServer[] = [];
   after(async () => {
-    for (const srv of servers) await srv.close(); // also those of a test that failed midway
+    for (const srv of servers) await within(WAIT_MS, 'the server to close', srv.close()); // also those of a test that failed midway
     tree.cleanup();
   });
 
@@ -100,7 +104,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
       await until(() => s.srv.stats().connections === 3, '3 connections counted');
       for (let i = 0; i < 4; i++) {
         const r = await raw(s.srv.port);
-        await r.closed; // the server closed it
+        await within(WAIT_MS, 'the server to close a connection over the per-address limit', r.closed).finally(() => r.sock.destroy());
         assert.equal(r.got(), '');
       }
       assert.equal(await s.metric('hearth_http_connections_refused_total', 'reason="per-address"'), 4);
@@ -111,7 +115,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
       kept.push(other, await raw(s.srv.port, '127.0.0.3'));
       await until(() => s.srv.stats().connections === 5, '5 connections counted');
       const over = await raw(s.srv.port, '127.0.0.4');
-      await over.closed;
+      await within(WAIT_MS, 'the server to close a connection over the total limit', over.closed).finally(() => over.sock.destroy());
       assert.equal(await s.metric('hearth_http_connections_refused_total', 'reason="total"'), 1);
       assert.match(s.lines[1] ?? '', /from 127\.0\.0\.4: 5 connections open, the limit in all$/);
       assert.equal(await s.metric('hearth_http_connections'), 5);
@@ -123,7 +127,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     }
     await until(s.empty, 'the connection table empty once the clients left');
     assert.equal(await s.metric('hearth_http_connections'), 0);
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
   });
 
   it('closes a download whose client stops reading after the send timeout, releasing the file and the progress entry', async () => {
@@ -143,7 +147,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     const sent = await s.metric('hearth_http_bytes_sent_total');
     assert.ok(sent > 0 && sent < 256 * 1024 * 1024, `bytes counted: ${sent}`);
     c.sock.destroy();
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
     await until(() => fdsOn(huge) === 0, 'closing the server closes the file');
   });
 
@@ -169,7 +173,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
       c.sock.destroy();
     }
     await until(s.empty, 'no connection nor transfer left');
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
   });
 
   it('an aborted download leaves the active list and is counted', async () => {
@@ -184,7 +188,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     assert.deepEqual(s.progress.get(CP1)!.active, []);
     assert.equal(s.progress.get(CP1)!.state, 'aborted huge');
     assert.equal(await s.metric('hearth_http_client_errors_total', 'reason="aborted"'), 1);
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
     await until(() => fdsOn(huge) === 0, 'closing the server closes the file');
   });
 
@@ -196,11 +200,11 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
       c.sock.write('a');
       await sleep(10);
     }
-    await c.closed;
+    await within(WAIT_MS, 'the server to close a trickled request', c.closed).finally(() => c.sock.destroy());
     assert.match(c.got(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
     assert.equal(await s.metric('hearth_http_client_errors_total', 'reason="request-timeout"'), 1);
     await until(s.empty, 'the connection gone');
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
   });
 
   it('answers malformed requests 400 (and oversized headers 431), counted by reason', async () => {
@@ -208,7 +212,7 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     const send = async (req: string) => {
       const c = await raw(s.srv.port);
       c.sock.write(req);
-      await c.closed;
+      await within(WAIT_MS, `the server to close the connection after ${JSON.stringify(req.slice(0, 30))}`, c.closed).finally(() => c.sock.destroy());
       return c.got();
     };
     assert.match(await send('G@T / HTTP/1.1\r\nHost: a\r\n\r\n'), /^HTTP\/1\.1 400 Bad Request\r\n/);
@@ -219,10 +223,10 @@ for (const zeroCopy of [true, false]) describe(`http server under hostile client
     // A target the parser lets through but that is no URL: 400 from the server, not 500.
     const c = await raw(s.srv.port);
     c.sock.write('GET http://[ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
-    await c.closed;
+    await within(WAIT_MS, 'the server to close the connection after a target that is no URL', c.closed).finally(() => c.sock.destroy());
     assert.match(c.got(), /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.equal(await s.metric('hearth_http_requests_total', 'status="500"'), 0);
     await until(s.empty, 'no connection left');
-    await s.srv.close();
+    await within(WAIT_MS, 'the server to close', s.srv.close());
   });
 });

@@ -15,9 +15,16 @@ import { after, before, describe, it } from 'node:test';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { sendfileAddon } from '../../src/netboot/http/sendfile.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
+import { within } from '../helpers/within.js';
 import { SPEC_YAML, fdsOn, loopbackHttp, makeTree, specFrom, type Tree } from './lib.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The bound on one exchange: a 24 MiB body read slowly takes seconds here; a stalled one fails naming it. */
+const EXCHANGE_MS = 120_000;
+
+/** The first request line of `requests`, to name a stalled exchange. */
+const firstLine = (requests: string) => requests.slice(0, requests.indexOf('\r\n'));
 
 /** Splits raw bytes received on one connection into responses (Content-Length framed). */
 function responses(raw: Buffer): { head: string; body: Buffer }[] {
@@ -34,13 +41,13 @@ function responses(raw: Buffer): { head: string; body: Buffer }[] {
   return out;
 }
 
-/** Sends `requests` on one connection and collects everything until the server closes it or `want` bytes came. */
+/** Sends `requests` on one connection and collects everything until the server closes it or `want` bytes came (bounded). */
 async function exchange(port: number, requests: string, want: number, readSlowly?: { everyBytes: number; pauseMs: number }): Promise<Buffer> {
   const sock = net.connect({ host: '127.0.0.1', port });
   const chunks: Buffer[] = [];
   let got = 0;
   let sincePause = 0;
-  await new Promise<void>((resolve, reject) => {
+  const closed = new Promise<void>((resolve, reject) => {
     sock.once('connect', () => sock.write(requests));
     sock.on('error', reject);
     sock.on('close', () => resolve());
@@ -56,14 +63,15 @@ async function exchange(port: number, requests: string, want: number, readSlowly
       }
     });
   });
+  await within(EXCHANGE_MS, `the server to close the connection of ${firstLine(requests)} (${got} bytes so far)`, closed).finally(() => sock.destroy());
   return Buffer.concat(chunks);
 }
 
-/** Sends `requests` on one connection and collects until `count` whole responses came; then closes it. */
+/** Sends `requests` on one connection and collects until `count` whole responses came; then closes it (bounded). */
 async function exchangeUntil(port: number, requests: string, count: number): Promise<Buffer> {
   const sock = net.connect({ host: '127.0.0.1', port });
   const chunks: Buffer[] = [];
-  return new Promise<Buffer>((resolve, reject) => {
+  const got = new Promise<Buffer>((resolve, reject) => {
     const done = () => {
       sock.destroy();
       resolve(Buffer.concat(chunks));
@@ -78,6 +86,7 @@ async function exchangeUntil(port: number, requests: string, count: number): Pro
       if (last && last.body.length === Number(/^content-length: (\d+)$/im.exec(last.head)?.[1])) done();
     });
   });
+  return within(EXCHANGE_MS, `${count} whole responses to ${firstLine(requests)}`, got).finally(() => sock.destroy());
 }
 
 for (const zeroCopy of [true, false]) {
@@ -91,7 +100,7 @@ for (const zeroCopy of [true, false]) {
       srv = await startHttp(loopbackHttp(tree, specFrom(SPEC_YAML()), { metrics: createMetrics(), zeroCopy, limits: { sendTimeoutMs: 1000 } }));
     });
     after(async () => {
-      await srv.close();
+      await within(30_000, 'the server to close', srv.close());
       tree.cleanup();
     });
 
@@ -159,7 +168,7 @@ for (const zeroCopy of [true, false]) {
     it('closing the server closes the shared descriptors', async () => {
       await exchange(srv.port, 'GET /assets/vmlinuz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', Infinity);
       const file = path.join(tree.assets, 'vmlinuz');
-      await srv.close();
+      await within(30_000, 'the server to close', srv.close());
       for (let i = 0; i < 100 && fdsOn(file) > 0; i++) await sleep(20);
       assert.equal(fdsOn(file), 0);
       srv = await startHttp(loopbackHttp(tree, specFrom(SPEC_YAML()), { metrics: createMetrics(), zeroCopy }));

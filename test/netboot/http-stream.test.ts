@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { streamFile } from '../../src/netboot/http/stream.js';
+import { within, WAIT_MS } from '../helpers/within.js';
 import { fdsOn, makeTree, type Tree } from './lib.js';
 
 /** A ServerResponse stand-in: `write` queues the callback; the test decides when the "socket" takes it. */
@@ -59,7 +60,7 @@ describe('http streamFile', () => {
   it('sends the exact slice with at most two chunks in flight', async () => {
     const res = new FakeResponse(true);
     let counted = 0;
-    await streamFile(big, asRes(res), 5, data.length - 3, (n) => (counted += n));
+    await within(WAIT_MS, 'the copy of the slice to finish', streamFile(big, asRes(res), 5, data.length - 3, (n) => (counted += n)));
     const got = Buffer.concat(res.chunks);
     assert.ok(got.equals(data.subarray(5, data.length - 2)));
     assert.equal(counted, got.length);
@@ -72,19 +73,19 @@ describe('http streamFile', () => {
     const wrote = new Promise((resolve) => res.once('wrote', resolve));
     const copy = streamFile(big, asRes(res), 0, data.length - 1, () => undefined);
     copy.catch(() => undefined);
-    await wrote;
+    await within(WAIT_MS, 'the first chunk written', wrote);
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // give it every chance to read on
     assert.equal(res.chunks.length, 1, 'nothing more read while the socket holds the last chunk');
     assert.equal(fdsOn(big), 1);
     res.close(); // what a send timeout or the client going away does
-    await assert.rejects(copy, /client went away/);
+    await assert.rejects(within(WAIT_MS, 'the copy to end after the response closed', copy), /client went away/);
     assert.equal(fdsOn(big), 0, 'the file handle is released');
   });
 
   it('a response already closed before the copy starts is refused and leaves no handle', async () => {
     const res = new FakeResponse(true);
     res.destroyed = true;
-    await assert.rejects(streamFile(big, asRes(res), 0, 10, () => undefined), /client went away/);
+    await assert.rejects(within(WAIT_MS, 'the copy to a closed response to end', streamFile(big, asRes(res), 0, 10, () => undefined)), /client went away/);
     assert.equal(res.chunks.length, 0);
     assert.equal(fdsOn(big), 0);
   });
