@@ -86,7 +86,7 @@ describe('dashboard: a whole `hearth up` run in a browser', { skip: chromiumUnav
     void run.exit.then(() => (exitedAt = Date.now()));
     await until('every stage done on the page', async () => (await seenOf(page)).some((s) => s.key === 'stage:platform') || (exitedAt > 0 && Date.now() - exitedAt > 10_000), 150_000);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    const code = await run.exit;
+    const code = await run.wait('up to finish after the platform stage', 240_000);
     assert.equal(code, 0, run.stderr());
 
     const seen = await seenOf(page);

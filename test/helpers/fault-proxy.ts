@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { within, WAIT_MS } from './within.js';
 
 export interface FaultRule {
   /** Which requests: method and a pattern on path + query. */
@@ -48,7 +49,7 @@ export class FaultProxy {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(this.port, '127.0.0.1', r));
+    await this.listen();
     this.port = (this.server.address() as AddressInfo).port;
     return this.url;
   }
@@ -61,7 +62,7 @@ export class FaultProxy {
   async cut(): Promise<void> {
     for (const u of this.upstreams) u.destroy();
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await within(WAIT_MS, 'the fault proxy to stop listening', new Promise<void>((r) => this.server.close(() => r())));
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -71,13 +72,27 @@ export class FaultProxy {
 
   /** Listens again on the same port. */
   async restore(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(this.port, '127.0.0.1', r));
+    await this.listen();
+  }
+
+  /** Listens on this.port; fails (rather than waiting forever) when the port was taken meanwhile. */
+  private listen(): Promise<void> {
+    const server = this.server;
+    const listening = new Promise<void>((resolve, reject) => {
+      const failed = (e: Error) => reject(new Error(`the fault proxy cannot listen on 127.0.0.1:${this.port}: ${e.message}`));
+      server.once('error', failed);
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', failed);
+        resolve();
+      });
+    });
+    return within(WAIT_MS, `the fault proxy to listen on 127.0.0.1:${this.port}`, listening);
   }
 
   async stop(): Promise<void> {
     for (const u of this.upstreams) u.destroy();
     for (const s of this.sockets) s.destroy();
-    if (this.server.listening) await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.server.listening) await within(WAIT_MS, 'the fault proxy to close', new Promise<void>((r) => this.server.close(() => r())));
   }
 
   /** A kubeconfig for the proxy (the double's plain-HTTP one, pointed here). */

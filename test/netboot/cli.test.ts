@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, runHearth } from '../helpers/cli.js';
+import { exited } from '../helpers/within.js';
 import { SPEC_YAML, hearthArgv, makeTree, waitForOutput, type Tree } from './lib.js';
 
 describe('hearth netboot (CLI)', () => {
@@ -44,7 +45,7 @@ describe('hearth netboot (CLI)', () => {
       assert.equal(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text(), 'ok\n');
     } finally {
       child.kill('SIGTERM');
-      const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (c) => r(c))));
+      const { code } = await exited(child, 'netboot serve after SIGTERM').finally(() => child.kill('SIGKILL'));
       assert.equal(code, 0, log);
       assert.match(log, /SIGTERM, shutting down/);
     }
@@ -78,7 +79,7 @@ describe('hearth netboot (CLI)', () => {
       assert.match(yaml.stdout, /^machines:\n {2}- mac: 52:54:00:00:00:01$/m);
     } finally {
       child.kill('SIGINT');
-      const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (c) => r(c))));
+      const { code } = await exited(child, 'netboot serve after SIGINT').finally(() => child.kill('SIGKILL'));
       assert.equal(code, 0, log);
     }
   });

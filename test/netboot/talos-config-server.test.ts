@@ -14,13 +14,14 @@ import { startNetboot, type NetbootServer } from '../../src/netboot/index.js';
 import { prepare } from '../../src/pipeline/prepare.js';
 import { writeConfigs, writeSecrets } from '../../src/talos/index.js';
 import { ROOT, runHearth } from '../helpers/cli.js';
+import { stopChild, within, WAIT_MS } from '../helpers/within.js';
 import { SPEC_YAML, hearthArgv, makeTree, waitForOutput, type Tree } from './lib.js';
 
 const CP1 = '52:54:00:00:00:01';
 
 async function get(url: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(url);
-  return { status: r.status, body: await r.text() };
+  const r = await fetch(url, { signal: AbortSignal.timeout(WAIT_MS) });
+  return { status: r.status, body: await within(WAIT_MS, `the body of ${url}`, r.text()) };
 }
 
 describe('netboot server with Talos configs (loopback)', () => {
@@ -148,8 +149,7 @@ describe('netboot server with Talos configs (loopback)', () => {
       const token = /token: (\S{10,})/.exec(readFileSync(path.join(out, 'nodes', 'cp1.yaml'), 'utf8'))![1]!;
       assert.ok(!log.includes(token), 'a secret from the config was logged');
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('exit', r)));
+      await stopChild(child);
     }
   });
 });

@@ -52,7 +52,7 @@ describe('hearth up on bad input', { timeout: 120_000 }, () => {
     const run = startHearth(l.args('-o', 'json'));
     await until(() => /netboot serving/.test(run.stdout()) || run.child.exitCode !== null, 60_000, 'netboot to serve');
     run.child.kill('SIGINT');
-    assert.equal(await run.exit, 1, run.stderr());
+    assert.equal(await run.wait('up to exit after SIGINT'), 1, run.stderr());
     assert.match(oneLine(run.stderr()), /^error: interrupted during netboot; rerun `hearth up` to continue where it stopped$/);
     assert.ok(existsSync(path.join(l.out, 'state.json')));
     // netboot is closed: its port is free again
@@ -66,7 +66,7 @@ describe('hearth up on bad input', { timeout: 120_000 }, () => {
     const run = startHearth(l.args('--until', 'netboot', '--timeout', '15s', '-o', 'json'));
     // worker1 is never powered on; worker2 stops after its kernel
     await Promise.all([l.powerOn(['cp1', 'cp2', 'cp3']), l.powerOn(['worker2'], 'kernel')]);
-    const code = await run.exit;
+    const code = await run.wait('up to give up after --timeout 15s', 120_000);
     assert.equal(code, 1, run.stderr());
     const line = oneLine(run.stderr());
     assert.match(line, /^error: timed out waiting for 2 machines to answer the Talos API: /);

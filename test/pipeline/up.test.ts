@@ -35,7 +35,7 @@ describe('hearth up', { timeout: 300_000 }, () => {
     l = await upLab();
     const run = startHearth(l.args('--timeout', '120s', '-o', 'json'));
     await l.powerOn();
-    const code = await run.exit;
+    const code = await run.wait('up to finish (--timeout 120s)', 240_000);
     assert.equal(code, 0, run.stderr());
     const events = jsonLines(run.stdout());
     const summary = events.at(-1);
@@ -112,7 +112,7 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.equal((await fetch(`http://127.0.0.1:${l.httpPort}/healthz`)).status, 200, 'netboot still serves');
     assert.equal(l.nodes().reduce((n, d) => n + d.applyCount, 0), 0, 'nothing applied');
     run.child.kill('SIGINT');
-    assert.equal(await run.exit, 0, run.stderr());
+    assert.equal(await run.wait('up --keep-netboot to exit after SIGINT'), 0, run.stderr());
     const summary = jsonLines(run.stdout()).at(-1);
     assert.deepEqual(summary.stages.map((x: any) => x.state), ['done', 'skipped', 'skipped']);
     await assert.rejects(fetch(`http://127.0.0.1:${l.httpPort}/healthz`), 'netboot stopped with the run');
@@ -127,7 +127,7 @@ describe('hearth up', { timeout: 300_000 }, () => {
     await until(() => jsonLines(first.stdout()).filter((e) => e.type === 'talos' && e.phase === 'applied').length === 5 || first.child.exitCode !== null, 60_000, 'five applies');
     assert.equal(l.bootstraps(), 0, 'killed before etcd was bootstrapped');
     first.child.kill('SIGKILL');
-    assert.equal(await first.exit, null);
+    assert.equal(await first.wait('up to die of SIGKILL'), null);
     const applied = l.nodes().map((d) => d.applyCount);
     assert.deepEqual(applied, [1, 1, 1, 1, 1]);
 

@@ -188,7 +188,7 @@ test('`hearth platform status -w` rides out an API restart and keeps printing ch
     assert.equal(child.child.exitCode, null, 'still running');
   } finally {
     child.child.kill('SIGINT');
-    assert.equal(await child.exit, 0);
+    assert.equal(await child.wait('status -w to exit after SIGINT'), 0);
     await env.close();
   }
 });

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { hearthArgv, REFERENCE, ROOT, tmpDir } from '../helpers/cli.js';
+import { within } from '../helpers/within.js';
 import { parseSpec } from '../../src/spec/index.js';
 import { resolvePlatform, type KubeObject } from '../../src/platform/index.js';
 
@@ -56,16 +57,48 @@ export function fluxInstallManifest(dir: string): string {
   return file;
 }
 
+/** A CLI process started by startHearth. */
+export interface StartedHearth {
+  /** The process itself (to signal it). */
+  readonly child: ChildProcess;
+  /** Its standard output so far. */
+  stdout(): string;
+  /** Its standard error so far. */
+  stderr(): string;
+  /** Its exit code once it has exited and its output is read; null when a signal (or the LIFETIME_MS guard) ended it. */
+  readonly exit: Promise<number | null>;
+  /** The exit code, waited for at most `ms`; past that the process is killed and the wait fails naming `what`. */
+  wait(what: string, ms?: number): Promise<number | null>;
+  /** Kills the process if it still runs (for `finally`: a failed test leaves nothing running). */
+  stop(): void;
+}
+
+/**
+ * The longest a started CLI may live: a test that fails before signalling it must not hold its file
+ * open until the suite's per-test timeout. Past it the process is killed and its stderr says so.
+ */
+const LIFETIME_MS = 5 * 60_000;
+
 /** Starts the real CLI (built or through tsx) without waiting, for tests that signal it. */
-export function startHearth(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+export function startHearth(args: string[], env: NodeJS.ProcessEnv = {}): StartedHearth {
   const [node, ...argv] = hearthArgv(args);
   const child = spawn(node!, argv, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  const guard = setTimeout(() => {
+    err += `\n[test helper: hearth ${args.join(' ')} still running after ${LIFETIME_MS / 1000} s; killed]\n`;
+    child.kill('SIGKILL');
+  }, LIFETIME_MS);
+  guard.unref();
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => (clearTimeout(guard), r(code))));
+  const stop = () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  const wait = (what: string, ms = 60_000) => within(ms, `${what} (hearth ${args[0] ?? ''} ${args[1] ?? ''})`, exit).catch((e: unknown) => {
+    stop();
+    throw e;
+  });
+  return { child, stdout: () => out, stderr: () => err, exit, wait, stop };
 }
 
 export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {

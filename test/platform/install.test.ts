@@ -234,7 +234,7 @@ test('Ctrl-C stops between objects: every object is whole, the run says what was
     run.child.kill('SIGINT');
     await until(() => /interrupt: finishing the current write/.test(run.stderr()), 30_000, 'the interrupt notice');
     release();
-    const code = await run.exit;
+    const code = await run.wait('install to stop after SIGINT and the held write');
     assert.equal(code, 1, run.stderr());
     assert.match(run.stderr(), /interrupt: finishing the current write, then stopping/);
     const m = /error: interrupted: applied (\d+) of (\d+) objects \(last: (\w+) ([^)]+)\); every object is either fully applied or untouched/.exec(run.stderr());

@@ -99,6 +99,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
   const spec = specWith({ bundle: 'distro-hosted' }, dir);
   const flux = fluxInstallManifest(dir);
   const ctl = new FakeHelmController(api, { hold: new Set(['cert-manager']) }).start();
+  let stopWatch = () => undefined as void;
   try {
     const inst = await runHearth(['platform', 'install', '-f', spec, '--kubeconfig', kubeconfig, '--flux-manifests', flux, '--timeout', '3s']);
     assert.equal(inst.code, 1);
@@ -124,6 +125,7 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
 
     // -w: the table, then a line per change as the double's controller moves on.
     const w = startHearth(['platform', 'status', '--kubeconfig', kubeconfig, '-w', '-f', spec]);
+    stopWatch = w.stop;
     await until(() => /waiting:/.test(w.stdout()), 30_000, 'the first table');
     api.setStatus('HelmRelease', 'cert-manager', 'hearth-cert-manager', {
       observedGeneration: 1,
@@ -141,11 +143,12 @@ test('hearth platform status: the seed table, waiting lines, -o json, and -w fol
     });
     await until(() => /^hearth-cert-manager +cert-manager-issuers +\S+ +True +Release reconciliation succeeded$/m.test(w.stdout()), 30_000, 'a change after the relist');
     w.child.kill('SIGINT');
-    assert.equal(await w.exit, 0);
+    assert.equal(await w.wait('status -w to exit after SIGINT'), 0);
     const watches = api.requests.filter((q) => q.query.watch === 'true');
     assert.ok(watches.length >= 2, 'rewatched after the server closed the stream');
     assert.ok(watches.every((q) => q.query.resourceVersion && q.query.allowWatchBookmarks === 'true'));
   } finally {
+    stopWatch();
     ctl.stop();
     await api.stop();
   }

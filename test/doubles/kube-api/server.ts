@@ -26,6 +26,7 @@ import { handle, type RouteContext } from './routes.js';
 import { Store } from './store.js';
 import { ApiError, clone, isObj, type InjectedError, type Obj, type RequestRecord, type ResourceInfo, type WatchEvent } from './types.js';
 import { Watches } from './watch.js';
+import { within, WAIT_MS } from '../../helpers/within.js';
 
 export interface FakeKubeTls {
   /** The cluster CA (with its key: the server certificate is signed here). */
@@ -164,8 +165,10 @@ export class FakeKubeApiServer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.watches.closeAll();
+    // Stop listening first, so no client (one that reconnects at once) gets in between.
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await within(WAIT_MS, 'the kube-api double to close its connections', closed);
   }
 
   /** A kubeconfig for an admin: a bearer token over plain HTTP, an admin client certificate over HTTPS. */

@@ -97,7 +97,7 @@ test('Ctrl-C during the install stops safely; a rerun completes without re-apply
   const h = startHearth(l.args('--timeout', '60s'));
   await until(() => MACHINES.every((m) => h.stderr().includes(`${m}: config applied`)), 60_000, 'every config applied');
   h.child.kill('SIGINT');
-  const code = await h.exit;
+  const code = await h.wait('bootstrap to exit after SIGINT');
   assert.equal(code, 1, h.stderr());
   assert.match(h.stderr().trimEnd().split('\n').at(-1)!, /^error: interrupted; nodes keep installing what was applied — run hearth bootstrap again to continue$/);
   assert.ok(!has(l, 'kubeconfig') && !has(l, 'talosconfig'), 'nothing half-written');
@@ -123,12 +123,12 @@ test('a rerun while a machine is still rebooting into its config waits for it, t
   await worker2.step();
   assert.equal(worker2.stage, 'rebooting');
   first.child.kill('SIGINT');
-  assert.equal(await first.exit, 1, first.stderr());
+  assert.equal(await first.wait('the first bootstrap to exit after SIGINT'), 1, first.stderr());
   // the rerun finds worker2 silent, says it waits, and goes on once worker2 is back
   const rerun = startHearth(l.args('--timeout', '60s'));
   await until(() => rerun.stderr().includes('waiting for worker2 to answer at its configured address'), 30_000, 'the rerun to wait for worker2');
   await worker2.stepUntil('running');
-  assert.equal(await rerun.exit, 0, rerun.stderr());
+  assert.equal(await rerun.wait('the rerun to finish once worker2 is back', 120_000), 0, rerun.stderr());
   assert.match(rerun.stderr(), /^cluster mycloud is healthy at /m);
   for (const d of l.doubles.values()) assert.equal(d.applyCount, 1, 'nothing applied twice');
 });
