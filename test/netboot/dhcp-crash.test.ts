@@ -12,6 +12,7 @@ import { NetnsLab, netnsUnavailable } from '../helpers/netns.js';
 import { clientPacket, makeLan, serverOptions, startRunner, udpPeer, waitFor, type Lan, type Runner, type UdpPeer } from './dhcp-lab.js';
 import { decode, isDecodeError, type DhcpPacket } from '../../src/netboot/dhcp/packet.js';
 import { MessageType, Opt, macText, numToIp } from '../../src/netboot/dhcp/options.js';
+import { exited } from '../helpers/within.js';
 
 const skip = netnsUnavailable();
 const mac = (i: number) => `52:54:00:dd:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
@@ -67,7 +68,7 @@ describe('DHCP leases survive kill -9', { skip, timeout: 120_000 }, () => {
     if (killAfterAcks !== undefined) {
       await waitFor(() => (replies(MessageType.ACK, xidBase).size >= killAfterAcks ? true : undefined), 10_000, 1);
       process.kill(server!.proc.pid!, 'SIGKILL');
-      await new Promise((r) => server!.proc.once('exit', r));
+      await exited(server!.proc, 'the DHCP server after SIGKILL');
       await new Promise((r) => setTimeout(r, 300)); // replies already in flight
     } else {
       await waitFor(() => (replies(MessageType.ACK, xidBase).size === macs.length ? true : undefined), 10_000);

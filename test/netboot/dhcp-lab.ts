@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from '../helpers/cli.js';
+import { exited, stopChild, within, WAIT_MS } from '../helpers/within.js';
 import type { Netns, NetnsLab } from '../helpers/netns.js';
 import type { BootEvent } from '../../src/netboot/events.js';
 import { decode, encode, isDecodeError, type DhcpPacket, type OptionList } from '../../src/netboot/dhcp/packet.js';
@@ -76,7 +77,7 @@ export async function startRunner(ns: Netns, opts: Record<string, unknown>, wrap
   });
   const next = (pred: (o: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`runner: timed out; stderr: ${err}`)), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`runner: timed out after ${timeoutMs / 1000} s waiting for a line matching ${pred.toString().slice(0, 120)}; stderr: ${err}`)), timeoutMs);
       const onExit = () => reject(new Error(`runner exited: ${err}`));
       proc.once('exit', onExit);
       waiters.push({
@@ -110,12 +111,7 @@ export async function startRunner(ns: Netns, opts: Record<string, unknown>, wrap
       return o.event as BootEvent;
     },
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(t);
+      await stopChild(proc, 'SIGTERM', 5000);
     },
   };
   return runner;
@@ -233,6 +229,25 @@ export async function udpPeer(ns: Netns, port: number, bindAddr = '0.0.0.0'): Pr
       if (o.error) reject(new Error(String(o.error)));
     });
   });
+  /** Sends `job` to the peer and resolves with the first reply `pick` accepts; bounded, and fails at once if the peer exits. */
+  const answer = (what: string, ms: number, pick: (o: Record<string, unknown>) => number | undefined, job: Record<string, unknown>): Promise<number> => {
+    let l: ((o: Record<string, unknown>) => void) | undefined;
+    let gone: (() => void) | undefined;
+    const got = new Promise<number>((resolve, reject) => {
+      l = (o) => {
+        const v = pick(o);
+        if (v !== undefined) resolve(v);
+      };
+      gone = () => reject(new Error(`the udp peer exited waiting for ${what}`));
+      listeners.push(l);
+      proc.once('exit', gone);
+      proc.stdin!.write(JSON.stringify(job) + '\n');
+    });
+    return within(ms, what, got).finally(() => {
+      listeners.splice(listeners.indexOf(l!), 1);
+      proc.off('exit', gone!);
+    });
+  };
   let seen = 0;
   const errors: string[] = [];
   listeners.push((o) => {
@@ -242,16 +257,7 @@ export async function udpPeer(ns: Netns, port: number, bindAddr = '0.0.0.0'): Pr
     received,
     errors,
     sendFile(file, ip, p, batch, pauseMs) {
-      return new Promise((resolve) => {
-        const l = (o: Record<string, unknown>) => {
-          if (typeof o.fileDone === 'number') {
-            listeners.splice(listeners.indexOf(l), 1);
-            resolve(o.fileDone);
-          }
-        };
-        listeners.push(l);
-        proc.stdin!.write(JSON.stringify({ file, ip, port: p, batch, pauseMs }) + '\n');
-      });
+      return answer(`the udp peer to send every packet of ${path.basename(file)}`, 120_000, (o) => (typeof o.fileDone === 'number' ? o.fileDone : undefined), { file, ip, port: p, batch, pauseMs });
     },
     send(data, ip, p) {
       proc.stdin!.write(JSON.stringify({ send: data.toString('hex'), ip, port: p }) + '\n');
@@ -268,21 +274,12 @@ export async function udpPeer(ns: Netns, port: number, bindAddr = '0.0.0.0'): Pr
       return undefined;
     },
     sentAcked() {
-      return new Promise((resolve) => {
-        const l = (o: Record<string, unknown>) => {
-          if (typeof o.sent === 'number') {
-            listeners.splice(listeners.indexOf(l), 1);
-            resolve(o.sent);
-          }
-        };
-        listeners.push(l);
-        proc.stdin!.write(JSON.stringify({ sync: true }) + '\n');
-      });
+      return answer('the udp peer to confirm what it sent', WAIT_MS, (o) => (typeof o.sent === 'number' ? o.sent : undefined), { sync: true });
     },
     async close() {
       proc.stdin!.end();
       if (proc.exitCode === null && proc.signalCode === null) {
-        const done = new Promise((r) => proc.once('exit', r));
+        const done = exited(proc, 'the udp peer after SIGKILL');
         proc.kill('SIGKILL');
         await done;
       }

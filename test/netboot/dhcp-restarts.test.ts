@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NetnsLab, netnsUnavailable, which } from '../helpers/netns.js';
 import { makeLan, serverOptions, startRunner, type Lan, type Runner } from './dhcp-lab.js';
+import { exited } from '../helpers/within.js';
 
 const skip = netnsUnavailable() ?? (!which('udhcpc') && !which('busybox') ? 'busybox udhcpc is not installed' : undefined);
 const CLIENTS = 8;
@@ -66,9 +67,9 @@ describe('DHCP leases across restarts, with udhcpc', { skip, timeout: 300_000 },
   async function restart(how: 'clean' | 'kill -9'): Promise<void> {
     if (how === 'clean') await server!.stop();
     else {
-      const exited = new Promise((r) => server!.proc.once('exit', r));
+      const gone = exited(server!.proc, 'the DHCP server after SIGKILL');
       process.kill(server!.proc.pid!, 'SIGKILL');
-      await exited;
+      await gone;
     }
     server = await startRunner(lan.srv, opts);
   }

@@ -21,6 +21,7 @@ import { hearthArgv, waitForOutput } from './lib.js';
 import { MARKER, buildPayload, payloadUnavailable } from './payload.js';
 import { ARGS, HAVE_OVMF, qemuArgv, specYaml, type Firmware } from './vm.js';
 import type { MachineProgress } from '../../src/netboot/progress/index.js';
+import { exited } from '../helpers/within.js';
 
 const VM_TIMEOUT_MS = Number(process.env.HEARTH_E2E_VM_TIMEOUT_MS ?? 240_000);
 
@@ -208,9 +209,9 @@ describe('QEMU network boot from hearth netboot serve', { skip: skip ?? false, t
 
   it('stops cleanly on SIGTERM', async () => {
     for (const s of Object.values(sites)) {
-      const exited = new Promise<number | null>((r) => (s.serve.exitCode !== null ? r(s.serve.exitCode) : s.serve.on('exit', (c) => r(c))));
+      const gone = exited(s.serve, 'netboot serve after SIGTERM');
       s.serve.kill('SIGTERM');
-      assert.equal(await exited, 0, s.log().slice(-2000));
+      assert.equal((await gone.finally(() => s.serve.kill('SIGKILL'))).code, 0, s.log().slice(-2000));
       assert.match(s.log(), /stopped/);
     }
   });

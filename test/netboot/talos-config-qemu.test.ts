@@ -24,6 +24,7 @@ import { NetnsLab, netnsUnavailable, which, type Netns } from '../helpers/netns.
 import { hearthArgv, waitForOutput } from './lib.js';
 import { payloadUnavailable } from './payload.js';
 import { DEBUG_EXIT_PORT, DONE_MARKER, LOCAL_DISK_MARKER, buildTalosPayload } from './talos-payload.js';
+import { stopChild } from '../helpers/within.js';
 
 const VM_TIMEOUT_MS = Number(process.env.HEARTH_E2E_VM_TIMEOUT_MS ?? 240_000);
 const VM1 = '52:54:00:12:35:01';
@@ -114,11 +115,7 @@ describe('QEMU: zero-touch Talos configs and local boot', { skip: skip ?? false,
   });
 
   after(async () => {
-    if (serve && serve.exitCode === null) {
-      const exited = new Promise((r) => serve.on('exit', r));
-      serve.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(serve);
     await lab.cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
