@@ -67,10 +67,22 @@ export function runHearth(
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    const limit = opts.timeoutMs ?? 60_000;
+    let late: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      stderr += `\n[runHearth: hearth ${args.join(' ')} still running after ${limit / 1000} s; killed]\n`;
+      child.kill('SIGKILL');
+      // A process it started may still hold the output pipes open: stop waiting for them.
+      late = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ code: child.exitCode, stdout, stderr });
+      }, 10_000);
+    }, limit);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(late);
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');

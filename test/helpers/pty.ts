@@ -19,7 +19,12 @@ export function terminalSession(
     let screen = '';
     let seen = 0; // where the next prompt is looked for
     let step = 0;
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    const limit = opts.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => {
+      const waiting = step < steps.length ? `the prompt ${steps[step]![0]}` : 'hearth to exit';
+      reject(new Error(`timed out after ${limit / 1000} s waiting for ${waiting} (hearth ${args.join(' ')}); screen:\n${screen.slice(-2000)}`));
+      child.kill('SIGKILL');
+    }, limit);
     child.stdout.on('data', (d) => {
       screen += d;
       while (step < steps.length) {

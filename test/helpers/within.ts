@@ -8,10 +8,15 @@ import type { ChildProcess } from 'node:child_process';
 /** The default bound of a wait for something that takes milliseconds when all is well. */
 export const WAIT_MS = 30_000;
 
-/** Settles as `p` does, or rejects with "timed out after N s waiting for <what>" after `ms`. */
+/** The rejection of a wait that ran out of time (so a test expecting some other failure can tell them apart). */
+export class TimedOut extends Error {
+  override readonly name = 'TimedOut';
+}
+
+/** Settles as `p` does, or rejects with TimedOut "timed out after N s waiting for <what>" after `ms`. */
 export function within<T>(ms: number, what: string, p: PromiseLike<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`)), ms);
+    const timer = setTimeout(() => reject(new TimedOut(`timed out after ${ms / 1000} s waiting for ${what}`)), ms);
     Promise.resolve(p).then(
       (v) => {
         clearTimeout(timer);
@@ -23,6 +28,21 @@ export function within<T>(ms: number, what: string, p: PromiseLike<T>): Promise<
       },
     );
   });
+}
+
+/**
+ * Resolves with the error `p` rejects with within `ms` (a refused connection, a closed port);
+ * fails if `p` succeeds, and fails naming `what` if `p` is still pending at `ms` (a connection held
+ * open instead of refused) rather than counting that as the expected rejection.
+ */
+export async function rejectsWithin(ms: number, what: string, p: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await within(ms, what, p);
+  } catch (e) {
+    if (e instanceof TimedOut) throw e;
+    return e;
+  }
+  throw new Error(`expected ${what}, but it succeeded`);
 }
 
 /** How a child process ended. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { startRelay } from '../../src/lab/forward.js';
 import { tmpDir } from '../helpers/cli.js';
+import { rejectsWithin, within, WAIT_MS } from '../helpers/within.js';
 
 it('relays requests and streamed responses both ways, and closes cleanly', async () => {
   const server = createServer((req, res) => {
@@ -32,18 +33,18 @@ it('relays requests and streamed responses both ways, and closes cleanly', async
     assert.equal(await r.text(), `POST /api/machines ${'x'.repeat(100_000)}`);
     const ac = new AbortController();
     const s = await fetch(`${base}/stream`, { signal: ac.signal });
-    const first = await s.body!.getReader().read();
+    const first = await within(WAIT_MS, 'the first event through the relays', s.body!.getReader().read());
     assert.equal(Buffer.from(first.value!).toString(), 'data: one\n\n');
     // Closing with a stream still open must not hang.
-    await outer.close();
-    await inner.close();
+    await within(WAIT_MS, 'the outer relay to close with a stream open', outer.close());
+    await within(WAIT_MS, 'the inner relay to close with a stream open', inner.close());
     ac.abort();
     assert.equal(existsSync(sock), false, 'the socket file is removed');
-    await assert.rejects(fetch(`${base}/api/machines`), 'the port is closed');
+    await rejectsWithin(WAIT_MS, 'a refusal on the closed relay port', fetch(`${base}/api/machines`));
   } finally {
-    await outer.close();
-    await inner.close();
+    await within(WAIT_MS, 'the outer relay to close', outer.close());
+    await within(WAIT_MS, 'the inner relay to close', inner.close());
     server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await within(WAIT_MS, 'the upstream server to close', new Promise((r) => server.close(r)));
   }
 });

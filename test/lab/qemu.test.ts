@@ -15,6 +15,7 @@ import { runHearth, tmpDir } from '../helpers/cli.js';
 import { netnsUnavailable, run, which } from '../helpers/netns.js';
 import { MARKER, buildPayload, payloadUnavailable } from '../netboot/payload.js';
 import { labSpec } from './spec.js';
+import { rejectsWithin, WAIT_MS } from '../helpers/within.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HEARTH_E2E_VM_TIMEOUT_MS ?? 300_000);
 const NAME = `t${process.pid}`;
@@ -176,7 +177,7 @@ describe('hearth lab on three VMs', { skip: skip ?? false, timeout: 600_000 }, (
     for (const tap of ['lt0n0', 'lt1n0', 'lt2n0', 'lt2n1']) assert.notEqual((await run(['ip', 'link', 'show', tap])).code, 0, `${tap} exists on the host`);
     assert.equal(isRunning(state.netboot), false, 'netboot server');
     assert.equal(isRunning(state.forward), false, 'HTTP relay');
-    await assert.rejects(fetch(`${state.forward!.url}/api/machines`), 'the relay port is closed');
+    await rejectsWithin(WAIT_MS, 'a refusal on the closed relay port', fetch(`${state.forward!.url}/api/machines`));
     for (const vm of state.plan.vms) {
       assert.equal(isRunning(state.vms[vm.name]), false, `QEMU of ${vm.name}`);
       assert.equal(existsSync(vm.disk.file), false, vm.disk.file);

@@ -16,7 +16,7 @@ import { SSE_DEFAULTS, eventsRoute, resumeId, type SseOptions } from '../../src/
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { RunEventBus, type RunEvent } from '../../src/pipeline/events.js';
 import { parseSse, type SseFrame } from '../helpers/sse.js';
-import { within, WAIT_MS } from '../helpers/within.js';
+import { rejectsWithin, within, WAIT_MS } from '../helpers/within.js';
 import { loopbackHttp, makeTree, specFrom, SPEC_YAML, type Tree } from './lib.js';
 
 function req(headers: Record<string, string> = {}): HttpRequest {
@@ -206,7 +206,7 @@ describe('/api/events over loopback', () => {
     await until('the event on both streams', () => a.text().includes('hello') && b.text().includes('hello'));
     assert.equal(srv.stats().connections, 2);
     // A third connection from the same address is over the limit of 2: refused like any other.
-    await assert.rejects(connect(srv.url));
+    await rejectsWithin(WAIT_MS, 'a refusal of a third connection from the address', connect(srv.url));
     await until('the refusal line', () => logs.some((l) => /limit per address/.test(l)));
     a.req.destroy();
     await until('the closed stream to be released', () => srv.stats().connections === 1);

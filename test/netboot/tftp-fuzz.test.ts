@@ -14,6 +14,7 @@ import { ackPacket, rrqPacket } from '../../src/netboot/tftp/packet.js';
 import { run, which } from '../helpers/netns.js';
 import { SPEC_YAML, makeTree, parseProm, specFrom, sum, type Tree } from './lib.js';
 import { bytesOf, intOf, mutateTftp, rng, tftpTemplates } from './fuzz.js';
+import { within, WAIT_MS } from '../helpers/within.js';
 
 const TOTAL = 100_000;
 const FOREIGN = 5_000; // of which sent to a live transfer's port from a wrong TID
@@ -47,10 +48,10 @@ describe('TFTP fuzzing', { timeout: 180_000 }, () => {
     // A live transfer whose port gets packets from a foreign TID.
     const owner = dgram.createSocket('udp4');
     await new Promise<void>((r) => owner.bind(0, '127.0.0.1', r));
-    const transferPort = await new Promise<number>((resolve) => {
+    const transferPort = await within(WAIT_MS, 'the first answer to a read request (the transfer port)', new Promise<number>((resolve) => {
       owner.once('message', (_m, r) => resolve(r.port));
       owner.send(rrqPacket('initramfs.xz', 'octet', { timeout: 60 }), srv.tftp.port, '127.0.0.1');
-    });
+    }));
     const base = await counted();
     const started = Date.now();
     const deadline = started + 120_000;

@@ -124,7 +124,7 @@ export async function upLab(opts: UpLabOptions = {}): Promise<UpLab> {
       const base = `http://127.0.0.1:${httpPort}`;
       // like iPXE retrying its script: wait (bounded) for netboot to answer
       for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
         if (ok) break;
         if (i >= 600) throw new Error('netboot never answered');
         await new Promise((r) => setTimeout(r, 100));

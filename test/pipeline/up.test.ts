@@ -11,6 +11,7 @@ import { afterEach, describe, test } from 'node:test';
 import { runHearth } from '../helpers/cli.js';
 import { startHearth, until } from '../platform/helpers.js';
 import { configuredAt, upLab, type UpLab } from './up-lab.js';
+import { rejectsWithin, WAIT_MS } from '../helpers/within.js';
 
 const jsonLines = (s: string): any[] =>
   s
@@ -115,7 +116,7 @@ describe('hearth up', { timeout: 300_000 }, () => {
     assert.equal(await run.wait('up --keep-netboot to exit after SIGINT'), 0, run.stderr());
     const summary = jsonLines(run.stdout()).at(-1);
     assert.deepEqual(summary.stages.map((x: any) => x.state), ['done', 'skipped', 'skipped']);
-    await assert.rejects(fetch(`http://127.0.0.1:${l.httpPort}/healthz`), 'netboot stopped with the run');
+    await rejectsWithin(WAIT_MS, 'a refusal on the port of the netboot stopped with the run', fetch(`http://127.0.0.1:${l.httpPort}/healthz`));
   });
 
   test('SIGKILL in the middle of bootstrap, then a rerun completes with no second apply or bootstrap', async () => {

@@ -10,6 +10,7 @@ import { TalosDoubleNetwork, TalosNodeDouble, type DoubleHardware } from '../../
 import { FakeKubeApiServer } from '../../doubles/kube-api/index.js';
 import { freePort, hardware, loopback } from '../api/fixture.js';
 import { tmpDir, writeSpec } from '../helpers.js';
+import { within } from '../../helpers/within.js';
 
 export { loopback };
 
@@ -104,8 +105,10 @@ export async function lab(version: string, opts: LabOptions = {}): Promise<Lab> 
     endpoints: '',
     args: (...extra) => ['bootstrap', '-f', file, '--out', path.join(dir, 'out'), '--endpoints', l.endpoints, '--port', String(port), ...extra],
     allIn: (stage) =>
-      Promise.all(
-        [...doubles.values()].map((d) => (d.stage === stage ? undefined : new Promise<void>((r) => d.on('stage', (s) => s === stage && r())))),
+      within(
+        60_000,
+        `every double in stage ${stage}`,
+        Promise.all([...doubles.values()].map((d) => (d.stage === stage ? undefined : new Promise<void>((r) => d.on('stage', (s) => s === stage && r()))))),
       ).then(() => undefined),
     stop: async () => {
       await Promise.all([...doubles.values()].map((d) => d.stop()));
