@@ -13,6 +13,7 @@ import { JournalLeaseStore, type JournalOptions } from '../../src/netboot/dhcp/l
 import type { Lease, LeaseChange } from '../../src/netboot/dhcp/leases/lease.js';
 import { currentOwner, processStart } from '../../src/netboot/dhcp/leases/lock.js';
 import { FaultyDisk } from './lease-disk.js';
+import { within, WAIT_MS } from '../helpers/within.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -319,7 +320,7 @@ describe('lease lock: the owner is a process, not a PID', () => {
     const dir = await tempDir();
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      await new Promise((r) => other.once('spawn', r));
+      await within(WAIT_MS, 'sleep 30 to start', new Promise((resolve, reject) => other.once('spawn', resolve).once('error', reject)));
       const start = processStart(other.pid!);
       assert.ok(start, 'the other process runs');
       // The lock names that PID but a different process start: the owner it recorded is gone.
@@ -418,7 +419,7 @@ describe('lease journal: group commit', () => {
     windows.shift()!();
     for (let i = 0; i < 1000 && s.calls.writes === base.writes; i++) await new Promise((r) => setImmediate(r));
     all.push(commit(2)); // queued while commit 1 is being written (or just after)
-    await all[0];
+    await within(WAIT_MS, 'commit 1 to be written once its window opened', all[0]!);
     // Commit 1 is on disk; commit 2 waits for the window after it, not written at once.
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     assert.deepEqual(settled, [1]);
@@ -426,7 +427,7 @@ describe('lease journal: group commit', () => {
     assert.equal(s.calls.writes - base.writes, 1);
     all.push(commit(3), commit(4)); // arrive during that window: they join the same write
     windows.shift()!();
-    await Promise.all(all);
+    await within(WAIT_MS, 'commits 2 to 4 to be written in the next window', Promise.all(all));
     assert.deepEqual(settled, [1, 2, 3, 4]);
     assert.deepEqual({ writes: s.calls.writes - base.writes, syncs: s.calls.syncs - base.syncs }, { writes: 2, syncs: 2 });
     const dir = s.store.dir;

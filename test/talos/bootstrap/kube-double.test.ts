@@ -11,6 +11,7 @@ import { newCA, newLeafCert, type CertAndKey } from '../../../src/talos/pki.js';
 import { nodeReadiness, readyz, type KubeAccess } from '../../../src/talos/bootstrap/kube.js';
 import { FakeKubeApiServer } from '../../doubles/kube-api/index.js';
 import { freePort, loopback } from '../api/fixture.js';
+import { within, WAIT_MS } from '../../helpers/within.js';
 
 let ca: CertAndKey;
 let other: CertAndKey;
@@ -40,13 +41,16 @@ test('/readyz follows the cluster view; Nodes carry their Ready condition', asyn
 });
 
 function status(opts: https.RequestOptions): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = https.get(`${kube.url}/readyz`, opts, (res) => {
+  let req: ReturnType<typeof https.get> | undefined;
+  const answered = new Promise<number | string>((resolve) => {
+    req = https.get(`${kube.url}/readyz`, opts, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
     req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
   });
+  // A handshake held open (neither refused nor answered) fails naming it rather than waiting on.
+  return within(WAIT_MS, `an answer or a refusal from ${kube.url}/readyz`, answered).finally(() => req?.destroy());
 }
 
 test('clients without a cluster-CA certificate are refused in the handshake; the server is checked against the cluster CA', async () => {
