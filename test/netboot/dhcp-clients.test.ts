@@ -64,6 +64,9 @@ describe('DHCP full mode with real clients', { skip, timeout: 180_000 }, () => {
     await writeFile(script, UDHCPC_SCRIPT);
     await chmod(script, 0o755);
     const proc = ns.spawn([...udhcpc(), '-f', '-i', 'c0', '-s', script, '-t', '5', '-T', '1', '-A', '1'], { env: { ...process.env, LOG: log } });
+    // What it prints is not read (the script logs to LOG): drained, so a full pipe can never stall it.
+    proc.stdout?.resume();
+    proc.stderr?.resume();
     const text = () => readFile(log, 'utf8').catch(() => '');
     const bound = await waitFor(async () => ((await text()).includes('bound ip=') ? await text() : undefined), 20_000);
     assert.ok(bound, `udhcpc got no lease; server stderr: ${server.stderr()}`);

@@ -41,8 +41,11 @@ describe('DHCP proxy mode beside dnsmasq', { skip, timeout: 120_000 }, () => {
     site = await lab.ns('site');
     await lab.veth(lan.srv, 'ps', undefined, site, 's0', '192.0.2.2/24');
     await lab.attach(lan.srv, 'ps', 'br0');
-    site.spawn(['dnsmasq', '--no-daemon', '--port=0', '--interface=s0', '--bind-interfaces', '--no-ping', '--dhcp-authoritative',
+    const dnsmasq = site.spawn(['dnsmasq', '--no-daemon', '--port=0', '--interface=s0', '--bind-interfaces', '--no-ping', '--dhcp-authoritative',
       '--dhcp-range=192.0.2.150,192.0.2.170,1h', `--dhcp-leasefile=${path.join(dir, 'dnsmasq.leases')}`, '--log-dhcp', `--pid-file=${path.join(dir, 'dnsmasq.pid')}`]);
+    // --log-dhcp writes a paragraph per packet to stderr (--no-daemon): drained, so a full pipe can never stall it.
+    dnsmasq.stdout?.resume();
+    dnsmasq.stderr?.resume();
     server = await startRunner(lan.srv, serverOptions(path.join(dir, 'state'), { mode: 'proxy', range: undefined, reservations: [] }));
     // The PXE client has no address yet: it broadcasts from 0.0.0.0 like a ROM.
     await lan.clients[0]!.must(['ip', 'route', 'add', '255.255.255.255/32', 'dev', 'c0']);

@@ -48,6 +48,7 @@ async function lanWithTap(lab: NetnsLab): Promise<Netns> {
 
 function httpServer(ns: Netns): Boot {
   const proc = ns.spawn([process.execPath, '--input-type=module', '-e', HTTP_SCRIPT]);
+  proc.stderr?.resume();
   const boot: Boot = { gets: [] };
   createInterface({ input: proc.stdout! }).on('line', (l) => boot.gets.push(JSON.parse(l) as { get: string; from: string }));
   return boot;
@@ -81,8 +82,11 @@ describe('DHCP with QEMU iPXE ROMs', { skip, timeout: 240_000 }, () => {
     const site = await lab.ns('site');
     await lab.veth(pns, 'ps', undefined, site, 's0', '192.0.2.2/24');
     await lab.attach(pns, 'ps', 'br0');
-    site.spawn(['dnsmasq', '--no-daemon', '--port=0', '--interface=s0', '--bind-interfaces', '--dhcp-range=192.0.2.160,192.0.2.170,1h',
+    const siteDhcp = site.spawn(['dnsmasq', '--no-daemon', '--port=0', '--interface=s0', '--bind-interfaces', '--dhcp-range=192.0.2.160,192.0.2.170,1h',
       `--dhcp-leasefile=${path.join(dir, 'site.leases')}`, `--pid-file=${path.join(dir, 'site.pid')}`]);
+    // Its log goes to stderr (--no-daemon): drained, so a full pipe can never stall it.
+    siteDhcp.stdout?.resume();
+    siteDhcp.stderr?.resume();
     const pboot = httpServer(pns);
     const proxy = await startRunner(pns, serverOptions(path.join(dir, 'proxy'), { mode: 'proxy', range: undefined }));
     runners.push(proxy);
