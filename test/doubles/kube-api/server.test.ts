@@ -8,6 +8,7 @@ import { clientFromKubeconfig, KubeApiError } from '../../../src/platform/kube/c
 import type { KubeObject } from '../../../src/platform/types.js';
 import { FakeKubeApiServer } from './index.js';
 import { FLUX_REF, tempDir, until } from '../../platform/helpers.js';
+import { within, WAIT_MS } from '../../helpers/within.js';
 
 const HR_CRD = parse(readFileSync(path.join(FLUX_REF, 'helm-controller-v1.6.3-helmreleases.crd.yaml'), 'utf8')) as KubeObject;
 
@@ -107,12 +108,12 @@ test('the KubeClient over the double: get (404 -> undefined), list with a label 
     await until(() => seen.includes('ADDED c') && seen.some((s) => s.startsWith('BOOKMARK')), 5000, 'watch events');
     assert.ok(!seen.includes('ADDED a'), 'events before the resourceVersion are not replayed');
     handle.stop();
-    await handle.done;
+    await within(WAIT_MS, 'the stopped watch to end', handle.done);
 
     api.compactedRv = api.resourceVersion;
     const expired: { type: string; code?: number }[] = [];
     const h2 = await kube.watch('v1', 'Namespace', { resourceVersion: '1' }, (type, o) => expired.push({ type, code: (o as unknown as { code?: number }).code }));
-    const end = await h2.done;
+    const end = await within(WAIT_MS, 'the watch from a compacted resourceVersion to end with 410', h2.done);
     assert.deepEqual(expired, [], 'the ERROR event ends the watch instead of reaching the handler');
     assert.equal(end.error?.code, 410);
     assert.equal(end.error?.reason, 'Expired');
