@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { crd } from './fixtures.js';
 import { FakeKubeApiServer } from './index.js';
 import { Kubectl, kubectlAvailable } from './kubectl.js';
+import { within, WAIT_MS } from '../../helpers/within.js';
 
 const skip = kubectlAvailable() ? false : 'kubectl is not installed';
 let api: FakeKubeApiServer;
@@ -182,7 +183,7 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
   const established = k.start(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=30s']);
   await waitForWatch('customresourcedefinitions', since);
   assert.equal(api.establishHeld(), 1);
-  assert.equal(await established.exit, 0, established.stderr());
+  assert.equal(await within(WAIT_MS * 2, 'kubectl wait --for=condition=Established to exit', established.exit), 0, established.stderr());
   api.holdEstablish = false;
 
   const widget = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'w' }, spec: { size: 1 } };
@@ -195,7 +196,7 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
     await waitForWatch('widgets', since);
     assert.equal(wait.child.exitCode, null, 'not Ready yet: still waiting');
     api.setStatus('Widget', 'w1', 'w', { conditions: [{ type: 'Ready', status: 'True', reason: 'Done', observedGeneration: 1 }] });
-    assert.equal(await wait.exit, 0, wait.stderr());
+    assert.equal(await within(WAIT_MS * 2, 'kubectl wait --for=condition=Ready to exit', wait.exit), 0, wait.stderr());
     assert.match(wait.stdout(), /widget\.example\.com\/w1 condition met/);
     await untilText(() => watch.stdout(), /^widget\.example\.com\/w1\nwidget\.example\.com\/w1$/m, 'the watched change');
     // human-readable output is the server's Table: the CRD's printer columns, the built-in kinds' own
@@ -205,7 +206,7 @@ test('get -w follows changes; wait --for=condition=Ready; CRDs reach discovery o
     assert.match(await ok(['get', 'ns', 'w']), /^NAME +STATUS +AGE\nw +Active +\d+s\n$/);
   } finally {
     watch.stop();
-    await watch.exit;
+    await within(WAIT_MS, 'kubectl get -w to exit after SIGTERM', watch.exit);
   }
 });
 
@@ -223,7 +224,7 @@ test('delete: objects go, a namespace terminates (applying into it is refused wi
   const waiting = k.start(['delete', 'ns', 'gone', '--timeout=30s']);
   await waitForWatch('namespaces', since);
   assert.equal(api.finalizeHeld(), 1);
-  assert.equal(await waiting.exit, 0, waiting.stderr());
+  assert.equal(await within(WAIT_MS * 2, 'kubectl delete ns to exit once the namespace is gone', waiting.exit), 0, waiting.stderr());
   const missing = await k.run(['get', 'ns', 'gone']);
   assert.match(missing.stderr, /namespaces "gone" not found/);
   assert.equal(api.get('ConfigMap', 'y', 'gone'), undefined, 'the namespace controller deleted its content');
