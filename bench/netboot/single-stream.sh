@@ -111,9 +111,11 @@ for r in $(seq "$ROUNDS"); do
   n=${#NAMES[@]}
   for k in $(seq 0 $((n - 1))); do
     i=$(((k + r) % n))   # rotate who goes first
+    p0=$(ip netns exec "$SRV" cat /sys/class/net/vs-single/statistics/tx_packets)
     out=$(ip netns exec "$CLI" taskset -c "$CCPU" curl -s -o /dev/null --max-time 20 \
           -w '%{speed_download} %{time_starttransfer} %{time_total} %{size_download}' "${URLS[$i]}")
-    echo "$r ${NAMES[$i]} $out" >>"$WD/raw"
+    p1=$(ip netns exec "$SRV" cat /sys/class/net/vs-single/statistics/tx_packets)
+    echo "$r ${NAMES[$i]} $out $((p1 - p0))" >>"$WD/raw"
   done
 done
 
@@ -128,15 +130,15 @@ awk -v names="${NAMES[*]}" '
   function med(a, n,   m) { m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; return m }
   function sortn(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
   $6 != 67108864 { bad[$2]++; next }
-  { k = $2; n[k]++; mb[k, n[k]] = $3 / 1e6; fb[k, n[k]] = $4 * 1000; body[k, n[k]] = 67108864 / ($5 - $4) / 1e6; per[$1, k] = $3 / 1e6 }
+  { k = $2; n[k]++; mb[k, n[k]] = $3 / 1e6; fb[k, n[k]] = $4 * 1000; body[k, n[k]] = 67108864 / ($5 - $4) / 1e6; pk[k, n[k]] = $7; per[$1, k] = $3 / 1e6 }
   END {
     split(names, ns, " ")
-    printf "%-9s %5s | %-22s | %-22s | %-22s\n", "server", "n", "MB/s min/med/max", "first byte ms", "body MB/s"
+    printf "%-9s %5s | %-22s | %-22s | %-22s | %s\n", "server", "n", "MB/s min/med/max", "first byte ms", "body MB/s", "veth packets (skbs) sent, median"
     for (s = 1; s in ns; s++) {
       k = ns[s]; c = n[k]
-      for (i = 1; i <= c; i++) { A[i] = mb[k, i]; B[i] = fb[k, i]; C[i] = body[k, i] }
-      sortn(A, c); sortn(B, c); sortn(C, c)
-      printf "%-9s %5d | %6.0f %6.0f %6.0f   | %6.2f %6.2f %6.2f   | %6.0f %6.0f %6.0f %s\n", k, c, A[1], med(A, c), A[c], B[1], med(B, c), B[c], C[1], med(C, c), C[c], (bad[k] ? "(" bad[k] " incomplete)" : "")
+      for (i = 1; i <= c; i++) { A[i] = mb[k, i]; B[i] = fb[k, i]; C[i] = body[k, i]; D[i] = pk[k, i] }
+      sortn(A, c); sortn(B, c); sortn(C, c); sortn(D, c)
+      printf "%-9s %5d | %6.0f %6.0f %6.0f   | %6.2f %6.2f %6.2f   | %6.0f %6.0f %6.0f   | %d (%.1f KB each) %s\n", k, c, A[1], med(A, c), A[c], B[1], med(B, c), B[c], C[1], med(C, c), C[c], med(D, c), 67108.864 / med(D, c), (bad[k] ? "(" bad[k] " incomplete)" : "")
       M[k] = med(A, c)
     }
     for (s = 2; s in ns; s++) {
