@@ -147,5 +147,11 @@ awk -v names="${NAMES[*]}" '
       sortn(R, c)
       printf "%s / nginx: per round %.2f / %.2f / %.2f (min/median/max of %d), ratio of medians %.2f\n", k, R[1], med(R, c), R[c], c, M[k] / M["nginx"]
     }
+    if ("baseline" in M) {
+      c = 0
+      for (key in per) { split(key, kk, SUBSEP); if (kk[2] == "hearth" && ((kk[1], "baseline") in per)) R[++c] = per[key] / per[kk[1], "baseline"] }
+      sortn(R, c)
+      printf "hearth / baseline: per round %.2f / %.2f / %.2f (min/median/max of %d), ratio of medians %.2f\n", R[1], med(R, c), R[c], c, M["hearth"] / M["baseline"]
+    }
   }' "$WD/raw"
 cp "$WD/raw" "/tmp/single-stream-last.raw" 2>/dev/null
