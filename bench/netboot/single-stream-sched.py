@@ -11,8 +11,9 @@ SWITCH = re.compile(r'\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch:\s+prev_comm=(.
 SLICE = 0.001
 SERVERS = ('node', 'nginx')
 
-running = {}  # cpu -> (comm, pid, since)
-runs = collections.defaultdict(list)  # (comm, pid) -> [(cpu, start, end)]
+running = {}  # cpu -> (pid, since)
+intervals = collections.defaultdict(list)  # pid -> [(cpu, start, end)]
+last_comm = {}  # pid -> its name when it last left a CPU (curl starts as `ip`, then execs)
 with open(sys.argv[1]) as f:
     for line in f:
         m = SWITCH.search(line)
@@ -20,9 +21,11 @@ with open(sys.argv[1]) as f:
             continue
         cpu, t = int(m[1]), float(m[2])
         if cpu in running:
-            comm, pid, since = running[cpu]
-            runs[(comm, pid)].append((cpu, since, t))
-        running[cpu] = (m[5], int(m[6]), t)
+            pid, since = running[cpu]
+            intervals[pid].append((cpu, since, t))
+        last_comm[int(m[4])] = m[3]
+        running[cpu] = (int(m[6]), t)
+runs = {(last_comm.get(pid, '?'), pid): iv for pid, iv in intervals.items()}
 
 
 def slices(intervals, lo, hi):
