@@ -10,9 +10,9 @@
 // The socket comes corked (TCP_CORK, set by JS before the headers) and stays so while the engine
 // sends: every packet leaves full, as with nginx's tcp_nopush, instead of the partial segment the
 // ACK-clocked sends of an uncorked TCP_NODELAY socket push whenever the buffer is short of a full
-// one (measured on a veth, 64 MiB: 1,283-1,620 packets of 41-52 KB uncorked, 1,182-1,299 of 52-57 KB
-// corked, nginx 1,176-1,295). The engine lifts the cork as the job ends, so the last bytes leave
-// at once rather than after the hand-back to JS.
+// one (64 MiB over a veth: ~15 % fewer, fuller packets, nginx's count; see bench/README.md). The
+// engine lifts the cork as the job ends, so the last bytes leave at once rather than after the
+// hand-back to JS.
 //
 // Ownership: from Start() until the job is posted done, only its engine changes it (JS reads the
 // atomic `sent`); a cancel is a request queued to the engine (its eventfd wakes it), so closing a
