@@ -4,9 +4,9 @@
  * 256 KiB) runs on the event loop against the non-blocking socket, right after the headers (corked
  * with them); the rest of the body, and any slice not in the page cache, is sent by a native engine
  * thread that calls back once at the end (progress is read from it on a timer). The socket stays
- * corked until the body's last call, as nginx's tcp_nopush keeps it, so every packet leaves full. Memory per
- * connection is a small watcher and a duplicate descriptor, whatever the file size and the
- * client's speed. Used when the addon is built and the response's socket is a plain TCP socket
+ * corked until the body's last call, as nginx's tcp_nopush keeps it, so every packet leaves full.
+ * Memory per connection is a small watcher and a duplicate descriptor, whatever the file size and
+ * the client's speed. Used when the addon is built and the response's socket is a plain TCP socket
  * with a file descriptor; else stream.ts copies.
  */
 import { existsSync } from 'node:fs';
@@ -130,7 +130,6 @@ export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse
     // (~15 % more, smaller packets for a 64 MiB body on a veth than nginx sends); the engine
     // uncorks as it ends (the uncork below is then a no-op; it covers an engine that did not start).
     if (pos <= end) pos += await engineBody(sender, socket, until, fileFd, pos, end - pos + 1, onBytes, touch);
-    else uncork();
   } finally {
     uncork();
   }
