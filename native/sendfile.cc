@@ -19,9 +19,10 @@
 // JS API (see src/netboot/http/sendfile.ts):
 //   const s = new Sender(socketFd);            // dup()s the fd
 //   s.sendNow(fileFd, offset, count) -> n;     // n: bytes sent (> 0), 0 at end of file, -EINPROGRESS (not cached), or -errno
-//   s.stream(fileFd, offset, count, cb) -> 0 or -errno;  // to an engine thread: cb(sent, 0 or -errno) once
+//   s.stream(fileFd, offset, count, cb) -> 0 or -errno;  // to an engine thread: cb(sent, 0 or -errno) once; ends uncorked
 //   s.sent() -> n;                             // bytes the running stream() has sent so far
 //   s.cork(on) -> 0 or -errno;                 // TCP_CORK: headers and first body bytes in one packet
+//   s.corked() -> true, false, or -errno;      // whether TCP_CORK is on now (tests, diagnostics)
 //   s.close();                                 // cancels a stream(), closes the dup once it is over
 //
 // The same addon carries the TFTP transfer socket (tftp_socket.cc): one native module for the
@@ -67,7 +68,7 @@ class Sender : public Napi::ObjectWrap<Sender> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Sender",
-                       {InstanceMethod("stream", &Sender::Stream), InstanceMethod("sent", &Sender::Sent), InstanceMethod("sendNow", &Sender::SendNow), InstanceMethod("cork", &Sender::Cork),
+                       {InstanceMethod("stream", &Sender::Stream), InstanceMethod("sent", &Sender::Sent), InstanceMethod("sendNow", &Sender::SendNow), InstanceMethod("cork", &Sender::Cork), InstanceMethod("corked", &Sender::Corked),
                         InstanceMethod("close", &Sender::Close)});
   }
 
@@ -198,6 +199,16 @@ class Sender : public Napi::ObjectWrap<Sender> {
     int on = info.Length() > 0 && info[0].ToBoolean().Value() ? 1 : 0;
     int r = setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
     return Napi::Number::New(env, r < 0 ? -errno : 0);
+  }
+
+  // Whether TCP_CORK is on now: true or false, or -errno.
+  Napi::Value Corked(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!open_ || closing_) return Napi::Number::New(env, -EBADF);
+    int on = 0;
+    socklen_t len = sizeof on;
+    if (getsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, &len) < 0) return Napi::Number::New(env, -errno);
+    return Napi::Boolean::New(env, on != 0);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

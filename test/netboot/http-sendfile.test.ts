@@ -4,16 +4,17 @@
  * response before its body, nothing of one body in another); a client that reads slowly but keeps
  * reading is not cut by the send timeout even when the download lasts longer than it; a file
  * replaced on disk is served in its new version once the file cache has checked it again; the
- * shared descriptors are closed with the server.
+ * shared descriptors are closed with the server. A body an engine thread sends keeps the socket
+ * corked until its end (full packets), and the engine uncorks it as it finishes.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
-import { sendfileAddon } from '../../src/netboot/http/sendfile.js';
+import { sendfileAddon, socketFd } from '../../src/netboot/http/sendfile.js';
 import { createMetrics } from '../../src/netboot/metrics.js';
 import { within } from '../helpers/within.js';
 import { SPEC_YAML, fdsOn, loopbackHttp, makeTree, specFrom, type Tree } from './lib.js';
@@ -175,3 +176,41 @@ for (const zeroCopy of [true, false]) {
     });
   });
 }
+
+describe('a body sent by an engine thread', { skip: !sendfileAddon() && 'the native addon is not built' }, () => {
+  it('keeps the socket corked while it sends and uncorks it as it ends', async () => {
+    const mod = sendfileAddon()!;
+    const tree = makeTree({ big: 24 * 1024 * 1024 + 4321 });
+    const size = tree.files.big!.length;
+    const file = openSync(path.join(tree.assets, 'big'), 'r');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+    client.pause();
+    const sock = await accepted;
+    const sender = new mod.Sender(socketFd(sock));
+    try {
+      assert.equal(sender.cork(true), 0);
+      const done = new Promise<[number, number]>((resolve) => assert.equal(sender.stream(file, 0, size, (sent, status) => resolve([sent, status])), 0));
+      // The paused client takes far less than 24 MiB: the engine sends what the buffers hold, then waits.
+      for (let i = 0; i < 200 && sender.sent() === 0; i++) await sleep(10);
+      assert.ok(sender.sent() > 0 && sender.sent() < size, `part of the body sent (${sender.sent()} of ${size})`);
+      assert.equal(sender.corked(), true, 'corked while the engine sends');
+      let got = 0;
+      client.on('data', (d: Buffer) => (got += d.length));
+      client.resume();
+      assert.deepEqual(await done, [size, 0]);
+      assert.equal(sender.corked(), false, 'uncorked once the body is sent');
+      for (let i = 0; i < 500 && got < size; i++) await sleep(10);
+      assert.equal(got, size, 'every byte arrived');
+    } finally {
+      sender.close();
+      client.destroy();
+      sock.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      closeSync(file);
+      tree.cleanup();
+    }
+  });
+});
