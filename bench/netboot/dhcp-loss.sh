@@ -14,7 +14,9 @@
 #   sudo bash bench/netboot/dhcp-loss.sh CONFIG...      CONFIG: kea-persist | hearth | base
 # Env: HEARTH_CLI (hearth's dist/cli/hearth.js, config "hearth"), BASE_CLI (another build, config
 #      "base"), RATES ("1000 4000 5650 6150 7300": run in this order on one server start), ROUNDS (1),
-#      PERIOD (3), CLIENTS (200), SAMPLE (0; 1 = sample queued bytes, peak_r, every 0.5 s), OUT (a CSV, appended; default $WORKDIR/loss.csv).
+#      PERIOD (3), CLIENTS (200), SAMPLE (0; 1 = sample queued bytes, peak_r, every 0.5 s), OUT (a CSV, appended; default $WORKDIR/loss.csv),
+#      BUSY (0; N = N busy loops during each trial: a noisy neighbour on the shared cores),
+#      CAPTURE (0; 1 = tcpdump on the relay side, bursts summarised by dhcp-loss-pcap.py; costs CPU).
 # Namespaces dloss-s<PID> / dloss-c<PID> (192.0.2.0/24), deleted on exit; bounded: every perfdhcp
 # run under `timeout`. Hold `flock /work/wt/bench.lock` around it on a shared machine.
 set -u
@@ -27,8 +29,10 @@ ROUNDS=${ROUNDS:-1}
 PERIOD=${PERIOD:-3}
 CLIENTS=${CLIENTS:-200}
 SAMPLE=${SAMPLE:-0}
+CAPTURE=${CAPTURE:-0}
+BUSY=${BUSY:-0}
 OUT=${OUT:-$WORKDIR/loss.csv}
-[ -s "$OUT" ] || echo "config,round,rate,load1,disc_sent,offers,req_sent,acks,loss_pct,lost_offer_stage,lost_unsent_req,lost_ack_stage,orphans_do,orphans_ra,maxdelay_do_ms,maxdelay_ra_ms,srv_rcvbuf_err,srv_inerr,srv_sndbuf_err,cli_rcvbuf_err,cli_inerr,srv_rb,srv_peak_r,srv_sock_d,cli_rb,cli_peak_r,cli_sock_d,hearth_dropped,hearth_sent" >"$OUT"
+[ -s "$OUT" ] || echo "config,round,rate,busy,load1,disc_sent,offers,req_sent,acks,loss_pct,lost_offer_stage,lost_unsent_req,lost_ack_stage,orphans_do,orphans_ra,maxdelay_do_ms,maxdelay_ra_ms,srv_rcvbuf_err,srv_inerr,srv_sndbuf_err,cli_rcvbuf_err,cli_inerr,srv_rb,srv_peak_r,srv_sock_d,cli_rb,cli_peak_r,cli_sock_d,hearth_dropped,hearth_sent" >"$OUT"
 D=$WORKDIR/dloss; mkdir -p "$D"
 SPEC=$D/hearth-spec/hearth.yaml
 
@@ -85,6 +89,13 @@ trial() { # CONFIG ROUND RATE
   local cfg=$1 round=$2 rate=$3 out s0 s1 c0 c1 m0 m1 peak_s=0 peak_c=0 sk i
   s0=$(udp "$SRV_NS"); c0=$(udp "$CLI_NS"); m0=$(metrics)
   local sd0 cd0=0; sd0=$(skmem "$SRV_NS" | cut -d' ' -f3)
+  local tp= hogs=() k
+  # BUSY=N: N busy loops beside the run (a noisy neighbour on the shared cores), bounded in time
+  for k in $(seq "$BUSY"); do timeout $((PERIOD + 16)) sh -c 'while :; do :; done' & hogs+=($!); done
+  if [ "$CAPTURE" = 1 ]; then # replies' and requests' arrival times at the relay's side of the link
+    ip netns exec "$CLI_NS" timeout $((PERIOD + 16)) tcpdump -i "$CLI_IF" -s 64 -B 32768 -n -w "$D/$cfg-$round-$rate.pcap" udp >/dev/null 2>&1 &
+    tp=$!; sleep 0.5
+  fi
   timeout $((PERIOD + 15)) ip netns exec "$CLI_NS" perfdhcp -4 -l "$CLI_IF" -r "$rate" -R "$CLIENTS" \
     -p "$PERIOD" -W 500000 "$SRV_IP" >"$D/perfdhcp.out" 2>&1 &
   local pp=$!
@@ -100,6 +111,9 @@ trial() { # CONFIG ROUND RATE
     sleep 0.5
   done
   wait "$pp"
+  for k in "${hogs[@]}"; do kill "$k" 2>/dev/null; wait "$k" 2>/dev/null; done
+  if [ -n "$tp" ]; then sleep 0.2; kill -INT "$tp" 2>/dev/null; wait "$tp" 2>/dev/null
+    python3 "$HERE/dhcp-loss-pcap.py" "$D/$cfg-$round-$rate.pcap" "$SRV_IP" | sed "s/^/  $cfg r$round $rate: /" >&2; fi
   local srb sd1
   read -r srb _ sd1 < <(skmem "$SRV_NS")
   s1=$(udp "$SRV_NS"); c1=$(udp "$CLI_NS"); m1=$(metrics)
@@ -113,7 +127,7 @@ trial() { # CONFIG ROUND RATE
   local drops; drops=$( [ "$cfg" = kea-persist ] && echo - || dropdiff "${m0% *}" "${m1% *}")
   local sent; sent=$( [ "$cfg" = kea-persist ] && echo - || echo $(( ${m1#* } - ${m0#* } )))
   read -r sr0 si0 ss0 <<<"$s0"; read -r sr1 si1 ss1 <<<"$s1"; read -r cr0 ci0 _ <<<"$c0"; read -r cr1 ci1 _ <<<"$c1"
-  echo "$cfg,$round,$rate,$(load1),$ds,$or,$rs,$ar,$d,$((ds-or)),$((or-rs)),$((rs-ar)),$ood,$ora,$mdo,$mra,$((sr1-sr0)),$((si1-si0)),$((ss1-ss0)),$((cr1-cr0)),$((ci1-ci0)),$srb,$peak_s,$((sd1-sd0)),$crb,$peak_c,$((cd1-cd0)),${drops// /;},$sent" >>"$OUT"
+  echo "$cfg,$round,$rate,$BUSY,$(load1),$ds,$or,$rs,$ar,$d,$((ds-or)),$((or-rs)),$((rs-ar)),$ood,$ora,$mdo,$mra,$((sr1-sr0)),$((si1-si0)),$((ss1-ss0)),$((cr1-cr0)),$((ci1-ci0)),$srb,$peak_s,$((sd1-sd0)),$crb,$peak_c,$((cd1-cd0)),${drops// /;},$sent" >>"$OUT"
   log "$cfg r$round $rate/s: loss $d% (discover->offer $((ds-or)), offer->no request $((or-rs)), request->ack $((rs-ar)); orphans $ood/$ora; max delay $mdo/$mra ms) kernel drops srv $((sr1-sr0)) cli $((cr1-cr0)); sockets srv rb $srb peak $peak_s d $((sd1-sd0)), cli rb $crb peak $peak_c d $((cd1-cd0)); hearth drops: $drops"
 }
 
