@@ -1,0 +1,46 @@
+/**
+ * The DHCP reply pacer (src/netboot/dhcp/pacer.ts): a token bucket that starts at its minimum rate,
+ * saves up a bounded burst, and after each window follows the demand it was told of (replies
+ * produced) with its headroom, never below the minimum.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Pacer } from '../../src/netboot/dhcp/pacer.js';
+
+test('starts with a full bucket and refills at minRate per ms, never past the bucket', () => {
+  let t = 0;
+  const p = new Pacer(() => t, { minRate: 16, minBurst: 32, burstMs: 2, windowMs: 100 }); // bucket max(32, 2 ms x 16)
+  assert.equal(p.take(100), 32);
+  assert.equal(p.take(1), 0, 'empty until time passes');
+  t = 0.5;
+  assert.equal(p.take(100), 8);
+  t = 50; // 49.5 ms at 16 per ms, but at most 32 saved up
+  assert.equal(p.take(100), 32);
+});
+
+test('after a window the rate is headroom times the replies produced per ms, and the burst grows with it', () => {
+  let t = 0;
+  const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, minBurst: 32, burstMs: 4, windowMs: 100 });
+  p.take(32);
+  for (let i = 0; i < 4000; i++) p.produced(); // 40 per ms over the window
+  t = 100;
+  p.take(0);
+  assert.equal(p.perMs, 60);
+  assert.equal(p.take(1000), 240, 'the bucket holds 4 ms of 60 per ms');
+  t = 101;
+  assert.equal(p.take(1000), 60);
+  t = 250; // a quiet window: back to the minimum
+  p.take(0);
+  assert.equal(p.perMs, 16);
+});
+
+test('a backlog read at once after a stall does not raise the rate beyond what the window asked for', () => {
+  let t = 0;
+  const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, windowMs: 100 });
+  // 10 per ms asked for, but the process stalled 40 ms and read that backlog at once at its end
+  t = 60;
+  for (let i = 0; i < 1000; i++) p.produced();
+  t = 100;
+  p.take(0);
+  assert.equal(p.perMs, 16, '1.5 x 10 per ms is below the minimum');
+});
