@@ -1,7 +1,7 @@
 /**
  * The DHCP reply pacer (src/netboot/dhcp/pacer.ts): a token bucket that starts at its minimum rate,
- * saves up a bounded burst, and after each window follows the demand it was told of (replies
- * produced) with its headroom, never below the minimum.
+ * saves up a bounded burst, and after each window follows the demand it was told of (requests by
+ * their arrival time) with its headroom, never below the minimum.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -18,11 +18,14 @@ test('starts with a full bucket and refills at minRate per ms, never past the bu
   assert.equal(p.take(100), 32);
 });
 
-test('after a window the rate is headroom times the replies produced per ms, and the burst grows with it', () => {
+test('after a window the rate is headroom times the requests that arrived per ms, and the burst grows with it', () => {
   let t = 0;
   const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, minBurst: 32, burstMs: 4, windowMs: 100 });
   p.take(32);
-  for (let i = 0; i < 4000; i++) p.produced(); // 40 per ms over the window
+  for (let i = 0; i < 4000; i++) {
+    t = i / 40; // 40 per ms over the window, each read as it arrives
+    p.arrived(0);
+  }
   t = 100;
   p.take(0);
   assert.equal(p.perMs, 60);
@@ -34,13 +37,32 @@ test('after a window the rate is headroom times the replies produced per ms, and
   assert.equal(p.perMs, 16);
 });
 
-test('a backlog read at once after a stall does not raise the rate beyond what the window asked for', () => {
+test('a backlog read at once after a stall counts at the rate it arrived, not as a surge', () => {
   let t = 0;
   const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, windowMs: 100 });
-  // 10 per ms asked for, but the process stalled 40 ms and read that backlog at once at its end
+  t = 100;
+  p.take(0); // a quiet first window
+  // 20 per ms arrive from 100 ms on, but the process is held up until 160 ms and then reads all of it
+  t = 160;
+  for (let i = 0; i < 1200; i++) p.arrived(60 - i / 20);
+  for (let i = 0; i < 800; i++) {
+    t = 160 + i / 20;
+    p.arrived(0);
+  }
+  t = 200;
+  p.take(0);
+  assert.equal(p.perMs, 30, '1.5 x 20 per ms, though 2,000 were read in the last 40 ms');
+});
+
+test('without arrival times requests count over the whole window they were read in', () => {
+  let t = 0;
+  const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, windowMs: 100 });
   t = 60;
-  for (let i = 0; i < 1000; i++) p.produced();
+  for (let i = 0; i < 2000; i++) p.arrived(); // queued time unknown: counted as read
   t = 100;
   p.take(0);
-  assert.equal(p.perMs, 16, '1.5 x 10 per ms is below the minimum');
+  assert.equal(p.perMs, 30, '1.5 x 2,000 per 100 ms');
+  t = 200;
+  p.take(0);
+  assert.equal(p.perMs, 16, 'a quiet window: back to the minimum');
 });

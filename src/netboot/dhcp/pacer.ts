@@ -1,7 +1,7 @@
 /**
  * Pacer: how many DHCP replies may leave now. A token bucket whose rate follows demand: every
- * `windowMs` the rate becomes `headroom` times the replies produced per ms over that window (at
- * least `minRate`), and at most `burstMs` worth of it (at least `minBurst`) is ever saved up.
+ * `windowMs` the rate becomes `headroom` times the requests that arrived per ms (at least
+ * `minRate`), and at most `burstMs` worth of it (at least `minBurst`) is ever saved up.
  *
  * Why: the replies of a whole backlog — what queued up in the receive buffer while the process was
  * held up (a collection, the scheduler on a shared core), the ACKs of one journal commit — would
@@ -9,13 +9,14 @@
  * receive buffer (perfdhcp's 208 KiB, ~166 replies) overflows whenever it is not reading for a few
  * ms. Paced, a backlog leaves at `headroom` times the rate it was asked for, so it still drains
  * (demand never waits behind a pace below it), but no faster than the relay has just shown it sends.
- * Replies produced over a window equal the requests received over it whatever stalls happened
- * inside it, so the estimate is not fooled by a backlog read at once.
+ * Demand is counted by arrival, not by reading: the requests read in a window are divided by the
+ * time since the earliest of them arrived (kernel receive timestamps), so a backlog read at once
+ * after a stall counts as the rate it came in at, not as a surge, and the catch-up stays paced.
  */
 export interface PacerOptions {
   /** Replies per ms at least (default 16). */
   readonly minRate?: number;
-  /** Rate over demand (default 1.5). */
+  /** Rate over demand (default 1.5): how fast a backlog drains (at half the demand on top of it). */
   readonly headroom?: number;
   /** How long demand is counted before the rate follows it, in ms (default 100). */
   readonly windowMs?: number;
@@ -36,7 +37,9 @@ export class Pacer {
   private tokens: number;
   private last: number;
   private windowStart: number;
-  private producedInWindow = 0;
+  /** Requests read in this window, and when the earliest of them arrived. */
+  private arrivedInWindow = 0;
+  private firstArrival = Infinity;
 
   constructor(
     private readonly now: () => number,
@@ -52,9 +55,11 @@ export class Pacer {
     this.last = this.windowStart = now();
   }
 
-  /** A reply was produced (sent now or later): the demand the rate follows. */
-  produced(): void {
-    this.producedInWindow++;
+  /** A request was read that had waited `queuedMs` in the receive queue: the demand the rate follows. */
+  arrived(queuedMs = 0): void {
+    this.arrivedInWindow++;
+    const at = this.now() - queuedMs;
+    if (at < this.firstArrival) this.firstArrival = at;
   }
 
   /** Takes up to `want` replies' worth; returns how many may leave now. */
@@ -78,8 +83,10 @@ export class Pacer {
     const t = this.now();
     const span = t - this.windowStart;
     if (span >= this.windowMs) {
-      this.rate = Math.max(this.minRate, (this.headroom * this.producedInWindow) / span);
-      this.producedInWindow = 0;
+      const over = t - Math.min(this.windowStart, this.firstArrival);
+      this.rate = Math.max(this.minRate, (this.headroom * this.arrivedInWindow) / over);
+      this.arrivedInWindow = 0;
+      this.firstArrival = Infinity;
       this.windowStart = t;
     }
     this.tokens = Math.min(this.cap(), this.tokens + Math.max(0, t - this.last) * this.rate);

@@ -43,8 +43,8 @@ import type { Datagram, Listener } from './transport.js';
 /**
  * Replies queued for one flush (one sendmmsg) at most; the pacer (pacer.ts) decides how many leave
  * at a time: a backlog released at once — the ACKs of one journal commit, the replies to what
- * queued up while the process was held up — leaves at about 1.5 times the rate replies were asked
- * for over the last 100 ms (at least 16 per ms) instead of back to back. Sent back to back they
+ * queued up while the process was held up — leaves at about 1.5 times the rate requests arrived
+ * at over the last 100 ms (at least 16 per ms) instead of back to back. Sent back to back they
  * overflowed the receive buffer of the relay they all go to: perfdhcp's avalanche of 200 (its ACKs
  * lost, a 1 s retransmission each), and near the ceiling every exchange hearth lost in
  * bench/netboot/dhcp-loss.sh (docs/netboot-dhcp.md, Benchmark).
@@ -122,6 +122,7 @@ export class Server {
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
       if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
+      this.pacer.arrived(d.queuedMs);
       if (d.queuedMs !== undefined && this.behind(d.queuedMs) && type === 'DISCOVER') return this.drop('overloaded');
       const mac = this.macs.of(p.chaddr);
       if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
@@ -176,7 +177,6 @@ export class Server {
 
   private finish(o: Outcome, listener: Listener): void {
     if (o.reply && listener.queue) {
-      this.pacer.produced();
       if (this.deferred.length > 0 || this.pacer.take(1) === 0) {
         this.deferred.push([o, listener]);
         return this.pump();
