@@ -23,7 +23,7 @@ test('after a window the rate is headroom times the requests that arrived per ms
   const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, minBurst: 32, burstMs: 4, windowMs: 100 });
   p.take(32);
   for (let i = 0; i < 4000; i++) {
-    t = i / 40; // 40 per ms over the window, each read as it arrives
+    t = (i + 1) / 40; // 40 per ms over the window, each read as it arrives
     p.arrived(0);
   }
   t = 100;
@@ -37,31 +37,49 @@ test('after a window the rate is headroom times the requests that arrived per ms
   assert.equal(p.perMs, 16);
 });
 
-test('a backlog read at once after a stall counts at the rate it arrived, not as a surge', () => {
-  let t = 0;
-  const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, windowMs: 100 });
-  t = 100;
-  p.take(0); // a quiet first window
-  // 20 per ms arrive from 100 ms on, but the process is held up until 160 ms and then reads all of it
-  t = 160;
-  for (let i = 0; i < 1200; i++) p.arrived(60 - i / 20);
-  for (let i = 0; i < 800; i++) {
-    t = 160 + i / 20;
-    p.arrived(0);
+/** 20 requests per ms arriving over [from, to), each read `lagMs` after it arrived (at least at `readFrom`). */
+function arrive(p: Pacer, clock: { t: number }, from: number, to: number, lagMs: number, readFrom = 0): void {
+  for (let a = from + 0.05; a <= to + 1e-9; a += 0.05) {
+    clock.t = Math.max(a + lagMs, readFrom);
+    p.arrived(clock.t - a);
   }
-  t = 200;
+}
+
+test('a backlog read at once after a stall counts at the rate it arrived, not as a surge', () => {
+  const clock = { t: 0 };
+  const p = new Pacer(() => clock.t, { minRate: 16, headroom: 1.5, windowMs: 100 });
+  arrive(p, clock, 0, 100, 0); // 20 per ms, read as they come
+  clock.t = 100;
   p.take(0);
-  assert.equal(p.perMs, 30, '1.5 x 20 per ms, though 2,000 were read in the last 40 ms');
+  assert.equal(Math.round(p.perMs), 30);
+  // the process is held up from 100 to 160 ms, then reads that backlog at once and keeps up again
+  arrive(p, clock, 100, 160, 0, 160);
+  arrive(p, clock, 160, 200, 0);
+  clock.t = 200;
+  p.take(0);
+  assert.equal(Math.round(p.perMs), 30, '1.5 x 20 per ms, though 2,000 were read in the last 40 ms');
 });
 
-test('without arrival times requests count over the whole window they were read in', () => {
+test('a server that stays behind does not take its lag for lower demand', () => {
+  const clock = { t: 0 };
+  const p = new Pacer(() => clock.t, { minRate: 16, headroom: 1.5, windowMs: 100 });
+  arrive(p, clock, 0, 50, 50); // each request read 50 ms after it arrived
+  clock.t = 100;
+  p.take(0);
+  arrive(p, clock, 50, 150, 50);
+  clock.t = 200;
+  p.take(0);
+  assert.equal(Math.round(p.perMs), 30);
+});
+
+test('without arrival times requests count from the last arrival of the window before', () => {
   let t = 0;
   const p = new Pacer(() => t, { minRate: 16, headroom: 1.5, windowMs: 100 });
   t = 60;
-  for (let i = 0; i < 2000; i++) p.arrived(); // queued time unknown: counted as read
+  for (let i = 0; i < 2000; i++) p.arrived(); // queued time unknown: counted as arriving when read
   t = 100;
   p.take(0);
-  assert.equal(p.perMs, 30, '1.5 x 2,000 per 100 ms');
+  assert.equal(p.perMs, 50, '1.5 x 2,000 per 60 ms');
   t = 200;
   p.take(0);
   assert.equal(p.perMs, 16, 'a quiet window: back to the minimum');

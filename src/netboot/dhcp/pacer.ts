@@ -10,8 +10,10 @@
  * ms. Paced, a backlog leaves at `headroom` times the rate it was asked for, so it still drains
  * (demand never waits behind a pace below it), but no faster than the relay has just shown it sends.
  * Demand is counted by arrival, not by reading: the requests read in a window are divided by the
- * time since the earliest of them arrived (kernel receive timestamps), so a backlog read at once
- * after a stall counts as the rate it came in at, not as a surge, and the catch-up stays paced.
+ * time between the arrivals (kernel receive timestamps) of the last request read in the window
+ * before and the last read in this one. The receive queue is first in, first out, so exactly those
+ * requests arrived in that time: a backlog read at once after a stall counts at the rate it came
+ * in at, not as a surge, and a server that stays behind does not read its lag as lower demand.
  */
 export interface PacerOptions {
   /** Replies per ms at least (default 16). */
@@ -37,9 +39,10 @@ export class Pacer {
   private tokens: number;
   private last: number;
   private windowStart: number;
-  /** Requests read in this window, and when the earliest of them arrived. */
+  /** Requests read in this window; when the last one read arrived, and the last one of the window before. */
   private arrivedInWindow = 0;
-  private firstArrival = Infinity;
+  private lastArrival: number;
+  private windowFrom: number;
 
   constructor(
     private readonly now: () => number,
@@ -52,14 +55,13 @@ export class Pacer {
     this.minBurst = opts.minBurst ?? 32;
     this.rate = this.minRate;
     this.tokens = this.cap();
-    this.last = this.windowStart = now();
+    this.last = this.windowStart = this.lastArrival = this.windowFrom = now();
   }
 
   /** A request was read that had waited `queuedMs` in the receive queue: the demand the rate follows. */
   arrived(queuedMs = 0): void {
     this.arrivedInWindow++;
-    const at = this.now() - queuedMs;
-    if (at < this.firstArrival) this.firstArrival = at;
+    this.lastArrival = Math.max(this.windowFrom, this.now() - queuedMs);
   }
 
   /** Takes up to `want` replies' worth; returns how many may leave now. */
@@ -83,10 +85,11 @@ export class Pacer {
     const t = this.now();
     const span = t - this.windowStart;
     if (span >= this.windowMs) {
-      const over = t - Math.min(this.windowStart, this.firstArrival);
+      // with none read, the time since the last arrival (idle: the minimum); never under a quarter window
+      const over = Math.max(this.windowMs / 4, (this.arrivedInWindow > 0 ? this.lastArrival : t) - this.windowFrom);
       this.rate = Math.max(this.minRate, (this.headroom * this.arrivedInWindow) / over);
+      if (this.arrivedInWindow > 0) this.windowFrom = this.lastArrival;
       this.arrivedInWindow = 0;
-      this.firstArrival = Infinity;
       this.windowStart = t;
     }
     this.tokens = Math.min(this.cap(), this.tokens + Math.max(0, t - this.last) * this.rate);
