@@ -2,9 +2,10 @@
  * Replies released together leave in one flush of the listener (sendmmsg in the native socket):
  * the server queues them and flushes at the end of the microtask queue, counts each reply as sent
  * or as send-failed by its own result, and when the listener's queue is full flushes what waits
- * before queueing more; a burst of replies (the ACKs of one commit) leaves in shares of 16, one
- * per pace tick (past a backlog of 128, all of it at once, a share per flush), so the one relay they all go to is
- * not flooded. In process, with a fake listener that records its calls.
+ * before queueing more; a burst of replies (the ACKs of one commit) leaves as the pacer allows
+ * (pacer.ts: a token bucket following demand), in shares of 16 per flush, so the one relay they
+ * all go to is not flooded (past 4,096 waiting, all at once). In process, with a fake listener
+ * that records its calls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -99,53 +100,58 @@ test('a full send queue is flushed before more replies are queued', async () => 
   assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 5);
 });
 
-test('a burst of replies leaves in shares of 16, one per pace tick, in order and all counted', async () => {
+test('a burst of replies leaves paced: what the pacer allows now in shares of 16, the rest at later ticks, in order and all counted', async () => {
   const metrics = createMetrics();
   const l = batchingListener(64, () => false);
   const commit = Promise.resolve();
   const ticks: (() => void)[] = [];
+  let clock = 0;
   const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, metrics, undefined, {
     tick: (fn) => ticks.push(fn),
+    paceNow: () => clock,
   });
   server.start();
-  for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
-  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; one share goes out at once
-  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'the first share only');
+  for (let i = 0; i < 100; i++) l.deliver({ data: discover(i), ...from });
+  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; what the bucket holds (4 ms of 16) goes at once
+  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 16, 16], 'the bucket, a share per flush');
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'turns of the loop send nothing more: the rest waits for a tick');
+  assert.equal(l.flushes.flat().length, 64, 'turns of the loop send nothing more while the clock stands');
   assert.equal(ticks.length, 1, 'one tick asked for');
-  for (let i = 0; i < 10 && ticks.length > 0; i++) {
-    ticks.shift()!();
-    await Promise.resolve();
-  }
-  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 8], 'a share per tick');
-  assert.deepEqual(l.flushes.flat(), Array.from({ length: 40 }, (_, i) => 100 + i));
+  ticks.shift()!();
+  await Promise.resolve();
+  assert.equal(l.flushes.flat().length, 64, 'a tick without time passing sends nothing');
+  clock = 1; // 16 per ms at least
+  ticks.shift()!();
+  await Promise.resolve();
+  assert.equal(l.flushes.flat().length, 80, 'one ms: 16 more');
+  clock = 100; // the bucket is full again: the last 20 go
+  ticks.shift()!();
+  await Promise.resolve();
+  assert.equal(ticks.length, 0, 'nothing left to schedule');
+  assert.deepEqual(l.flushes.flat(), Array.from({ length: 100 }, (_, i) => 100 + i), 'in order');
   // close() sends what still waits at once.
-  for (let i = 0; i < 40; i++) l.deliver({ data: discover(i), ...from });
+  for (let i = 0; i < 100; i++) l.deliver({ data: discover(i), ...from });
   await commit;
   await server.close();
-  assert.equal(l.flushes.flat().length, 80);
+  assert.equal(l.flushes.flat().length, 200);
   const m = await metrics.registry.metrics();
-  assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 80);
+  assert.equal(metricSum(m, 'hearth_dhcp_packets_sent_total', 'type="offer"'), 200);
 });
 
-test('past a backlog of 128 all of it goes out on the next turn of the loop, a share per flush', async () => {
+test('past 4,096 replies waiting all of them leave on the next try, a share per flush', async () => {
   const l = batchingListener(64, () => false);
   const commit = Promise.resolve();
   const ticks: (() => void)[] = [];
   const server = new Server([l.listener], { handle: (r: DhcpRequest) => commit.then(() => offer(r)) }, createMetrics(), undefined, {
     tick: (fn) => ticks.push(fn),
+    paceNow: () => 0,
+    maxInflight: 10_000,
   });
   server.start();
-  for (let i = 0; i < 200; i++) l.deliver({ data: discover(i % 250), ...from });
+  for (let i = 0; i < 64 + 4097; i++) l.deliver({ data: discover(i % 250), ...from });
   await new Promise((r) => setTimeout(r, 0));
-  assert.deepEqual(l.flushes.map((f) => f.length), [16]);
-  assert.equal(ticks.length, 1, 'the first deferral waits for a tick');
-  ticks.shift()!(); // 184 wait, more than 128: every one of them leaves now
-  await Promise.resolve();
-  assert.equal(l.flushes.flat().length, 200, 'the whole backlog left in that turn');
+  assert.equal(l.flushes.flat().length, 64 + 4097, 'the bucket (64: 4 ms of 16), then the whole backlog once past 4,096');
   assert.ok(l.flushes.every((f) => f.length <= 16), 'every flush is one share at most');
-  assert.deepEqual(l.flushes.flat(), Array.from({ length: 200 }, (_, i) => 100 + i), 'in order');
-  assert.equal(ticks.length, 0, 'nothing left to schedule');
+  assert.deepEqual(l.flushes.flat(), Array.from({ length: 64 + 4097 }, (_, i) => 100 + (i % 250)), 'in order');
   await server.close();
 });

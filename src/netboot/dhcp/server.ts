@@ -28,29 +28,30 @@ export interface ServerLimits {
   now?(): number;
   /** Runs `fn` at the next pace tick (tests; default a 1 ms timer). */
   tick?(fn: () => void): void;
+  /** The pacer's clock in ms, fractions allowed (tests; default performance.now). */
+  paceNow?(): number;
 }
+import { performance } from 'node:perf_hooks';
 import { labelCounters, type NetbootMetrics } from '../metrics.js';
 import type { DhcpRequest, Handler, Outcome } from './handler.js';
 import { MessageType, messageTypeName, Opt, type MessageTypeName } from './options.js';
 import { decode, encodeTransient, isDecodeError } from './packet.js';
 import { MacTexts } from './text-cache.js';
+import { Pacer } from './pacer.js';
 import type { Datagram, Listener } from './transport.js';
 
 /**
- * Most replies queued for one flush (one sendmmsg); the rest of a burst waits for the next pace tick
- * (1 ms), so a backlog released at once — the ACKs of one journal commit, the replies to what
- * queued up during a pause of the process — leaves at about 16 per millisecond instead of back to
- * back. Sent back to back they overflowed the receive buffer of the relay they all go to:
- * perfdhcp's avalanche of 200 (its ACKs lost, a 1 s retransmission each: 1.4-2.0 s instead of
- * 0.2 s), and at a steady 14,650 exchanges/s 2.3-3.1 % of them in 4 runs of 4 when each turn of the
- * event loop sent a share (0-0.15 % paced by the tick).
+ * Replies queued for one flush (one sendmmsg) at most; the pacer (pacer.ts) decides how many leave
+ * at a time: a backlog released at once — the ACKs of one journal commit, the replies to what
+ * queued up while the process was held up — leaves at about 1.5 times the rate requests arrived
+ * at over the last 100 ms (at least 16 per ms) instead of back to back. Sent back to back they
+ * overflowed the receive buffer of the relay they all go to: perfdhcp's avalanche of 200 (its ACKs
+ * lost, a 1 s retransmission each), and near the ceiling every exchange hearth lost in
+ * bench/netboot/dhcp-loss.sh (docs/netboot-dhcp.md, Benchmark).
  */
 const PACE = 16;
-/**
- * Replies waiting past which all of them go out on the next turn of the loop, a share per system
- * call, rather than a share per tick: demand above the pace must not queue (128 is 8 ticks' worth).
- */
-const BACKLOG = 128;
+/** Replies waiting past which all of them leave at once (a share per flush): never queue without end. */
+const MAX_DEFERRED = 4096;
 /** Metric label of each message type (lower case), made once rather than per packet. */
 const LABEL = Object.fromEntries(Object.keys(MessageType).map((t) => [t, t.toLowerCase()])) as Record<MessageTypeName, string>;
 
@@ -72,9 +73,12 @@ export class Server {
   /** Per listener, the metric labels of the replies queued in it and not yet flushed. */
   private readonly queued = new Map<Listener, string[]>();
   private flushScheduled = false;
-  /** Replies past a flush's share, sent at the next pace ticks (see PACE and BACKLOG). */
+  /** Replies the pacer held back, in order, sent as it allows (at the next replies or pace tick). */
   private deferred: [Outcome, Listener][] = [];
+  /** Index of the first reply in `deferred` not yet sent. */
+  private head = 0;
   private drainScheduled = false;
+  private readonly pacer: Pacer;
 
   constructor(
     private readonly listeners: Listener[],
@@ -88,6 +92,7 @@ export class Server {
     this.sustainMs = limits.sustainMs ?? 1000;
     this.now = limits.now ?? Date.now;
     this.tick = limits.tick ?? ((fn) => void setTimeout(fn, 1));
+    this.pacer = new Pacer(limits.paceNow ?? (() => performance.now()));
     this.received = labelCounters(metrics.dhcpReceived);
     this.sent = labelCounters(metrics.dhcpSent);
     this.dropped = labelCounters(metrics.dhcpDropped);
@@ -117,6 +122,7 @@ export class Server {
       if (p.htype !== 1 || p.hlen !== 6) return this.drop('not-ethernet');
       if (!t) return this.drop('no-message-type');
       if (!type) return this.drop(t.length === 1 ? 'unknown-message-type' : 'bad-message-type');
+      this.pacer.arrived(d.queuedMs);
       if (d.queuedMs !== undefined && this.behind(d.queuedMs) && type === 'DISCOVER') return this.drop('overloaded');
       const mac = this.macs.of(p.chaddr);
       if (mac === '00:00:00:00:00:00' || (p.chaddr[0]! & 1) === 1) return this.drop('bad-client-mac');
@@ -170,13 +176,19 @@ export class Server {
   }
 
   private finish(o: Outcome, listener: Listener): void {
+    if (o.reply && listener.queue) {
+      if (this.deferred.length > 0 || this.pacer.take(1) === 0) {
+        this.deferred.push([o, listener]);
+        return this.pump();
+      }
+    }
+    this.send(o, listener);
+  }
+
+  private send(o: Outcome, listener: Listener): void {
     try {
       if (o.drop) return this.drop(o.drop);
       if (!o.reply) return;
-      if (listener.queue && (this.queued.get(listener)?.length ?? 0) >= PACE) {
-        this.deferred.push([o, listener]);
-        return this.scheduleDrain();
-      }
       const buf = encodeTransient(o.reply.packet, o.reply.maxSize); // sent (copied) before the next encode
       const label = LABEL[o.reply.type];
       if (listener.queue && listener.flush) {
@@ -185,6 +197,7 @@ export class Server {
           q = [];
           this.queued.set(listener, q);
         }
+        if (q.length >= PACE) this.flushListener(listener, q);
         if (!listener.queue(buf, o.reply.ip, o.reply.port)) {
           this.flushListener(listener, q); // full: send what waits, then queue this one
           if (!listener.queue(buf, o.reply.ip, o.reply.port)) return this.counted(listener.send(buf, o.reply.ip, o.reply.port), label);
@@ -203,25 +216,31 @@ export class Server {
     }
   }
 
-  /** Sends the next share of what waits at the next pace tick, or on the next turn past BACKLOG. */
-  private scheduleDrain(): void {
-    if (this.drainScheduled || this.deferred.length === 0) return;
-    this.drainScheduled = true;
-    if (this.deferred.length > BACKLOG) setImmediate(this.drainDeferred);
-    else this.tick(this.drainDeferred);
+  /** Sends as many held-back replies as the pacer allows now (all of them past MAX_DEFERRED); the rest at the next tick. */
+  private pump(): void {
+    const waiting = this.deferred.length - this.head;
+    const n = waiting > MAX_DEFERRED ? waiting : this.pacer.take(waiting);
+    for (let i = 0; i < n; i++) {
+      const [o, l] = this.deferred[this.head]!;
+      this.deferred[this.head++] = undefined!;
+      this.send(o, l);
+    }
+    if (this.head === this.deferred.length) {
+      this.deferred.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.deferred.length) {
+      this.deferred = this.deferred.slice(this.head);
+      this.head = 0;
+    }
+    if (this.deferred.length > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      this.tick(this.onTick);
+    }
   }
 
-  private readonly drainDeferred = (): void => {
-    const waiting = this.deferred;
-    this.deferred = [];
-    // Past BACKLOG all of it goes now, a share per system call; else one share, the rest waits again.
-    const all = waiting.length > BACKLOG;
-    for (const [o, l] of waiting) {
-      if (all && (this.queued.get(l)?.length ?? 0) >= PACE) this.flushAll();
-      this.finish(o, l);
-    }
+  private readonly onTick = (): void => {
     this.drainScheduled = false;
-    this.scheduleDrain();
+    this.pump();
   };
 
   private counted(sent: boolean, label: string): void {
@@ -256,10 +275,10 @@ export class Server {
   async close(): Promise<void> {
     this.closing = true;
     for (let i = 0; i < 200 && this.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    while (this.deferred.length > 0) {
-      this.flushAll();
-      this.drainDeferred(); // each round sends at least PACE of them
-    }
+    const rest = this.deferred.slice(this.head);
+    this.deferred = [];
+    this.head = 0;
+    for (const [o, l] of rest) this.send(o, l);
     this.flushAll();
     await Promise.all(this.listeners.map((l) => l.close()));
   }
