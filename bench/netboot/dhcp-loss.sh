@@ -18,7 +18,7 @@
 #      BUSY (0; N = N busy loops during each trial: a noisy neighbour on the shared cores),
 #      CAPTURE (0; 1 = tcpdump on the relay side, bursts summarised by dhcp-loss-pcap.py; costs CPU).
 # Namespaces dloss-s<PID> / dloss-c<PID> (192.0.2.0/24), deleted on exit; bounded: every perfdhcp
-# run under `timeout`. Hold `flock /work/wt/bench.lock` around it on a shared machine.
+# run under `timeout`. On a shared machine, run it when nothing else measures.
 set -u
 HERE=$(dirname "$(readlink -f "$0")")
 SRV_NS=dloss-s$$ CLI_NS=dloss-c$$

@@ -10,7 +10,7 @@
 # servers on CPU 0, curl on CPU 1) or same (all on CPU 0) - the two ends of what "none" mixes.
 #
 # Usage (root, from the hearth checkout, after npm run build):
-#   flock /work/wt/bench.lock bench/netboot/single-stream.sh [ROUNDS]
+#   sudo bench/netboot/single-stream.sh [ROUNDS]
 # Env: PIN (none|split|same, default none), BASELINE (another dist/cli/hearth.js: served too),
 #      HEARTH_CLI (default dist/cli/hearth.js), KEEP (1: keep the work dir), TRACE (1: record
 #      sched_switch on both CPUs meanwhile and print, per download, how much of the servers' CPU
