@@ -24,6 +24,9 @@ HERE=$(dirname "$(readlink -f "$0")")
 SRV_NS=dloss-s$$ CLI_NS=dloss-c$$
 source "$HERE/../anchors/lib.sh"
 need_root
+# Absolute paths: the spec is written, and the servers run, from other directories.
+[ -n "${HEARTH_CLI:-}" ] && HEARTH_CLI=$(readlink -f "$HEARTH_CLI")
+[ -n "${BASE_CLI:-}" ] && BASE_CLI=$(readlink -f "$BASE_CLI")
 RATES=${RATES:-1000 4000 5650 6150 7300}
 ROUNDS=${ROUNDS:-1}
 PERIOD=${PERIOD:-3}
