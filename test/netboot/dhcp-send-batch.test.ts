@@ -112,21 +112,27 @@ test('a burst of replies leaves paced: what the pacer allows now in shares of 16
   });
   server.start();
   for (let i = 0; i < 100; i++) l.deliver({ data: discover(i), ...from });
-  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; what the bucket holds (4 ms of 16) goes at once
-  assert.deepEqual(l.flushes.map((f) => f.length), [16, 16, 16, 16], 'the bucket, a share per flush');
+  await new Promise((r) => setTimeout(r, 0)); // the commit resolves; what the bucket holds (1 ms of 16) goes at once
+  assert.deepEqual(l.flushes.map((f) => f.length), [16], 'the bucket, one share');
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  assert.equal(l.flushes.flat().length, 64, 'turns of the loop send nothing more while the clock stands');
+  assert.equal(l.flushes.flat().length, 16, 'turns of the loop send nothing more while the clock stands');
   assert.equal(ticks.length, 1, 'one tick asked for');
   ticks.shift()!();
   await Promise.resolve();
-  assert.equal(l.flushes.flat().length, 64, 'a tick without time passing sends nothing');
+  assert.equal(l.flushes.flat().length, 16, 'a tick without time passing sends nothing');
   clock = 1; // 16 per ms at least
   ticks.shift()!();
   await Promise.resolve();
-  assert.equal(l.flushes.flat().length, 80, 'one ms: 16 more');
-  clock = 100; // the bucket is full again: the last 20 go
+  assert.equal(l.flushes.flat().length, 32, 'one ms: 16 more');
+  clock = 100; // a long pause: still one bucket (16), not the 99 ms it missed
   ticks.shift()!();
   await Promise.resolve();
+  assert.equal(l.flushes.flat().length, 48, 'at most one bucket after a pause');
+  for (let i = 0; i < 10 && ticks.length > 0; i++) {
+    clock += 1;
+    ticks.shift()!();
+    await Promise.resolve();
+  }
   assert.equal(ticks.length, 0, 'nothing left to schedule');
   assert.deepEqual(l.flushes.flat(), Array.from({ length: 100 }, (_, i) => 100 + i), 'in order');
   // close() sends what still waits at once.
@@ -148,10 +154,10 @@ test('past 4,096 replies waiting all of them leave on the next try, a share per 
     maxInflight: 10_000,
   });
   server.start();
-  for (let i = 0; i < 64 + 4097; i++) l.deliver({ data: discover(i % 250), ...from });
+  for (let i = 0; i < 16 + 4097; i++) l.deliver({ data: discover(i % 250), ...from });
   await new Promise((r) => setTimeout(r, 0));
-  assert.equal(l.flushes.flat().length, 64 + 4097, 'the bucket (64: 4 ms of 16), then the whole backlog once past 4,096');
+  assert.equal(l.flushes.flat().length, 16 + 4097, 'the bucket (16: 1 ms of 16), then the whole backlog once past 4,096');
   assert.ok(l.flushes.every((f) => f.length <= 16), 'every flush is one share at most');
-  assert.deepEqual(l.flushes.flat(), Array.from({ length: 64 + 4097 }, (_, i) => 100 + (i % 250)), 'in order');
+  assert.deepEqual(l.flushes.flat(), Array.from({ length: 16 + 4097 }, (_, i) => 100 + (i % 250)), 'in order');
   await server.close();
 });

@@ -22,9 +22,9 @@ export interface PacerOptions {
   readonly headroom?: number;
   /** How long demand is counted before the rate follows it, in ms (default 100). */
   readonly windowMs?: number;
-  /** Replies saved up at most, in ms of the rate (default 4). */
+  /** Replies saved up at most, in ms of the rate (default 1: a backlog leaves at the pace, not in a pile). */
   readonly burstMs?: number;
-  /** Replies saved up at least (default 32). */
+  /** Replies saved up at least (default 16). */
   readonly minBurst?: number;
 }
 
@@ -51,8 +51,8 @@ export class Pacer {
     this.minRate = opts.minRate ?? 16;
     this.headroom = opts.headroom ?? 1.5;
     this.windowMs = opts.windowMs ?? 100;
-    this.burstMs = opts.burstMs ?? 4;
-    this.minBurst = opts.minBurst ?? 32;
+    this.burstMs = opts.burstMs ?? 1;
+    this.minBurst = opts.minBurst ?? 16;
     this.rate = this.minRate;
     this.tokens = this.cap();
     this.last = this.windowStart = this.lastArrival = this.windowFrom = now();
