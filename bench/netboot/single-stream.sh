@@ -25,47 +25,6 @@ PIN=${PIN:-none}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 HEARTH_CLI=${HEARTH_CLI:-$HERE/dist/cli/hearth.js}
 BASELINE=${BASELINE:-}
-SRV=single-srv-$$; CLI=single-cli-$$
-WD=$(mktemp -d /tmp/single-stream.XXXXXX); chmod 755 "$WD"   # nginx workers read it as nobody
-PIDS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
-  ip netns del "$CLI" 2>/dev/null; ip netns del "$SRV" 2>/dev/null
-  [ "${KEEP:-0}" = 1 ] && echo "kept $WD" >&2 || rm -rf "$WD"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$SRV" && ip netns add "$CLI" || exit 1
-ip link add vs-single netns "$SRV" type veth peer name vc-single netns "$CLI" || exit 1
-ip -n "$SRV" link set lo up; ip -n "$CLI" link set lo up
-ip -n "$SRV" addr add 192.0.2.1/24 dev vs-single; ip -n "$CLI" addr add 192.0.2.2/24 dev vc-single
-ip -n "$SRV" link set vs-single up; ip -n "$CLI" link set vc-single up
-
-mkdir -p "$WD/www" "$WD/nginx"
-head -c $((64 * 1048576)) /dev/urandom >"$WD/www/f64m"
-head -c 1048576 /dev/urandom >"$WD/www/f1m"
-sync "$WD/www/f64m"   # no writeback of the fresh file during the downloads
-HEARTH_CLI=$HEARTH_CLI bash "$HERE/bench/anchors/hearth-spec.sh" "$WD/spec" "$WD/www" f1m f64m || exit 1
-
-cat >"$WD/nginx/nginx.conf" <<EOF
-worker_processes 2;
-pid $WD/nginx/nginx.pid;
-error_log $WD/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; keepalive_requests 100000;
-  default_type application/octet-stream;
-  client_body_temp_path $WD/nginx/body; proxy_temp_path $WD/nginx/proxy; fastcgi_temp_path $WD/nginx/fcgi;
-  uwsgi_temp_path $WD/nginx/uwsgi; scgi_temp_path $WD/nginx/scgi;
-  server { listen 192.0.2.1:8081; root $WD/www; }
-}
-EOF
-
 # server CPU set and curl's, by PIN
 case $PIN in
   none) SCPU=0-1; CCPU=0-1 ;;
@@ -73,32 +32,10 @@ case $PIN in
   same) SCPU=0; CCPU=0 ;;
   *) echo "PIN: none|split|same" >&2; exit 1 ;;
 esac
-
-NAMES=(nginx hearth); URLS=(http://192.0.2.1:8081/f64m http://192.0.2.1:8080/assets/f64m)
-ip netns exec "$SRV" taskset -c "$SCPU" nginx -c "$WD/nginx/nginx.conf" -p "$WD/nginx" -g 'daemon off;' >"$WD/nginx.log" 2>&1 &
-PIDS+=($!)
-hearth() {  # hearth CLI HTTP_PORT TFTP_PORT STATE
-  ip netns exec "$SRV" taskset -c "$SCPU" node "$1" netboot serve -f "$WD/spec/hearth.yaml" --interface vs-single --address 192.0.2.1 \
-    --dhcp off --state "$4" --log --http-port "$2" --tftp-port "$3" >"$4.log" 2>&1 &
-  PIDS+=($!)
-}
-hearth "$HEARTH_CLI" 8080 6969 "$WD/state-hearth"
-if [ -n "$BASELINE" ]; then
-  hearth "$BASELINE" 8082 6970 "$WD/state-baseline"
-  NAMES+=(baseline); URLS+=(http://192.0.2.1:8082/assets/f64m)
-fi
-for port in 8081 8080 ${BASELINE:+8082}; do
-  for i in $(seq 100); do ip netns exec "$SRV" ss -Hltn "sport = :$port" | grep -q LISTEN && break; sleep 0.1; done
-done
-sleep 2   # hearth's start-up work (warm-up download) is over
-# a first download each, not counted (page cache, JIT)
-for u in "${URLS[@]}"; do ip netns exec "$CLI" curl -s -o /dev/null --max-time 20 "$u"; done
-
-# wait (at most QUIET_WAIT s, default 120) until the machine is < 15 % busy: others' work skews this
-busy() { local a b; a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
-  awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN { n = split(a, x); split(b, y); for (k = 2; k <= n; k++) { d = y[k] - x[k]; t += d; if (k == 5 || k == 6) i += d }; print int(100 * (t - i) / t) }'; }
-for w in $(seq "${QUIET_WAIT:-120}"); do b=$(busy); [ "$b" -lt 15 ] && break; done
-echo "# machine ${b}% busy before the rounds"
+. "$HERE/bench/netboot/http-ab-lib.sh"
+ab_setup single
+URLS=(); for u in "${PATHS[@]}"; do URLS+=("${u}f64m"); done
+ab_quiet
 echo "# $(date -u +%FT%TZ) PIN=$PIN rounds=$ROUNDS load=$(cut -d' ' -f1-3 /proc/loadavg) hearth=$HEARTH_CLI${BASELINE:+ baseline=$BASELINE}"
 start=$SECONDS
 : >"$WD/raw"
@@ -111,10 +48,10 @@ for r in $(seq "$ROUNDS"); do
   n=${#NAMES[@]}
   for k in $(seq 0 $((n - 1))); do
     i=$(((k + r) % n))   # rotate who goes first
-    p0=$(ip netns exec "$SRV" cat /sys/class/net/vs-single/statistics/tx_packets)
+    p0=$(ip netns exec "$SRV" cat /sys/class/net/$DEV/statistics/tx_packets)
     out=$(ip netns exec "$CLI" taskset -c "$CCPU" curl -s -o /dev/null --max-time 20 \
           -w '%{speed_download} %{time_starttransfer} %{time_total} %{size_download}' "${URLS[$i]}")
-    p1=$(ip netns exec "$SRV" cat /sys/class/net/vs-single/statistics/tx_packets)
+    p1=$(ip netns exec "$SRV" cat /sys/class/net/$DEV/statistics/tx_packets)
     echo "$r ${NAMES[$i]} $out $((p1 - p0))" >>"$WD/raw"
   done
 done
