@@ -255,7 +255,10 @@ describe('/api/events over loopback', () => {
       await until('the download to finish', () => seen.some((e) => e.kind === 'http-asset-done'));
       const progress = seen.filter((e) => e.kind === 'http-asset-progress');
       assert.ok(progress.length >= 1, seen.map((e) => e.kind).join(' '));
-      for (const e of progress) assert.ok(e.file === 'big' && e.bytes! > 0 && e.bytes! < 24 * 1024 * 1024, JSON.stringify(e));
+      // Each report is the bytes the socket had taken by then: all of them is possible when the timer
+      // fires between the last send and the completion; while the client paused, fewer.
+      for (const e of progress) assert.ok(e.file === 'big' && e.bytes! > 0 && e.bytes! <= 24 * 1024 * 1024, JSON.stringify(e));
+      assert.ok(progress.some((e) => e.bytes! < 24 * 1024 * 1024), JSON.stringify(progress));
       assert.deepEqual(seen.map((e) => e.kind).filter((k) => k !== 'http-asset-progress'), ['http-asset-start', 'http-asset-done']);
     } finally {
       await within(WAIT_MS, 'the server to close', srv2.close());
