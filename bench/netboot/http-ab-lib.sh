@@ -3,7 +3,8 @@
 # baseline hearth build) serving the same files, kept running while a driver interleaves its
 # clients between them. Sourced, not run. The driver sets, before `ab_setup NAME`:
 #   HERE (the checkout), HEARTH_CLI, BASELINE (empty or another dist/cli/hearth.js),
-#   SCPU (the servers' CPU list for taskset), HEARTH_NODE (extra node flags for hearth, optional).
+#   SCPU (the servers' CPU list for taskset), HEARTH_NODE (extra node flags for hearth, optional),
+#   PROBE (empty or dist/bench/netboot/wrk-raw.js: served too, as "probe", on port 8083).
 # After it: WD (work dir, deleted at exit unless KEEP=1), SRV / CLI (namespaces), DEV (the server's
 # veth), NAMES / SPIDS (each server's name and PID, nginx first), PATHS (each server's URL prefix:
 # http://192.0.2.1:PORT/ for nginx, .../assets/ for hearth) and files f1m (1 MiB), f64m (64 MiB).
@@ -62,9 +63,14 @@ EOF
     ab_hearth "$BASELINE" 8082 6970 "$WD/state-baseline" ""
     NAMES+=(baseline); PATHS+=(http://192.0.2.1:8082/assets/)
   fi
+  if [ -n "${PROBE:-}" ]; then   # a probe server (wrk-raw.js): ADDRESS PORT ROOT, FIRST from the environment
+    ip netns exec "$SRV" taskset -c "$SCPU" node "$PROBE" 192.0.2.1 8083 "$WD/www" >"$WD/probe.log" 2>&1 &
+    PIDS+=($!)
+    NAMES+=(probe); PATHS+=(http://192.0.2.1:8083/assets/)
+  fi
   SPIDS=("${PIDS[@]}")
   local port i u
-  for port in 8081 8080 ${BASELINE:+8082}; do
+  for port in 8081 8080 ${BASELINE:+8082} ${PROBE:+8083}; do
     for i in $(seq 100); do ip netns exec "$SRV" ss -Hltn "sport = :$port" | grep -q LISTEN && break; sleep 0.1; done
   done
   sleep 2   # hearth's start-up work (warm-up download) is over

@@ -15,7 +15,8 @@
 #   bench/netboot/wrk-ab.sh [ROUNDS]
 # Env: BASELINE (another dist/cli/hearth.js: served too), HEARTH_CLI (default dist/cli/hearth.js),
 #      HEARTH_NODE (node flags for hearth, e.g. --single-threaded-gc), DUR (counted seconds per
-#      run, 1..30, default 4), KEEP (1: keep the work dir).
+#      run, 1..30, default 4), KEEP (1: keep the work dir), PROBE (dist/bench/netboot/wrk-raw.js:
+#      the node:net probe served too, FIRST passed on to it).
 # Bounded: ROUNDS <= 100 (default 12); rounds stop once MAX_SECONDS (default 400) have passed.
 # Network: see http-ab-lib.sh (two namespaces of its own, 192.0.2.1 and .2, deleted at exit).
 set -u
@@ -73,4 +74,5 @@ def ratios(a, b):
 for s in names:
     if s != "nginx": ratios(s, "nginx")
 if "baseline" in names: ratios("hearth", "baseline")
+if "probe" in names: ratios("probe", "hearth")
 PY
