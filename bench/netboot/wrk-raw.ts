@@ -29,15 +29,21 @@ const EAGAIN = -11;
 const END = '\r\n\r\n';
 
 function main(): void {
-  const [address, portText, root] = process.argv.slice(2);
+  const usage = 'usage: node wrk-raw.js ADDRESS PORT ROOT   (env FIRST: bytes sent on the loop, default all)\n';
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const [address, portText, root] = args;
   const port = Number(portText);
-  if (!address || !root || !(port > 0 && port < 65536)) {
-    process.stderr.write('usage: node wrk-raw.js ADDRESS PORT ROOT   (env FIRST: bytes sent on the loop, default all)\n');
+  const first = process.env.FIRST ? Number(process.env.FIRST) : Infinity;
+  if (args.length !== 3 || !address || !root || !(port > 0 && port < 65536) || !(first > 0)) {
+    process.stderr.write(usage);
     process.exit(2);
   }
   const mod = sendfileAddon();
   if (!mod) throw new Error('the addon is not built (npm run install)');
-  const first = process.env.FIRST ? Number(process.env.FIRST) : Infinity;
   const files = new Map<string, Served | null>();
   const find = (name: string): Served | null => {
     const known = files.get(name);
