@@ -9,7 +9,7 @@
 # /proc); the whole machine's busy CPU per request (/proc/stat: server, wrk and the kernel's network
 # work wherever it ran - on a 2-core box wrk and the server share the cores, so requests/s is about
 # 2 cores / this); packets the server's veth sent per request. Then min / median / max per server
-# and the per-round ratios hearth / nginx (and hearth / baseline).
+# and the per-round ratios of each server to nginx (and hearth / baseline, probe / hearth).
 #
 # Usage (root, from the hearth checkout, after npm run build):
 #   bench/netboot/wrk-ab.sh [ROUNDS]
