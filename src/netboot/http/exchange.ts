@@ -1,6 +1,6 @@
 /**
  * The shape every route handler works in: a request as plain data in, a response as plain data
- * out. Only server.ts touches node:http; handlers are tested without sockets.
+ * out. Only the server layer (server.ts, front.ts, respond.ts) touches sockets; handlers are tested without them.
  */
 import type { Stats } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';

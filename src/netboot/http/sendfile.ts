@@ -10,11 +10,11 @@
  * with a file descriptor; else stream.ts copies.
  */
 import { existsSync } from 'node:fs';
-import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { packagePath } from '../../common/package-root.js';
+import type { Outgoing } from './outgoing.js';
 import { closeAware } from './stream.js';
 
 /** One response's sender: its own duplicate of the socket's descriptor (see native/sendfile.cc). */
@@ -95,13 +95,13 @@ function senderOf(mod: SendfileModule, socket: Socket): Sender {
  * running only while no byte moves. Every wait also ends when the response closes (the client
  * went away, the send timeout destroyed it).
  */
-export async function sendfileBody(mod: SendfileModule, res: http.ServerResponse, fileFd: number, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
+export async function sendfileBody(mod: SendfileModule, res: Outgoing, fileFd: number, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
   const until = closeAware(res);
   const socket = res.socket;
   // A connection already closed has no descriptor (and would never close a sender made for it).
   if (!socket || res.destroyed || socketFd(socket) < 0) throw new Error('client went away');
   const sender = senderOf(mod, socket);
-  // The headers go first, through node:http, into the corked socket: they leave in one packet
+  // The headers go first (node:http or the front), into the corked socket: they leave in one packet
   // with the first body bytes (nginx's tcp_nopush); sendfile starts once the socket has taken them.
   let corked = sender.cork(true) === 0;
   const uncork = () => {

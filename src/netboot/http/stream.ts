@@ -1,6 +1,6 @@
 /** Copying a slice of a file to an HTTP response with bounded, reused memory. */
 import { open } from 'node:fs/promises';
-import type http from 'node:http';
+import type { Outgoing } from './outgoing.js';
 
 /** Bytes per read from disk and write to the socket. */
 const CHUNK = 256 * 1024;
@@ -17,7 +17,7 @@ const give = (b: Buffer) => {
  * timeout destroyed it): one 'close' listener fails whichever wait is current, so waiting adds no
  * state per chunk.
  */
-export function closeAware(res: http.ServerResponse): <T>(p: Promise<T>) => Promise<T> {
+export function closeAware(res: Outgoing): <T>(p: Promise<T>) => Promise<T> {
   let fail: ((e: Error) => void) | undefined;
   let gone: Error | undefined;
   const onClose = () => {
@@ -43,7 +43,7 @@ export function closeAware(res: http.ServerResponse): <T>(p: Promise<T>) => Prom
  * 2 x CHUNK, whatever the file size and the client's speed; one CHUNK while the client stalls. Every wait also ends when the
  * response closes (the client went away, a send timeout destroyed it), so the file is closed.
  */
-export async function streamFile(file: string, res: http.ServerResponse, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
+export async function streamFile(file: string, res: Outgoing, start: number, end: number, onBytes: (n: number) => void): Promise<void> {
   const until = closeAware(res);
   const fh = await open(file, 'r'); // not abandoned midway: its handle must be closed below
   const bufs: (Buffer | undefined)[] = [undefined, undefined];

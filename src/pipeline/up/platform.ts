@@ -22,6 +22,30 @@ export interface PlatformStep {
 }
 
 /**
+ * The rows with each release after the releases it depends on (kubectl's order otherwise): two
+ * releases seen Ready in the same poll are published dependency first, as Flux readied them.
+ */
+export function dependenciesFirst(rows: readonly ReleaseStatus[]): ReleaseStatus[] {
+  const byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
+  const out: ReleaseStatus[] = [];
+  const placed = new Set<ReleaseStatus>();
+  const visiting = new Set<ReleaseStatus>();
+  const place = (r: ReleaseStatus): void => {
+    if (placed.has(r) || visiting.has(r)) return; // a cycle keeps the order it was found in
+    visiting.add(r);
+    for (const d of r.dependsOn) {
+      const dep = byKey.get(d.includes('/') ? d : `${r.namespace}/${d}`);
+      if (dep) place(dep);
+    }
+    visiting.delete(r);
+    placed.add(r);
+    out.push(r);
+  };
+  rows.forEach(place);
+  return out;
+}
+
+/**
  * Installs the platform and follows it to Ready, publishing each release's state; when the same
  * objects were installed to Ready before, writes nothing and only checks they are still Ready.
  * Returns the digest of the objects.
@@ -33,7 +57,7 @@ export async function platformStep(o: PlatformStep): Promise<{ digest: string; i
   const log = (message: string) => o.bus.emit({ type: 'log', at: Date.now(), level: 'info', message });
   const shown = new Map<string, string>();
   const onReleases = (rows: ReleaseStatus[]) => {
-    for (const r of rows) {
+    for (const r of dependenciesFirst(rows)) {
       const key = `${r.namespace}/${r.name}`;
       const text = `${r.state}|${r.waitingFor ?? ''}`;
       if (shown.get(key) === text) continue;
