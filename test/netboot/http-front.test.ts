@@ -121,6 +121,15 @@ describe('http front (loopback)', () => {
     assert.equal(srv.stats().connections, 0, 'the handed-over connection is released from the limits when it closes');
   });
 
+  it("keeps node:http's request timeout on a handed-over connection: a body that never comes ends in 408", async () => {
+    const { srv, metrics } = await serve({ headersTimeoutMs: 300, requestTimeoutMs: 300, checkIntervalMs: 20 });
+    const { raw, closedByServer } = await talk(srv.port, 'POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab', { ms: 10_000 });
+    assert.ok(closedByServer, 'closed by the server');
+    // node:http answers the POST at once (405, its handler reads no body), then times the body out.
+    assert.match(raw.toString('latin1'), /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\n\r\nmethod not allowed\nHTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.equal(sum(parseProm(await metrics.registry.metrics()), 'hearth_http_client_errors_total', 'reason="request-timeout"'), 1);
+  });
+
   it('closes after an HTTP/1.0 response unless asked to keep it, and keeps it when asked', async () => {
     const { srv } = await serve();
     const plain = await talk(srv.port, 'GET /healthz HTTP/1.0\r\n\r\n');
@@ -139,6 +148,14 @@ describe('http front (loopback)', () => {
     assert.equal(r.length, 2, 'both pipelined requests answered');
     assert.ok(r[0]!.body.equals(tree.files['initramfs.xz']!));
     assert.equal(r[1]!.body.toString(), 'ok\n');
+  });
+
+  it('answers 400 to a client that half-closes in the middle of a head, as node:http does, and counts it', async () => {
+    const { srv, metrics } = await serve();
+    const { raw, closedByServer } = await talk(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', { halfClose: true });
+    assert.ok(closedByServer);
+    assert.equal(raw.toString('latin1'), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    assert.equal(sum(parseProm(await metrics.registry.metrics()), 'hearth_http_client_errors_total', 'reason="bad-request"'), 1);
   });
 
   it('closes an idle keep-alive connection after the keep-alive timeout, and one that never sends after the header timeout', async () => {

@@ -55,6 +55,12 @@ describe('request head (front)', () => {
     }
   });
 
+  it('leaves to node:http at once a head whose lines end in a bare LF (it would never complete as CRLF CRLF)', () => {
+    assert.equal(parse('GET /healthz HTTP/1.1\nHost: x\nConnection: close\n\n'), 'other');
+    assert.equal(parse('GET /healthz HTTP/1.1\r\nHost: x\n'), 'other');
+    assert.equal(parse('\nGET / HTTP/1.1\r\n'), 'other');
+  });
+
   it('leaves to node:http a head over the size limit, complete or not', () => {
     assert.equal(parse(`GET / HTTP/1.1\r\nHost: a\r\nX: ${'b'.repeat(200)}`, 100), 'other');
     assert.equal(parse(`GET / HTTP/1.1\r\nHost: a\r\nX: ${'b'.repeat(200)}\r\n\r\n`, 100), 'other');

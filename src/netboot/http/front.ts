@@ -27,8 +27,8 @@ export interface FrontOptions {
   serve(head: RequestHead, socket: Socket): Promise<void>;
   /** Takes over the connection: the socket (paused, our listeners gone) and the bytes read and not yet answered. */
   handOff(socket: Socket, unread: Buffer): void;
-  /** A head timed out: the 408 went out (counted by the server). */
-  onRequestTimeout(): void;
+  /** A head the front gave up on: timed out (408 sent) or cut short by the client's end (400 sent), as node:http would; counted by the server. */
+  onClientError(reason: 'request-timeout' | 'bad-request'): void;
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -71,11 +71,11 @@ export function frontConnection(socket: Socket, opts: FrontOptions, now: () => n
       const r = parseHead(buf, opts.maxHeadBytes);
       if (r === 'other') return handOff();
       if (r === 'incomplete') {
-        // A client that half-closed mid-head will never finish it.
-        if (clientEnded) return void socket.destroy();
+        // A client that half-closed mid-head will never finish it (node:http answers 400).
+        if (clientEnded) return giveUp('400 Bad Request', 'bad-request');
         if (headSince === 0) headSince = now();
         const left = opts.headersTimeoutMs - (now() - headSince);
-        if (left <= 0) return requestTimeout();
+        if (left <= 0) return giveUp('408 Request Timeout', 'request-timeout');
         socket.setTimeout(left);
         socket.resume();
         return;
@@ -101,10 +101,10 @@ export function frontConnection(socket: Socket, opts: FrontOptions, now: () => n
     pump();
   };
 
-  const requestTimeout = () => {
+  const giveUp = (status: string, reason: 'request-timeout' | 'bad-request') => {
     detach();
-    opts.onRequestTimeout();
-    socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
+    opts.onClientError(reason);
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
   };
 
   function onData(chunk: Buffer): void {
@@ -123,7 +123,7 @@ export function frontConnection(socket: Socket, opts: FrontOptions, now: () => n
 
   function onTimeout(): void {
     if (busy) return; // the response's own send timeout (serve) deals with it
-    if (buf.length > 0) return requestTimeout();
+    if (buf.length > 0) return giveUp('408 Request Timeout', 'request-timeout');
     socket.destroy(); // idle between requests (keep-alive timeout) or never sent a byte
   }
 

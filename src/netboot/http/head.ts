@@ -38,11 +38,18 @@ function maybeOurs(buf: Buffer): boolean {
   return 'GET '.startsWith(start.slice(0, 4)) || 'HEAD '.startsWith(start);
 }
 
+/** Whether `buf` has a LF not preceded by CR. */
+function hasBareLf(buf: Buffer): boolean {
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) if (i === 0 || buf[i - 1] !== 0x0d) return true;
+  return false;
+}
+
 /** Parses the request head at the start of `buf`; a head longer than `maxBytes` is `other`. */
 export function parseHead(buf: Buffer, maxBytes: number): HeadParse {
   if (!maybeOurs(buf)) return 'other';
   const end = buf.indexOf(CRLF2);
-  if (end < 0) return buf.length > maxBytes ? 'other' : 'incomplete';
+  // A line ended by a bare LF never makes a CRLF CRLF: node:http answers it rather than wait.
+  if (end < 0) return buf.length > maxBytes || hasBareLf(buf) ? 'other' : 'incomplete';
   const size = end + 4;
   if (size > maxBytes) return 'other';
   const lines = buf.toString('latin1', 0, end).split('\r\n');

@@ -150,7 +150,8 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     },
   );
   server.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => onClientError(cfg, e, socket));
-  // It never listens itself: 'listening' starts its checks of the header and request timeouts on the connections it is given.
+  // It never listens itself: 'listening' starts its checks of the header and request timeouts on
+  // the connections it is given (node:http sets them up on that event, in Node 20 to 24 alike).
   server.emit('listening');
 
   const sockets = new Set<Socket>();
@@ -170,7 +171,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
       if (unread.length > 0) socket.unshift(unread);
       socket.resume();
     },
-    onRequestTimeout: () => metrics.httpClientErrors.inc({ reason: 'request-timeout' }),
+    onClientError: (reason) => metrics.httpClientErrors.inc({ reason }),
   };
   const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (socket.destroyed) return; // refused by admission
