@@ -56,16 +56,19 @@ async function metrics(): Promise<string> {
 /**
  * Sends `count` datagrams from `next`, `batch` at a time, and waits (bounded) whenever more than
  * `window` of them are not yet counted by the server's /metrics (`counted`), so that the kernel
- * does not drop them for us: what the server receives is what we sent.
+ * does not drop them for us: what the server receives is what we sent. A datagram `next` marks
+ * `unpaced` is sent but left out of that count (`counted` must leave it out too): one to a port
+ * that may have closed meanwhile, which the server then never sees.
  */
 async function pacedUdp(
-  next: () => { data: Buffer; port: number; ip: string },
+  next: () => { data: Buffer; port: number; ip: string; unpaced?: boolean },
   counted: (m: string) => number,
   reply: (sock: dgram.Socket, m: Buffer, port: number) => void = () => undefined,
 ): Promise<Record<string, unknown>> {
   const window = job.window ?? 2048;
   const base = counted(await metrics());
   let sent = 0;
+  let sentUnpaced = 0;
   let attempted = 0;
   const sendErrors: Record<string, number> = {};
   let stalls = 0;
@@ -89,6 +92,7 @@ async function pacedUdp(
         new Promise((r) =>
           sock.send(p.data, p.port, p.ip, (e) => {
             if (e) sendErrors[(e as NodeJS.ErrnoException).code ?? 'error'] = (sendErrors[(e as NodeJS.ErrnoException).code ?? 'error'] ?? 0) + 1;
+            else if (p.unpaced) sentUnpaced++;
             else sent++;
             r();
           }),
@@ -109,7 +113,7 @@ async function pacedUdp(
       }
     }
     if (Date.now() - lastProgress > 2000) {
-      out({ progress: sent });
+      out({ progress: sent + sentUnpaced });
       lastProgress = Date.now();
     }
   }
@@ -117,7 +121,7 @@ async function pacedUdp(
   for (let i = 0; i < 200 && counted(await metrics()) - base < sent; i++) await sleep(25);
   const final = counted(await metrics()) - base;
   sock.close();
-  return { sent, attempted, sendErrors, replies, countedByServer: final, paceStalls: stalls };
+  return { sent: sent + sentUnpaced, sentUnpaced, attempted, sendErrors, replies, countedByServer: final, paceStalls: stalls };
 }
 
 async function dhcp(r: Rng): Promise<Record<string, unknown>> {
@@ -160,10 +164,15 @@ async function tftp(r: Rng): Promise<Record<string, unknown>> {
     () => {
       const p = tftpPacket(r, templates, 'small.bin');
       tally(p.kind);
-      const port = p.to === 'transfer' && live.length ? live[intOf(r, live.length)]! : 69;
-      return { data: p.data, port, ip: job.server };
+      // A stalled transfer's port closes once the server gives up on its silent client (its
+      // longest stall), so what is sent there is not paced: the server may never see it.
+      const toTransfer = p.to === 'transfer' && live.length > 0;
+      return { data: p.data, port: toTransfer ? live[intOf(r, live.length)]! : 69, ip: job.server, unpaced: toTransfer };
     },
-    (m) => metricSum(m, 'hearth_tftp_packets_dropped_total') + metricSum(m, 'hearth_tftp_transfers_total', 'result="started"'),
+    (m) =>
+      metricSum(m, 'hearth_tftp_packets_dropped_total') -
+      metricSum(m, 'hearth_tftp_packets_dropped_total', 'reason="unknown-tid"') +
+      metricSum(m, 'hearth_tftp_transfers_total', 'result="started"'),
     // Transfers of the small file that bad-option requests start are cancelled as soon as they answer.
     (sock, m, port) => {
       if (m.includes(MARKER) && leaks.length < 20) leaks.push(`TFTP reply from port ${port}`);

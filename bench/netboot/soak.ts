@@ -244,7 +244,7 @@ async function main(): Promise<number> {
       const kinds = Object.entries((r.kinds ?? {}) as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`\n${p.phase}: sent ${p.sent.toLocaleString('en')} of ${p.wanted.toLocaleString('en')} in ${secs} s`);
       console.log(`  mix: ${kinds}`);
-      if (r.attempted !== undefined) console.log(`  sender: ${r.attempted} attempted, ${r.sent} sent, send errors ${JSON.stringify(r.sendErrors)}, ${r.replies} replies received, ${r.paceStalls} pacing waits gave up after 5 s`);
+      if (r.attempted !== undefined) console.log(`  sender: ${r.attempted} attempted, ${r.sent} sent${r.sentUnpaced ? ` (${r.sentUnpaced} of them to transfer ports, not paced)` : ''}, send errors ${JSON.stringify(r.sendErrors)}, ${r.replies} replies received, ${r.paceStalls} pacing waits gave up after 5 s`);
       if (p.phase.endsWith('dhcp')) {
         console.log(`  /metrics: received ${d(p, 'hearth_dhcp_packets_received_total')}, dropped ${d(p, 'hearth_dhcp_packets_dropped_total')}, answered ${d(p, 'hearth_dhcp_packets_sent_total')}; leases now ${metricSum(p.after, 'hearth_dhcp_leases')}`);
         console.log(`  dropped by reason: ${reasons(p, 'hearth_dhcp_packets_dropped_total')}`);

@@ -119,7 +119,11 @@ async function writeBody(cfg: HttpConfig, s: Senders, method: string, ip: string
   if (r.file && !head && r.file.length > 0) return sendFile(cfg, s, ip, res, r.file);
   if (r.stream && !head) return sendStream(res, r.stream, s.streams);
   if (r.body !== undefined && !head) res.write(r.body);
-  await new Promise<void>((resolve) => res.end(resolve));
+  // Over once the kernel has it all, or once the connection is gone (then end's callback may never run).
+  await new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    res.end(resolve);
+  });
 }
 
 /**
