@@ -13,7 +13,9 @@
  * Phases: warm-up (10,000 DHCP and TFTP packets, 1,000 HTTP requests), then DHCP, TFTP, HTTP, slow
  * HTTP clients.
  * UDP senders keep at most 2,048 datagrams ahead of what /metrics has counted, so the server
- * sees what was sent (the kernel drops none for lack of buffer).
+ * sees what was sent (the kernel drops none for lack of buffer); datagrams to the ports of stalled
+ * TFTP transfers are the exception, sent unpaced (the server closes such a port once it gives up on
+ * the silent client).
  *
  * Verdict: FAIL (exit 1) when the server exits, when its RSS does not come back within
  * `--rss-bound-mib` of RSS after the warm-up within `--settle` seconds after the load (the garbage
