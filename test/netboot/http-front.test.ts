@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { HttpLimits } from '../../src/netboot/http/config.js';
+import type { HttpLimits, HttpServerOptions } from '../../src/netboot/http/config.js';
 import { startHttp, type HttpServer } from '../../src/netboot/http/index.js';
 import { createMetrics, type NetbootMetrics } from '../../src/netboot/metrics.js';
 import { within, WAIT_MS } from '../helpers/within.js';
@@ -65,9 +65,9 @@ describe('http front (loopback)', () => {
     tree.cleanup();
   });
 
-  async function serve(limits: Partial<HttpLimits> = {}): Promise<{ srv: HttpServer; metrics: NetbootMetrics }> {
+  async function serve(limits: Partial<HttpLimits> = {}, talosConfig?: HttpServerOptions['talosConfig']): Promise<{ srv: HttpServer; metrics: NetbootMetrics }> {
     const metrics = createMetrics();
-    const srv = await startHttp(loopbackHttp(tree, specFrom(SPEC_YAML()), { metrics, limits }));
+    const srv = await startHttp(loopbackHttp(tree, specFrom(SPEC_YAML()), { metrics, limits, ...(talosConfig ? { talosConfig } : {}) }));
     servers.push(srv);
     return { srv, metrics };
   }
@@ -128,6 +128,26 @@ describe('http front (loopback)', () => {
     // node:http answers the POST at once (405, its handler reads no body), then times the body out.
     assert.match(raw.toString('latin1'), /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\n\r\nmethod not allowed\nHTTP\/1\.1 408 Request Timeout\r\n/);
     assert.equal(sum(parseProm(await metrics.registry.metrics()), 'hearth_http_client_errors_total', 'reason="request-timeout"'), 1);
+  });
+
+  it('answers 500 and closes when a handler throws or gives a header that would split the head, on either path', async () => {
+    let calls = 0;
+    const { srv, metrics } = await serve({}, () => {
+      calls++;
+      if (calls % 2 === 1) throw new Error('boom');
+      return { status: 200, headers: { 'X-Bad': 'a\r\nSet-Cookie: b=1', 'Content-Length': 2 }, body: 'ok' };
+    });
+    for (const extra of ['', 'X-Twice: 1\r\nX-Twice: 2\r\n']) {
+      for (let i = 0; i < 2; i++) {
+        const { raw, closedByServer } = await talk(srv.port, `GET /talos/config HTTP/1.1\r\nHost: a\r\n${extra}\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n`);
+        const r = replies(raw);
+        assert.ok(closedByServer, `closed (${extra ? 'node:http' : 'front'}, ${i ? 'bad header' : 'throw'})`);
+        assert.deepEqual(r.map((x) => x.status), ['HTTP/1.1 500 Internal Server Error'], raw.toString('latin1'));
+        assert.equal(r[0]!.body.toString(), 'internal error\n');
+        assert.ok(!raw.toString('latin1').includes('Set-Cookie'), 'nothing of the split header went out');
+      }
+    }
+    assert.equal(sum(parseProm(await metrics.registry.metrics()), 'hearth_http_requests_total', 'status="500"'), 4);
   });
 
   it('closes after an HTTP/1.0 response unless asked to keep it, and keeps it when asked', async () => {

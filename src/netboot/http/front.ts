@@ -1,13 +1,14 @@
 /**
  * The HTTP server's front: a node:net connection loop that reads request heads itself (head.ts)
  * and answers the requests a boot makes — GET and HEAD without a body — without node:http, whose
- * per-request machinery costs about as much CPU as sending a 1 MiB file by sendfile(2)
- * (bench/README.md, "the wrk gap"). The first request it does not take (another method, a body, a
- * malformed or oversized head) hands the connection, with every byte read so far, to node:http for
- * the rest of its life: node:http stays the authority on everything unusual.
+ * per-request machinery cost ~80 µs of server CPU per 1 MiB download here (bench/README.md, "The
+ * HTTP front"). The first request it does not take (another method, a body, a malformed or
+ * oversized head) hands the connection, with every byte read so far, to node:http for the rest of
+ * its life: node:http stays the authority on everything unusual.
  *
  * The loop owns the connection's timers, as node:http would: a head must be complete within the
- * header timeout of its first byte (else 408), an idle keep-alive connection closes after the
+ * header timeout of its first byte (else 408; a client that half-closes mid-head gets 400, as
+ * node:http answers it), an idle keep-alive connection closes after the
  * keep-alive timeout, and while a response runs the socket's timeout is the response's (send
  * timeout, set by `serve`). Requests on a connection are answered one at a time, in order
  * (pipelining); while one runs, at most one head's worth of the next is buffered.

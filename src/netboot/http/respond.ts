@@ -4,7 +4,7 @@
  * copied by stream.ts) with progress events and byte metrics, or an event stream — under the send
  * timeout (nginx `send_timeout`).
  */
-import type http from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpConfig } from './config.js';
 import type { FileBody, HttpResponse, StreamBody } from './exchange.js';
@@ -131,9 +131,10 @@ async function writeBody(cfg: HttpConfig, s: Senders, method: string, ip: string
  * whose socket takes nothing for the send timeout is destroyed (nginx `send_timeout`). Resolves
  * when the body is over.
  */
-export function write(cfg: HttpConfig, s: Senders, method: string, ip: string, res: http.ServerResponse, r: HttpResponse): Promise<void> {
+export function write(cfg: HttpConfig, s: Senders, method: string, ip: string, res: ServerResponse, r: HttpResponse): Promise<void> {
   res.setTimeout(cfg.limits.sendTimeoutMs, () => cutStalled(cfg, res));
-  res.writeHead(r.status, r.headers);
+  // The reason phrase given, not kept from an earlier writeHead that threw (a 500 after it said "500 OK").
+  res.writeHead(r.status, STATUS_CODES[r.status] ?? 'Unknown', r.headers);
   return writeBody(cfg, s, method, ip, res, r);
 }
 

@@ -68,7 +68,7 @@ function clientIp(req: http.IncomingMessage): string {
 /** Counts connections in and out against the limits; refuses (closes) those over them. */
 function admitConnections(cfg: HttpConfig, server: net.Server, limiter: ConnectionLimiter): void {
   const metrics = cfg.metrics;
-  // Prepended: a refused socket is closed before node:http starts parsing it.
+  // Prepended: a refused socket is closed before the front reads it.
   server.prependListener('connection', (socket: Socket) => {
     const ip = normalizeIp(socket.remoteAddress);
     const refused = limiter.admit(ip);
@@ -110,14 +110,12 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
   /**
    * Answers one request and counts it in the metrics (a stream once it has started, anything else
    * once its body is over). `send` writes a response and resolves when its body is over; `failed`
-   * is told whether a response had been given when the handler or the writing threw.
+   * runs when the handler or the writing threw (a 500 if nothing went out yet, else a cut).
    */
-  const serve = async (method: string, target: string, headers: IncomingHttpHeaders, ip: string, send: (r: HttpResponse) => Promise<void>, failed: (answered: boolean) => void): Promise<void> => {
+  const serve = async (method: string, target: string, headers: IncomingHttpHeaders, ip: string, send: (r: HttpResponse) => Promise<void>, failed: () => void | Promise<void>): Promise<void> => {
     const began = process.hrtime.bigint();
-    let answered = false;
     try {
       const { name, response } = await answer(method, target, headers, ip);
-      answered = true;
       const over = send(response);
       if (!response.stream || method === 'HEAD') await over;
       metrics.httpRequests.inc({ route: name, status: String(response.status) });
@@ -125,7 +123,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
       await over;
     } catch {
       metrics.httpRequests.inc({ route: 'error', status: '500' });
-      failed(answered);
+      await failed();
     }
   };
 
@@ -143,8 +141,9 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     (req, res) => {
       const method = req.method ?? 'GET';
       const ip = clientIp(req);
-      void serve(method, req.url ?? '/', req.headers, ip, (r) => write(cfg, senders, method, ip, res, r), (answered) => {
-        if (!answered && !res.headersSent) void write(cfg, senders, method, ip, res, text(500, 'internal error\n'));
+      void serve(method, req.url ?? '/', req.headers, ip, (r) => write(cfg, senders, method, ip, res, r), () => {
+        // The connection ends with the 500, as the front's does.
+        if (!res.headersSent) void write(cfg, senders, method, ip, res, text(500, 'internal error\n', undefined, { Connection: 'close' }));
         else res.destroy();
       });
     },
@@ -161,9 +160,10 @@ export async function startHttp(opts: HttpServerOptions): Promise<HttpServer> {
     keepAliveMs: lim.keepAliveMs,
     serve: (head, socket) => {
       const ip = normalizeIp(socket.remoteAddress);
-      return serve(head.method, head.target, head.headers, ip, (r) => writeRaw(cfg, senders, head.method, ip, socket, head.keepAlive, r), (answered) => {
-        if (answered) socket.destroy();
-        else void writeRaw(cfg, senders, head.method, ip, socket, false, text(500, 'internal error\n')).catch(() => socket.destroy());
+      const before = socket.bytesWritten;
+      return serve(head.method, head.target, head.headers, ip, (r) => writeRaw(cfg, senders, head.method, ip, socket, head.keepAlive, r), () => {
+        if (socket.bytesWritten !== before) return void socket.destroy();
+        return writeRaw(cfg, senders, head.method, ip, socket, false, text(500, 'internal error\n')).catch(() => void socket.destroy());
       });
     },
     handOff: (socket, unread) => {
