@@ -1,5 +1,5 @@
 /**
- * A response on the way out, as the body senders (sendfile.ts, stream.ts, server.ts) see it: the
+ * A response on the way out, as the body senders (respond.ts, sendfile.ts, stream.ts) see it: the
  * part of node:http's ServerResponse they use. A ServerResponse is one; the front (front.ts) writes
  * its answers through RawResponse, a response written straight onto the connection's socket.
  */
