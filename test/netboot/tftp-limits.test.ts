@@ -144,6 +144,8 @@ describe('tftp limits under silent clients', { timeout: 120_000 }, () => {
     assert.ok(r.data?.equals(tree.files['initramfs.xz']!), 'byte-identical');
     assert.equal(await s.limited('evicted'), 33);
     assert.equal(await s.limited('busy'), 0);
+    // The client is done once it has sent its last ACK; the server's event follows when that ACK arrives.
+    await until(() => s.events.some((e) => e.kind === 'tftp-done' && e.ip === HOST), 'the real client\'s tftp-done event');
     const done = s.events.filter((e) => e.kind === 'tftp-done' && e.ip === HOST);
     assert.equal(done.length, 1);
     assert.ok(s.events.some((e) => e.kind === 'tftp-error' && /its slot went to another client/.test(e.detail ?? '')));
