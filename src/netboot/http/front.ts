@@ -35,13 +35,13 @@ export interface FrontOptions {
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /** Runs the front's loop on a new connection (from a net.Server with allowHalfOpen). */
-export function frontConnection(socket: Socket, opts: FrontOptions, now: () => number = Date.now): void {
+export function frontConnection(socket: Socket, opts: FrontOptions): void {
   let buf: Buffer = EMPTY;
   let busy = false;
   let clientEnded = false;
   let handedOff = false;
   /** When the first byte of the head being read came (a new connection counts as one). */
-  let headSince = now();
+  let headSince = Date.now();
 
   const detach = () => {
     socket.off('data', onData);
@@ -74,8 +74,8 @@ export function frontConnection(socket: Socket, opts: FrontOptions, now: () => n
       if (r === 'incomplete') {
         // A client that half-closed mid-head will never finish it (node:http answers 400).
         if (clientEnded) return giveUp('400 Bad Request', 'bad-request');
-        if (headSince === 0) headSince = now();
-        const left = opts.headersTimeoutMs - (now() - headSince);
+        if (headSince === 0) headSince = Date.now();
+        const left = opts.headersTimeoutMs - (Date.now() - headSince);
         if (left <= 0) return giveUp('408 Request Timeout', 'request-timeout');
         socket.setTimeout(left);
         socket.resume();
