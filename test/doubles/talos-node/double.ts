@@ -60,6 +60,8 @@ export class TalosNodeDouble extends EventEmitter {
   /** Set by LifecycleService/Upgrade; the next boot runs it. */
   pendingVersion?: string;
   private server?: grpc.Server;
+  /** Aborted when the server now answering goes down: its calls end as a reboot ends them. */
+  private life?: AbortController;
   private transition: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private eventSeq = 0;
@@ -92,6 +94,15 @@ export class TalosNodeDouble extends EventEmitter {
 
   get ready(): boolean {
     return this.stage === 'running' && (!this.controlPlane || this.etcdMember);
+  }
+
+  /**
+   * Aborted once the server answering now goes down (already aborted while none answers). A call
+   * that reaches a server after this (over a TLS handshake that was under way as it went down)
+   * is refused, and its streams are cut: a rebooted machine keeps no connection.
+   */
+  get serving(): AbortSignal {
+    return this.life?.signal ?? AbortSignal.abort();
   }
 
   /** Boots into maintenance mode at the initial address. */
@@ -247,7 +258,8 @@ export class TalosNodeDouble extends EventEmitter {
     await this.down();
     const server = new grpc.Server();
     const svc = loadTalosServices(this.era);
-    const impl = buildServices(this);
+    const life = new AbortController();
+    const impl = buildServices(this, life.signal);
     server.addService(svc.machine.service, impl.machine);
     server.addService(svc.storage.service, impl.storage);
     server.addService(svc.cosiState.service, impl.state);
@@ -256,6 +268,7 @@ export class TalosNodeDouble extends EventEmitter {
       server.bindAsync(`${this.address}:${this.port}`, creds, (err) => (err ? reject(err) : resolve())),
     );
     this.server = server;
+    this.life = life;
     this.answering = true;
     this.network.notify();
   }
@@ -265,6 +278,8 @@ export class TalosNodeDouble extends EventEmitter {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.life?.abort();
+    this.life = undefined;
     this.answering = false;
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -53,8 +53,12 @@ function proxyTarget(n: TalosNodeDouble, call: AnyCall): { node: string; target?
   return { node, target: n.network?.at(node) };
 }
 
-function unary(n: TalosNodeDouble, name: string, access: Access, fn: (call: grpc.ServerUnaryCall<any, any>) => Promise<object> | object) {
+/** What a call on a server that went down (the machine rebooted) ends with. */
+const DOWN = 'connection error: the node is rebooting';
+
+function unary(n: TalosNodeDouble, life: AbortSignal, name: string, access: Access, fn: (call: grpc.ServerUnaryCall<any, any>) => Promise<object> | object) {
   const handler = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>): void => {
+    if (life.aborted) return cb({ code: grpc.status.UNAVAILABLE, details: DOWN });
     const proxy = proxyTarget(n, call);
     if (proxy) {
       if (!proxy.target) {
@@ -62,7 +66,7 @@ function unary(n: TalosNodeDouble, name: string, access: Access, fn: (call: grpc
         cb(null, { messages: [{ metadata: { hostname: proxy.node, error, status: { code: grpc.status.UNAVAILABLE, message: error } } }] });
         return;
       }
-      const peer = buildServices(proxy.target).machineHandlers[name] ?? buildServices(proxy.target).otherHandlers[name];
+      const peer = buildServices(proxy.target, proxy.target.serving).machineHandlers[name] ?? buildServices(proxy.target, proxy.target.serving).otherHandlers[name];
       peer!(call, (err: any, reply: any) => {
         for (const m of reply?.messages ?? []) m.metadata = { ...(m.metadata ?? {}), hostname: proxy.target!.hostname };
         cb(err, reply);
@@ -78,15 +82,22 @@ function unary(n: TalosNodeDouble, name: string, access: Access, fn: (call: grpc
   return handler as (call: any, cb: any) => void;
 }
 
-function stream(n: TalosNodeDouble, name: string, access: Access, fn: (call: grpc.ServerWritableStream<any, any>) => Promise<void> | void) {
+function stream(n: TalosNodeDouble, life: AbortSignal, name: string, access: Access, fn: (call: grpc.ServerWritableStream<any, any>) => Promise<void> | void) {
   return (call: grpc.ServerWritableStream<any, any>): void => {
+    if (life.aborted) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: DOWN });
+    // a reboot cuts every stream of the server that went down
+    const cut = () => {
+      if (!call.writableEnded && !call.destroyed) call.emit('error', { code: grpc.status.UNAVAILABLE, details: DOWN });
+    };
+    life.addEventListener('abort', cut, { once: true });
+    call.once('close', () => life.removeEventListener('abort', cut));
     const proxy = proxyTarget(n, call);
     if (proxy) {
       if (!proxy.target) {
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: `connection error: dial tcp ${proxy.node}:${n.port}: connect: connection refused` });
         return;
       }
-      (buildServices(proxy.target).streamHandlers[name] as (c: typeof call) => void)(call);
+      (buildServices(proxy.target, proxy.target.serving).streamHandlers[name] as (c: typeof call) => void)(call);
       return;
     }
     Promise.resolve()
@@ -131,13 +142,14 @@ function checkResourceAccess(n: TalosNodeDouble, call: AnyCall, type: string): v
 
 const wireEvent = (e: StoreEvent) => ({ event_type: e.type, resource: wireResource(e.resource), ...(e.old ? { old: wireResource(e.old) } : {}) });
 
-export function buildServices(n: TalosNodeDouble) {
+/** The handlers of `n` for one server of it: `life` is aborted when that server goes down. */
+export function buildServices(n: TalosNodeDouble, life: AbortSignal) {
   const one = (m: object) => ({ messages: [{ metadata: null, ...m }] });
   const machineHandlers: Record<string, (call: any, cb: any) => void> = {
-    Version: unary(n, 'Version', { roles: ALL, maintenance: n.era === 'v1.13' }, () =>
+    Version: unary(n, life, 'Version', { roles: ALL, maintenance: n.era === 'v1.13' }, () =>
       one({ version: { tag: n.version, sha: '', built: '', go_version: 'go1.22', os: 'linux', arch: 'amd64' }, platform: { name: 'metal', mode: 'metal' }, features: { rbac: true } }),
     ),
-    ApplyConfiguration: unary(n, 'ApplyConfiguration', { roles: ADMIN, maintenance: true }, (call) => {
+    ApplyConfiguration: unary(n, life, 'ApplyConfiguration', { roles: ADMIN, maintenance: true }, (call) => {
       const req = call.request;
       let cfg;
       try {
@@ -167,7 +179,7 @@ export function buildServices(n: TalosNodeDouble) {
       }
       return one({ warnings: [], mode, mode_details: details });
     }),
-    Bootstrap: unary(n, 'Bootstrap', { roles: ADMIN, maintenance: false }, () => {
+    Bootstrap: unary(n, life, 'Bootstrap', { roles: ADMIN, maintenance: false }, () => {
       const cfg = requireConfigured(n);
       if (!n.controlPlane) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'bootstrap can only be performed on a control plane node');
       if (n.stage !== 'running') throw new RpcError(grpc.status.FAILED_PRECONDITION, 'bootstrap is not available yet');
@@ -175,13 +187,13 @@ export function buildServices(n: TalosNodeDouble) {
       n.network!.bootstrap(cfg.clusterId, n);
       return one({});
     }),
-    Reboot: unary(n, 'Reboot', { roles: OPERATOR, maintenance: false }, () => {
+    Reboot: unary(n, life, 'Reboot', { roles: OPERATOR, maintenance: false }, () => {
       requireConfigured(n);
       n.setStage('rebooting');
       n.later(() => n.down());
       return one({ actor_id: randomUUID() });
     }),
-    Shutdown: unary(n, 'Shutdown', { roles: OPERATOR, maintenance: false }, () => {
+    Shutdown: unary(n, life, 'Shutdown', { roles: OPERATOR, maintenance: false }, () => {
       requireConfigured(n);
       n.setStage('shutting down');
       n.later(async () => {
@@ -190,7 +202,7 @@ export function buildServices(n: TalosNodeDouble) {
       });
       return one({ actor_id: randomUUID() });
     }),
-    Reset: unary(n, 'Reset', { roles: ADMIN, maintenance: false }, () => {
+    Reset: unary(n, life, 'Reset', { roles: ADMIN, maintenance: false }, () => {
       const cfg = requireConfigured(n);
       n.setStage('resetting');
       n.later(() => {
@@ -199,7 +211,7 @@ export function buildServices(n: TalosNodeDouble) {
       });
       return one({ actor_id: randomUUID() });
     }),
-    Upgrade: unary(n, 'Upgrade', { roles: ADMIN, maintenance: false }, (call) => {
+    Upgrade: unary(n, life, 'Upgrade', { roles: ADMIN, maintenance: false }, (call) => {
       requireConfigured(n);
       const tag = /:(v\d+\.\d+\.\d+)/.exec(call.request.image ?? '')?.[1];
       if (!tag) throw new RpcError(grpc.status.INVALID_ARGUMENT, `cannot tell the version of image "${call.request.image}"`);
@@ -208,7 +220,7 @@ export function buildServices(n: TalosNodeDouble) {
       n.later(() => undefined); // lets stageDelayMs carry the upgrade on, as it does a reboot
       return one({ ack: 'Upgrade request received', actor_id: randomUUID() });
     }),
-    ServiceList: unary(n, 'ServiceList', { roles: ALL, maintenance: false }, () => {
+    ServiceList: unary(n, life, 'ServiceList', { roles: ALL, maintenance: false }, () => {
       requireConfigured(n);
       const running = n.stage === 'running';
       const ids = ['apid', 'containerd', 'cri', 'kubelet', 'machined', 'udevd', ...(n.controlPlane ? ['etcd', 'trustd'] : [])].sort();
@@ -219,7 +231,7 @@ export function buildServices(n: TalosNodeDouble) {
       });
       return one({ services });
     }),
-    EtcdMemberList: unary(n, 'EtcdMemberList', { roles: ALL, maintenance: false }, () => {
+    EtcdMemberList: unary(n, life, 'EtcdMemberList', { roles: ALL, maintenance: false }, () => {
       const cfg = requireConfigured(n);
       if (!n.controlPlane || !n.etcdMember) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'etcd is not running on this node');
       const members = n.network!.members(cfg.clusterId).map((m) => ({
@@ -233,14 +245,14 @@ export function buildServices(n: TalosNodeDouble) {
     }),
   };
   const streamHandlers: Record<string, (call: any) => void> = {
-    Kubeconfig: stream(n, 'Kubeconfig', { roles: ADMIN, maintenance: false }, async (call) => {
+    Kubeconfig: stream(n, life, 'Kubeconfig', { roles: ADMIN, maintenance: false }, async (call) => {
       const cfg = requireConfigured(n);
       if (!n.controlPlane) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'kubeconfig is only available on control plane nodes');
       const gz = tarGzOneFile('kubeconfig', Buffer.from(await adminKubeconfig(cfg)));
       for (let off = 0; off < gz.length; off += 1024) call.write({ metadata: null, bytes: gz.subarray(off, off + 1024) });
       call.end();
     }),
-    Events: stream(n, 'Events', { roles: ALL, maintenance: false }, (call) => {
+    Events: stream(n, life, 'Events', { roles: ALL, maintenance: false }, (call) => {
       const tail = call.request.tail_events ?? 0;
       const send = (e: { id: string; data: Record<string, unknown> }) => call.write({ metadata: null, id: e.id, actor_id: '', data: e.data });
       const past = tail < 0 ? n.events : tail > 0 ? n.events.slice(-tail) : [];
@@ -250,7 +262,7 @@ export function buildServices(n: TalosNodeDouble) {
       call.on('cancelled', stop);
       call.on('close', stop);
     }),
-    Upgrade: stream(n, 'LifecycleUpgrade', { roles: ADMIN, maintenance: false }, (call) => {
+    Upgrade: stream(n, life, 'LifecycleUpgrade', { roles: ADMIN, maintenance: false }, (call) => {
       requireConfigured(n);
       const image: string = call.request.source?.image_name ?? '';
       const tag = /:(v\d+\.\d+\.\d+)/.exec(image)?.[1];
@@ -260,13 +272,13 @@ export function buildServices(n: TalosNodeDouble) {
       call.write({ progress: { exit_code: 0 } });
       call.end();
     }),
-    List: stream(n, 'State/List', { roles: ALL, maintenance: true }, (call) => {
+    List: stream(n, life, 'State/List', { roles: ALL, maintenance: true }, (call) => {
       const { namespace, type } = call.request;
       checkResourceAccess(n, call, type);
       for (const r of n.store.list(namespace, type)) call.write({ resource: wireResource(r) });
       call.end();
     }),
-    Watch: stream(n, 'State/Watch', { roles: ALL, maintenance: true }, (call) => {
+    Watch: stream(n, life, 'State/Watch', { roles: ALL, maintenance: true }, (call) => {
       const { namespace, type, id, options } = call.request;
       checkResourceAccess(n, call, type);
       const wanted = (r: StoredResource) => r.namespace === namespace && r.type === type && (!id || r.id === id);
@@ -284,8 +296,8 @@ export function buildServices(n: TalosNodeDouble) {
     }),
   };
   const otherHandlers: Record<string, (call: any, cb: any) => void> = {
-    Disks: unary(n, 'Disks', { roles: ALL, maintenance: true }, () => one({ disks: storageDisks(n.hardware) })),
-    Get: unary(n, 'State/Get', { roles: ALL, maintenance: true }, (call) => {
+    Disks: unary(n, life, 'Disks', { roles: ALL, maintenance: true }, () => one({ disks: storageDisks(n.hardware) })),
+    Get: unary(n, life, 'State/Get', { roles: ALL, maintenance: true }, (call) => {
       const { namespace, type, id } = call.request;
       checkResourceAccess(n, call, type);
       const r = n.store.get(namespace, type, id);
