@@ -63,10 +63,11 @@ describe('hearth up on bad input', { timeout: 120_000 }, () => {
 
   test('machines that never come up: exit 1 after --timeout, naming each one and its last stage', async () => {
     l = await upLab();
-    const run = startHearth(l.args('--until', 'netboot', '--timeout', '15s', '-o', 'json'));
+    // 30 s: the three control planes answer in a few seconds alone, but the suite runs files side by side
+    const run = startHearth(l.args('--until', 'netboot', '--timeout', '30s', '-o', 'json'));
     // worker1 is never powered on; worker2 stops after its kernel
     await Promise.all([l.powerOn(['cp1', 'cp2', 'cp3']), l.powerOn(['worker2'], 'kernel')]);
-    const code = await run.wait('up to give up after --timeout 15s', 120_000);
+    const code = await run.wait('up to give up after --timeout 30s', 120_000);
     assert.equal(code, 1, run.stderr());
     const line = oneLine(run.stderr());
     assert.match(line, /^error: timed out waiting for 2 machines to answer the Talos API: /);
