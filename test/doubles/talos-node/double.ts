@@ -8,7 +8,7 @@
  *
  * Reboot / Upgrade / Reset / Shutdown RPCs enter their stages the same way.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { loadTalosServices, type ApiEra } from '../../../src/talos/api/protos.js';
 import { configuredAddress, type AppliedConfig } from './config.js';
@@ -259,6 +259,7 @@ export class TalosNodeDouble extends EventEmitter {
     const server = new grpc.Server();
     const svc = loadTalosServices(this.era);
     const life = new AbortController();
+    setMaxListeners(0, life.signal); // one listener per open stream, as many as clients hold
     const impl = buildServices(this, life.signal);
     server.addService(svc.machine.service, impl.machine);
     server.addService(svc.storage.service, impl.storage);

@@ -73,11 +73,15 @@ test('a connection whose TLS handshake spans the reboot gets nothing from the no
   const api = connectTalos({ endpoint: dhcp, port: relayPort, tls: { mode: 'configured', ca: c.secrets.certs.os.crt, crt: c.admin.crt, key: c.admin.key }, timeoutMs: 5000 });
   const ac = new AbortController();
   const seen: string[] = [];
+  // true once the watch failed (handled at once: it may fail before the test awaits it)
   const watched = (async () => {
     for await (const e of api.watch<{ stage: string }>(RESOURCES.machineStatus.namespace, RESOURCES.machineStatus.type, { id: 'machine', signal: ac.signal })) {
       if (e.resource) seen.push(e.resource.spec.stage);
     }
-  })();
+  })().then(
+    () => false,
+    () => true,
+  );
   try {
     // the client's TCP connection reached the node; its TLS handshake waits in the relay
     await relay.connected;
@@ -90,10 +94,7 @@ test('a connection whose TLS handshake spans the reboot gets nothing from the no
     assert.equal(d.stage, 'running');
     // bounded: the watch must fail on its own (the node rebooted) before this stops it
     const stop = setTimeout(() => ac.abort(), 3000);
-    const failed = await watched.then(
-      () => false,
-      () => true,
-    );
+    const failed = await watched;
     clearTimeout(stop);
     assert.deepEqual(seen.filter((s) => s === 'booting' || s === 'running'), [], `stages seen over the pre-reboot connection: ${seen.join(', ')}`);
     assert.ok(failed && !ac.signal.aborted, 'the watch over the pre-reboot connection did not fail');
