@@ -66,7 +66,8 @@ function unary(n: TalosNodeDouble, life: AbortSignal, name: string, access: Acce
         cb(null, { messages: [{ metadata: { hostname: proxy.node, error, status: { code: grpc.status.UNAVAILABLE, message: error } } }] });
         return;
       }
-      const peer = buildServices(proxy.target, proxy.target.serving).machineHandlers[name] ?? buildServices(proxy.target, proxy.target.serving).otherHandlers[name];
+      const target = buildServices(proxy.target, proxy.target.serving);
+      const peer = target.machineHandlers[name] ?? target.otherHandlers[name];
       peer!(call, (err: any, reply: any) => {
         for (const m of reply?.messages ?? []) m.metadata = { ...(m.metadata ?? {}), hostname: proxy.target!.hostname };
         cb(err, reply);
