@@ -23,7 +23,7 @@ set -u
 ROUNDS=${1:-20}; [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 200 ] || { echo "ROUNDS: 1..200" >&2; exit 1; }
 PIN=${PIN:-none}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
-HEARTH_CLI=${HEARTH_CLI:-$HERE/dist/cli/hearth.js}
+HEARTH_CLI=$(readlink -f "${HEARTH_CLI:-$HERE/dist/cli/hearth.js}")
 BASELINE=${BASELINE:-}
 # server CPU set and curl's, by PIN
 case $PIN in

@@ -24,7 +24,7 @@ set -u
 ROUNDS=${1:-12}; [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 100 ] || { echo "ROUNDS: 1..100" >&2; exit 1; }
 DUR=${DUR:-4}; [ "$DUR" -ge 1 ] && [ "$DUR" -le 30 ] || { echo "DUR: 1..30" >&2; exit 1; }
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
-HEARTH_CLI=${HEARTH_CLI:-$HERE/dist/cli/hearth.js}
+HEARTH_CLI=$(readlink -f "${HEARTH_CLI:-$HERE/dist/cli/hearth.js}")
 BASELINE=${BASELINE:-}
 SCPU=0-$(($(nproc) - 1))
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
