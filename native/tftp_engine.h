@@ -49,7 +49,7 @@ inline int64_t MonoUs() {
 }
 
 struct ServedTransfer {
-  // Datagrams for JS held at most, and the largest held (others are dropped): a stranger flooding
+  // Datagrams for JS held at most, and the largest held (others are dropped and counted): a stranger flooding
   // a transfer's port holds at most 32 KiB per transfer until the event loop takes them.
   static constexpr size_t kMaxOthers = 8;
   static constexpr size_t kMaxOtherBytes = 4096;
@@ -76,6 +76,8 @@ struct ServedTransfer {
   bool finished = false;       // the ACK of the last block arrived
   int finalBlock = 0;
   std::vector<Other> others;
+  int droppedForeign = 0;  // datagrams let go since the owner last looked: from other senders
+  int droppedPeer = 0;     // ... and from the peer
   void* engine = nullptr;  // which engine serves it (set and read on the owner's thread only)
   int slowAcks = 0;        // ACKs in a row later than a linger, then ACKs since (the engine's thread only; see Linger)
 
@@ -142,7 +144,8 @@ struct ServedTransfer {
   // Reads what the socket holds (bounded); called by an engine with `mu` held and `active` set.
   // True when an ACK from the peer was read.
   bool Drain() {
-    static thread_local uint8_t buf[65536];
+    // Larger datagrams are not kept (kMaxOtherBytes): MSG_TRUNC still tells their length.
+    uint8_t buf[kMaxOtherBytes + 1];
     for (int i = 0; i < 64; i++) {
       sockaddr_in src{};
       socklen_t slen = sizeof src;
@@ -168,8 +171,10 @@ struct ServedTransfer {
       }
       if (others.size() < kMaxOthers && static_cast<size_t>(len) <= kMaxOtherBytes) {
         others.push_back(Other{std::vector<uint8_t>(buf, buf + len), src});
-        uv_async_send(wake);
+      } else {
+        (fromPeer ? droppedPeer : droppedForeign) += 1;  // counted by the owner as dropped
       }
+      uv_async_send(wake);
     }
     return false;
   }

@@ -18,7 +18,7 @@
 // JS API (see src/netboot/tftp/socket.ts):
 //   const s = new TftpSocket(address, sndbuf);  // bound to address:0 (s.port)
 //   s.peer(ip, port);                           // where send() and sendParts() go
-//   s.start(onAck(block), onOther(data, ip, port));
+//   s.start(onAck(block), onOther(data, ip, port), onDropped(foreign, fromPeer));
 //   s.send(buf) / s.sendParts(head, body) / s.sendTo(buf, ip, port) -> 0 or -errno
 //   s.serve(data, blksize, window, lastBlock, base, lastProgress) -> 0 or -errno (sends the window at base)
 //   s.resend() -> 0 or -errno (the window at base again)
@@ -34,6 +34,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <utility>
 
 namespace hearth {
 
@@ -128,12 +130,13 @@ Napi::Value TftpSocket::Start(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "socket closed or already started").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction()) {
-    Napi::TypeError::New(env, "start(onAck, onOther)").ThrowAsJavaScriptException();
+  if (info.Length() < 3 || !info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsFunction()) {
+    Napi::TypeError::New(env, "start(onAck, onOther, onDropped)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   onAck_ = Napi::Persistent(info[0].As<Napi::Function>());
   onOther_ = Napi::Persistent(info[1].As<Napi::Function>());
+  onDropped_ = Napi::Persistent(info[2].As<Napi::Function>());
   int rc = poll_.Open(env, fd_, this);
   if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, &TftpSocket::OnReadable);
   if (rc != 0) {
@@ -333,9 +336,12 @@ void TftpSocket::OnWake(uv_async_t* handle) {
   std::vector<ServedTransfer::Other> others;
   bool final = false;
   int block = 0;
+  int foreign, fromPeer;
   {
     std::lock_guard<std::mutex> l(self->served_->mu);
     others.swap(self->served_->others);
+    foreign = std::exchange(self->served_->droppedForeign, 0);
+    fromPeer = std::exchange(self->served_->droppedPeer, 0);
     if (self->served_->finished && self->served_->finalBlock >= 0) {
       final = true;
       block = self->served_->finalBlock;
@@ -344,6 +350,13 @@ void TftpSocket::OnWake(uv_async_t* handle) {
   }
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
+  if (foreign > 0 || fromPeer > 0) {
+    self->onDropped_.MakeCallback(self->Value(), {Napi::Number::New(env, foreign), Napi::Number::New(env, fromPeer)}, *self->context_);
+    if (env.IsExceptionPending()) {
+      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+      return;
+    }
+  }
   for (auto& o : others) {
     if (self->fd_ < 0) return;  // closed by a callback
     char ip[INET_ADDRSTRLEN] = "";
@@ -383,6 +396,7 @@ Napi::Value TftpSocket::Close(const Napi::CallbackInfo& info) {
     fd_ = -1;
     onAck_.Reset();
     onOther_.Reset();
+    onDropped_.Reset();
     delete context_;
     context_ = nullptr;
     Unref();

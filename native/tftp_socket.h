@@ -43,6 +43,7 @@ class TftpSocket : public Napi::ObjectWrap<TftpSocket> {
   PollHandle poll_;
   Napi::FunctionReference onAck_;
   Napi::FunctionReference onOther_;
+  Napi::FunctionReference onDropped_;
   Napi::AsyncContext* context_ = nullptr;
 
   // An in-memory file served by an engine thread (tftp_engine.h); see Serve().

@@ -52,11 +52,11 @@ export interface LabelledCounter {
  * per-packet paths do no label lookup. The labels are the servers' own fixed reasons and types,
  * so the set stays small.
  */
-export function labelCounters(counter: LabelledCounter): (label: string) => void {
+export function labelCounters(counter: LabelledCounter): (label: string, n?: number) => void {
   const children = new Map<string, { inc(n?: number): void }>();
-  return (label) => {
+  return (label, n = 1) => {
     let c = children.get(label);
     if (!c) children.set(label, (c = counter.labels(label)));
-    c.inc();
+    c.inc(n);
   };
 }

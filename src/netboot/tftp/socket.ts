@@ -64,12 +64,17 @@ export interface TransferHandlers {
   ack(block: number): void;
   /** Any other datagram, from anyone. */
   other(msg: Buffer, address: string, port: number): void;
+  /**
+   * Native serving only: datagrams the serving thread had to let go unseen (more than it holds for
+   * JS at a time), `foreign` from other senders and `fromPeer` from the peer.
+   */
+  dropped(foreign: number, fromPeer: number): void;
 }
 
 interface NativeTftpSocket {
   readonly port: number;
   peer(address: string, port: number): void;
-  start(onAck: (block: number) => void, onOther: (msg: Buffer, address: string, port: number) => void): void;
+  start(onAck: (block: number) => void, onOther: (msg: Buffer, address: string, port: number) => void, onDropped: (foreign: number, fromPeer: number) => void): void;
   send(pkt: Buffer): number;
   sendParts(head: Buffer, body: Buffer): number;
   sendTo(pkt: Buffer, address: string, port: number): number;
@@ -129,7 +134,7 @@ export async function openTransferSocket(address: string, peer: { address: strin
   if (mod) {
     const s = new mod.TftpSocket(address, SNDBUF);
     s.peer(peer.address, peer.port);
-    s.start(on.ack, on.other);
+    s.start(on.ack, on.other, on.dropped);
     return {
       port: s.port,
       send: (pkt) => void s.send(pkt),

@@ -33,7 +33,8 @@ export type TransferResult = 'ok' | 'timeout' | 'aborted' | 'client-error' | 'er
 export interface TransferContext {
   config: TftpConfig;
   cache: FileCache;
-  drop(reason: string): void;
+  /** `n` (default 1) datagrams were not served, for `reason`. */
+  drop(reason: string, n?: number): void;
   /** `n` (default 1) duplicate or stray ACKs were ignored. */
   duplicateAck(n?: number): void;
   started(): void;
@@ -95,7 +96,7 @@ export class Transfer {
 
   /** Binds the transfer's socket, loads the file, negotiates and sends the OACK or first window. */
   async start(): Promise<void> {
-    const sock = await openTransferSocket(this.ctx.config.address, { address: this.peerAddress, port: this.peerPort }, { ack: (b) => this.onAckSafe(b), other: (m, a, p) => this.onMessage(m, a, p) }, this.ctx.config.nativeSockets);
+    const sock = await openTransferSocket(this.ctx.config.address, { address: this.peerAddress, port: this.peerPort }, { ack: (b) => this.onAckSafe(b), other: (m, a, p) => this.onMessage(m, a, p), dropped: (f, p) => this.onDropped(f, p) }, this.ctx.config.nativeSockets);
     if (this.done) return sock.close(); // ended while the socket was being opened
     this.sock = sock;
     await this.load();
@@ -345,6 +346,15 @@ export class Transfer {
     } catch {
       this.ctx.drop('internal');
     }
+  }
+
+  /**
+   * Datagrams the native thread read and let go while JS had not yet taken those before (a flood):
+   * `foreign` from other senders (they get no error packet), `fromPeer` from the client.
+   */
+  private onDropped(foreign: number, fromPeer: number): void {
+    if (foreign > 0) this.ctx.drop('unknown-tid', foreign);
+    if (fromPeer > 0) this.ctx.drop('overflow', fromPeer);
   }
 
   private onAck(block: number): void {
