@@ -13,7 +13,9 @@
 #
 # Usage (root, from the hearth checkout, after npm run build):
 #   bench/netboot/tftp-lockstep.sh [ROUNDS]
-# Env: HEARTH_CLI (default dist/cli/hearth.js), CONC (clients, 1..64, default 32), KEEP (1: keep
+# Env: HEARTH_CLI (default dist/cli/hearth.js), CONTROL (1: serve with the C control server
+#      bench/netboot/tftp-thread-control.c, compiled here, in hearth's place; see bench/README.md),
+#      CONC (clients, 1..64, default 32), KEEP (1: keep
 #      the work dir).
 # Bounded: ROUNDS <= 50 (default 6); each download is cut after 120 s.
 # Network: two namespaces of its own (bench/anchors/lib.sh: 192.0.2.1 and 192.0.2.2 + client
@@ -25,8 +27,15 @@ need_root
 ensure_pkgs in.tftpd:tftpd-hpa curl:curl
 ROUNDS=${1:-6}; [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || die "ROUNDS: 1..50"
 CONC=${CONC:-32}; [ "$CONC" -ge 1 ] && [ "$CONC" -le 64 ] || die "CONC: 1..64"
-export HEARTH_CLI=${HEARTH_CLI:-$HERE/dist/cli/hearth.js}
-[ -f "$HEARTH_CLI" ] || die "no $HEARTH_CLI (npm run build)"
+export HEARTH_CLI=$(readlink -f "${HEARTH_CLI:-$HERE/dist/cli/hearth.js}")
+A=hearth
+if [ "${CONTROL:-0}" = 1 ]; then
+  A=control
+  mkdir -p "$WORKDIR"; CONTROL_BIN=$WORKDIR/tftp-thread-control
+  gcc -O2 -pthread -o "$CONTROL_BIN" "$HERE/bench/netboot/tftp-thread-control.c" || die "cannot compile the control server"
+else
+  [ -f "$HEARTH_CLI" ] || die "no $HEARTH_CLI (npm run build)"
+fi
 CLI_ADDRS=$CONC
 ROOT=$WORKDIR/tftproot; mkdir -p "$ROOT"; mkfile_mib "$ROOT/f16m" 16
 OUTD=/dev/shm/tftp-lockstep-$$; mkdir -p "$OUTD"
@@ -34,7 +43,7 @@ CSV=$WORKDIR/tftp-lockstep.csv
 echo "server,round,ms,user,sys,softirq,idle,res_ipi,udp_out" >"$CSV"
 [ "${KEEP:-0}" = 1 ] || trap 'cleanup; rm -rf "$OUTD" "$WORKDIR"' EXIT
 netns_up
-hearth_spec "$WORKDIR/spec" "$ROOT" f16m f16m
+[ "$A" = hearth ] && hearth_spec "$WORKDIR/spec" "$ROOT" f16m f16m
 
 # machine-wide counters: "user sys softirq idle res_ipi" (RES summed over the cores)
 counters() {
@@ -49,6 +58,7 @@ start() {
       rm -rf "$WORKDIR/state"; mkdir -p "$WORKDIR/state"
       bg_ns "$SRV_NS" "$WORKDIR/server.log" node "$HEARTH_CLI" netboot serve -f "$WORKDIR/spec/hearth.yaml" \
         --interface "$SRV_IF" --address "$SRV_IP" --dhcp off --state "$WORKDIR/state" --log ;;
+    control) bg_ns "$SRV_NS" "$WORKDIR/server.log" "$CONTROL_BIN" "$ROOT" "$SRV_IP" ;;
     tftpd-hpa) bg_ns "$SRV_NS" "$WORKDIR/server.log" in.tftpd -L -s "$ROOT" -a "$SRV_IP:69" ;;
   esac
   SRV_PID=$BG_PID
@@ -72,7 +82,7 @@ batch() {
 }
 
 for r in $(seq "$ROUNDS"); do
-  order=(hearth tftpd-hpa); [ $((r % 2)) = 0 ] && order=(tftpd-hpa hearth)
+  order=("$A" tftpd-hpa); [ $((r % 2)) = 0 ] && order=(tftpd-hpa "$A")
   for srv in "${order[@]}"; do
     wait_quiet
     start "$srv"
@@ -86,12 +96,13 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-python3 - "$CSV" <<'EOF'
+python3 - "$CSV" "$A" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 cols = ['ms', 'user', 'sys', 'softirq', 'idle', 'res_ipi', 'udp_out']
 print(f"{'server':<10} " + ' '.join(f'{c + " min/med/max":>26}' for c in cols))
-for srv in ('hearth', 'tftpd-hpa'):
+a = sys.argv[2]
+for srv in (a, 'tftpd-hpa'):
     mine = [r for r in rows if r['server'] == srv]
     cells = []
     for c in cols:
@@ -99,7 +110,7 @@ for srv in ('hearth', 'tftpd-hpa'):
         cells.append(f'{v[0]}/{statistics.median(v):g}/{v[-1]}'.rjust(26))
     print(f'{srv:<10} ' + ' '.join(cells))
 by = {(r['server'], r['round']): int(r['ms']) for r in rows}
-ratios = sorted(by[('hearth', k)] / by[('tftpd-hpa', k)] for (s, k) in by if s == 'hearth')
-print(f'time hearth / tftpd-hpa per round, min / median / max: {ratios[0]:.3f} / {statistics.median(ratios):.3f} / {ratios[-1]:.3f}')
+ratios = sorted(by[(a, k)] / by[('tftpd-hpa', k)] for (s, k) in by if s == a)
+print(f'time {a} / tftpd-hpa per round, min / median / max: {ratios[0]:.3f} / {statistics.median(ratios):.3f} / {ratios[-1]:.3f}')
 print(f'as throughput (the anchor figure): {1 / ratios[-1]:.3f} / {1 / statistics.median(ratios):.3f} / {1 / ratios[0]:.3f}')
 EOF
