@@ -7,7 +7,7 @@
 // sendmsg, header and payload as two pieces, no copy). Anything else (another opcode, another
 // sender, another size) goes to JS whole, as dgram would deliver it.
 //
-// For a file in memory, serve() hands the whole send loop to an engine thread (tftp_engine.h): on
+// For a file in memory, serve() hands the whole send loop to a serving thread (tftp_engine.h): on
 // each ACK from the peer that moves the window it sends the next window itself (header and a view
 // of the file's bytes, sendmmsg for a window of several blocks), on another core than the event
 // loop's when there is one, so JS sees no call per block, only the final ACK and any other
@@ -20,7 +20,7 @@
 //   s.peer(ip, port);                           // where send() and sendParts() go
 //   s.start(onAck(block), onOther(data, ip, port), onDropped(foreign, fromPeer));
 //   s.send(buf) / s.sendParts(head, body) / s.sendTo(buf, ip, port) -> 0 or -errno
-//   s.serve(data, blksize, window, lastBlock, base, lastProgress) -> 0 or -errno (sends the window at base)
+//   s.serve(data, blksize, window, lastBlock, base, lastProgress)  // its serving thread sends the window at base
 //   s.resend() -> 0 or -errno (the window at base again)
 //   s.sync(state)                                   // state: Float64Array(5), see above
 //   s.close();
@@ -159,7 +159,7 @@ void TftpSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
 // Reads what is queued (bounded per wake-up, so one busy transfer cannot hold the loop).
 void TftpSocket::Drain() {
   Napi::Env env = Env();
-  for (int i = 0; i < 64 && fd_ >= 0 && !served_; i++) {  // once served, the engine reads it
+  for (int i = 0; i < 64 && fd_ >= 0 && !served_; i++) {  // once served, its serving thread reads it
     sockaddr_in src{};
     socklen_t slen = sizeof src;
     ssize_t len = recvfrom(fd_, recvBuf, sizeof recvBuf, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&src), &slen);
@@ -239,7 +239,7 @@ Napi::Value TftpSocket::SendTo(const Napi::CallbackInfo& info) {
   return SendMsg(env, to, &iov, 1);
 }
 
-// serve(data, blksize, window, lastBlock, base, lastProgress): from now on an engine thread answers the peer's
+// serve(data, blksize, window, lastBlock, base, lastProgress): from now on a serving thread answers the peer's
 // ACKs from `data` (kept referenced, never written), until the ACK of `lastBlock`, which goes to JS
 // (as does any other datagram, through the wake-up handle).
 Napi::Value TftpSocket::Serve(const Napi::CallbackInfo& info) {
@@ -284,21 +284,19 @@ Napi::Value TftpSocket::Serve(const Napi::CallbackInfo& info) {
   t->base = base;
   t->progress = info[5].As<Napi::Number>().DoubleValue();
   t->wake = wake;
-  uv_poll_stop(poll_.get());  // the engine reads the socket from now on
-  int rc;
+  uv_poll_stop(poll_.get());  // the serving thread reads the socket from now on
   {
     std::lock_guard<std::mutex> l(t->mu);
     t->active = true;
-    rc = t->SendWindow();
   }
   served_ = t;
-  int added = ServeEngines::Get()->Add(t);
+  int added = ServeEngines::Get()->Add(t);  // which sends the window at `base`
   if (added != 0) {
     StopServing();
-    Napi::Error::New(env, std::string("serve: cannot hand the transfer to an engine: ") + strerror(-added)).ThrowAsJavaScriptException();
+    Napi::Error::New(env, std::string("serve: cannot hand the transfer to a serving thread: ") + strerror(-added)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::Number::New(env, rc);
+  return env.Undefined();
 }
 
 Napi::Value TftpSocket::Resend(const Napi::CallbackInfo& info) {
@@ -310,7 +308,7 @@ Napi::Value TftpSocket::Resend(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc);
 }
 
-// sync(state): the engine's progress, copied into `state` (left as it is once the socket is closed).
+// sync(state): the serving thread's progress, copied into `state` (left as it is once the socket is closed).
 Napi::Value TftpSocket::Sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
@@ -329,7 +327,7 @@ Napi::Value TftpSocket::Sync(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// On the loop's thread: hands JS what the engine queued (other datagrams, then the final ACK).
+// On the loop's thread: hands JS what the serving thread queued (other datagrams, then the final ACK).
 void TftpSocket::OnWake(uv_async_t* handle) {
   auto* self = static_cast<TftpSocket*>(handle->data);
   if (self == nullptr || !self->served_ || self->fd_ < 0) return;
@@ -373,7 +371,7 @@ void TftpSocket::OnWake(uv_async_t* handle) {
   }
 }
 
-// Takes the transfer back from its engine (which then never touches it) and lets its handle go.
+// Takes the transfer back from its serving thread (which then never touches it) and lets its handle go.
 void TftpSocket::StopServing() {
   auto t = std::move(served_);
   {

@@ -78,7 +78,7 @@ interface NativeTftpSocket {
   send(pkt: Buffer): number;
   sendParts(head: Buffer, body: Buffer): number;
   sendTo(pkt: Buffer, address: string, port: number): number;
-  serve(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): number;
+  serve(data: Buffer, blksize: number, window: number, lastBlock: number, base: number, lastProgress: number): void;
   resend(): number;
   sync(state: Float64Array): void;
   close(): void;
@@ -96,6 +96,11 @@ function nativeAddon(): typeof addon {
     addon = null;
   }
   return addon;
+}
+
+/** Whether transfer sockets are native here (the addon is built and loads). */
+export function nativeTransferSockets(): boolean {
+  return nativeAddon() !== null;
 }
 
 /** The JS side of a native send loop that `s` has started. */
