@@ -150,6 +150,8 @@ async function stalledTransfer(file: string, opts: Record<string, number>): Prom
 }
 
 async function tftp(r: Rng): Promise<Record<string, unknown>> {
+  const abortedAt = async () => metricSum(await metrics(), 'hearth_tftp_transfers_total', 'result="aborted"');
+  const abortedBefore = await abortedAt();
   const holders: { sock: dgram.Socket; port: number | undefined; timeout: number }[] = [];
   for (let i = 0; i < (job.stalled ?? 32); i++) {
     const timeout = i === 0 ? 255 : [1, 5, 30, 255][intOf(r, 4)]!;
@@ -182,14 +184,20 @@ async function tftp(r: Rng): Promise<Record<string, unknown>> {
       }
     },
   );
-  const activeBeforeCancel = metricSum(await metrics(), 'hearth_tftp_active_transfers');
+  const before = await metrics();
+  const activeBeforeCancel = metricSum(before, 'hearth_tftp_active_transfers');
+  // Stalled transfers whose slot went to a newer request from the same address, and the like.
+  const abortedDuring = metricSum(before, 'hearth_tftp_transfers_total', 'result="aborted"') - abortedBefore;
   for (const h of holders) {
     if (h.port !== undefined) h.sock.send(CANCEL, h.port, job.server);
   }
   await sleep(1000);
   holders.forEach((h) => h.sock.close());
-  const activeAfter = metricSum(await metrics(), 'hearth_tftp_active_transfers');
-  return { ...res, leaks, cancelled, stalledTransfers: holders.length, stalledOpened: holders.filter((h) => h.port !== undefined).length, activeBeforeCancel, activeAfter };
+  const after = await metrics();
+  const activeAfter = metricSum(after, 'hearth_tftp_active_transfers');
+  // Transfers a client's ERROR ended in that second: the released holders, and any of the load's.
+  const endedByClient = metricSum(after, 'hearth_tftp_transfers_total', 'result="client-error"') - metricSum(before, 'hearth_tftp_transfers_total', 'result="client-error"');
+  return { ...res, leaks, cancelled, stalledTransfers: holders.length, stalledOpened: holders.filter((h) => h.port !== undefined).length, activeBeforeCancel, activeAfter, endedByClient, abortedDuring };
 }
 
 
